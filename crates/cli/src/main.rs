@@ -1,0 +1,3 @@
+//! The `watchfire` command-line binary.
+
+fn main() {}

@@ -1,0 +1,3 @@
+//! Project automation: `cargo xtask test` and friends.
+
+fn main() {}
