@@ -12,8 +12,10 @@
 //!   ICANN suffix and feeds list such names.
 //!
 //! Underscores: allowed in labels below the registrable domain (`_dmarc.example.com`,
-//! `my_host.duckdns.org`), where DNS permits them and malware infrastructure uses them, and
+//! `my_host.victim.example.com`), where DNS permits them and malware infrastructure uses them, and
 //! rejected in the registrable label and the suffix, which registries never allocate with one.
+//! Under a private-section suffix the registrable label is the one the suffix's operator hands
+//! out, so `my_host.duckdns.org` is rejected and `_acme.my-host.duckdns.org` accepted.
 
 use std::borrow::Cow;
 
@@ -56,8 +58,10 @@ pub fn parse(text: &str) -> Result<Cow<'_, str>, Reason> {
                 .map_err(|_| Reason::DomainIdna)?
         }
     };
-    // UTS 46 maps ideographic full stops to dots, so a trailing one becomes a trailing dot.
-    if ascii.ends_with('.') {
+    // UTS 46 maps ideographic full stops to dots, so a trailing one becomes a trailing dot; only
+    // one trailing dot is allowed in all.
+    let has_stripped_dot = name.len() < text.len();
+    if ascii.ends_with('.') && !has_stripped_dot {
         match &mut ascii {
             Cow::Borrowed(borrowed) => *borrowed = &borrowed[..borrowed.len() - 1],
             Cow::Owned(owned) => {
