@@ -331,7 +331,7 @@ fn guess(token: &str) -> Result<ObservableKind, Option<Reason>> {
     }
     // UTS 46 maps the ideographic and fullwidth full stops to dots.
     let has_dot = token.contains(['.', '\u{3002}', '\u{ff0e}', '\u{ff61}']);
-    let has_name_char = token.chars().any(|c| c.is_alphanumeric());
+    let has_name_char = token.chars().any(char::is_alphanumeric);
     if has_dot && has_name_char {
         return Ok(ObservableKind::Domain);
     }
