@@ -29,12 +29,14 @@ const MAX_INNER_SPACES: usize = 3;
 /// Works on whole documents as well as single tokens: markers are ASCII, so the output is the input
 /// with each marker replaced and never splits a UTF-8 character. Refanging is idempotent: markers
 /// that only appear once inner ones are replaced (`{{.}}`) are replaced too, so the output holds
-/// no marker. It runs in linear time.
+/// no marker. It runs in linear time: every replacement shortens the output or, for schemes,
+/// cannot complete another scheme.
 pub fn refang(text: &str) -> Cow<'_, str> {
     // The output is built as a stack: each input char is pushed, and whenever the output then
     // ends with a complete marker, the marker is replaced. Until the first replacement the output
     // is the input's prefix, so nothing is allocated for text without markers.
     let mut out: Option<String> = None;
+    let mut pending = Vec::new();
     let mut swallows_spaces = false;
     for (idx, ch) in text.char_indices() {
         if swallows_spaces && matches!(ch, ' ' | '\t') {
@@ -43,25 +45,44 @@ pub fn refang(text: &str) -> Cow<'_, str> {
             out.get_or_insert_with(|| text[..idx].to_owned());
             continue;
         }
-        swallows_spaces = false;
         let end = idx + ch.len_utf8();
-        if let Some(buffer) = &mut out {
-            buffer.push(ch);
-        }
-        let tail = out.as_deref().unwrap_or(&text[..end]).as_bytes();
-        let Some(first) = marker_in_tail(tail) else {
-            continue;
+        let buffer = match &mut out {
+            Some(buffer) => buffer,
+            None if marker_in_tail(text[..end].as_bytes()).is_none() => continue,
+            None => out.insert(text[..idx].to_owned()),
         };
-        let buffer = out.get_or_insert_with(|| text[..end].to_owned());
-        swallows_spaces |= apply(buffer, first);
-        while let Some(next) = marker_in_tail(buffer.as_bytes()) {
-            swallows_spaces |= apply(buffer, next);
-        }
+        swallows_spaces = push_reducing(buffer, &mut pending, ch);
     }
     match out {
         None => Cow::Borrowed(text),
         Some(buffer) => Cow::Owned(buffer),
     }
+}
+
+/// Pushes `ch` onto `buffer` and replaces every marker that completes, including markers that a
+/// replacement completes in turn (`hxxp [://]`: the `:` of `://` completes `hxxp:`). Tells whether
+/// spaces after the last replacement are to be swallowed. `pending` is scratch space.
+fn push_reducing(buffer: &mut String, pending: &mut Vec<char>, ch: char) -> bool {
+    let mut swallows_spaces = false;
+    pending.clear();
+    pending.push(ch);
+    while let Some(next) = pending.pop() {
+        buffer.push(next);
+        let Some(marker) = marker_in_tail(buffer.as_bytes()) else {
+            continue;
+        };
+        // `marker.start` is the index of an ASCII byte, so a char boundary.
+        buffer.truncate(marker.start);
+        if marker.swallows_spaces {
+            let trimmed_len = buffer.trim_end_matches([' ', '\t']).len();
+            buffer.truncate(trimmed_len);
+        }
+        swallows_spaces |= marker.swallows_spaces;
+        // Pushed in reverse, so the replacement comes out first and the kept byte last.
+        pending.extend(marker.kept.map(char::from));
+        pending.extend(marker.replacement.chars().rev());
+    }
+    swallows_spaces
 }
 
 /// A marker found at the end of the output.
@@ -75,21 +96,6 @@ pub(crate) struct Marker {
     kept: Option<u8>,
     /// Whether spaces and tabs next to the marker are dropped too.
     swallows_spaces: bool,
-}
-
-/// Replaces the marker at the end of `buffer` and tells whether following spaces are swallowed.
-fn apply(buffer: &mut String, marker: Marker) -> bool {
-    // `marker.start` is the index of an ASCII byte, so a char boundary.
-    buffer.truncate(marker.start);
-    if marker.swallows_spaces {
-        let trimmed_len = buffer.trim_end_matches([' ', '\t']).len();
-        buffer.truncate(trimmed_len);
-    }
-    buffer.push_str(marker.replacement);
-    if let Some(kept) = marker.kept {
-        buffer.push(char::from(kept));
-    }
-    marker.swallows_spaces
 }
 
 /// Returns the marker that `tail` ends with, if any. Only ever matches ASCII.
