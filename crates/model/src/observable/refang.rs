@@ -48,7 +48,7 @@ pub fn refang(text: &str) -> Cow<'_, str> {
         let end = idx + ch.len_utf8();
         let buffer = match &mut out {
             Some(buffer) => buffer,
-            None if marker_in_tail(text[..end].as_bytes()).is_none() => continue,
+            None if marker_in_tail(&text.as_bytes()[..end]).is_none() => continue,
             None => out.insert(text[..idx].to_owned()),
         };
         swallows_spaces = push_reducing(buffer, &mut pending, ch);
