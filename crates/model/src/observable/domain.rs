@@ -44,6 +44,10 @@ pub fn parse(text: &str) -> Result<Cow<'_, str>, Reason> {
     if name.bytes().any(|b| b.is_ascii() && !is_name_byte(b)) {
         return Err(Reason::DomainCharacter);
     }
+    // Only ASCII can be rejected on length before UTS 46: mapping may drop non-ASCII characters.
+    if name.len() > MAX_LEN && name.is_ascii() {
+        return Err(Reason::DomainTooLong);
+    }
     let needs_idna = !name.is_ascii() || contains_ignore_ascii_case(name.as_bytes(), b"xn--");
     let mut ascii = match needs_idna {
         false if name.bytes().any(|b| b.is_ascii_uppercase()) => {

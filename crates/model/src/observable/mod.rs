@@ -2,8 +2,9 @@
 //! Two spellings of one thing parse to one `Observable`.
 //!
 //! [`Observable::parse`] refangs its input, trims it, guesses the kind from the text's shape and
-//! hands it to the parser of that kind. The shapes are disjoint, so the order only decides which
-//! error a near miss gets; it is:
+//! hands it to the parser of that kind. The first shape that matches wins, and a text that has a
+//! kind's shape but is invalid gets that kind's reason (`010.0.0.1`: "ipv4 octet has a leading
+//! zero") rather than "not an observable". The shapes, in order:
 //!
 //! 1. asn: `AS` or `ASN`, an optional space, digits with at most one dot (`AS64500`, `AS1.10`);
 //!    a bare number is never guessed to be an ASN;

@@ -3,8 +3,8 @@
 //! The rules, following RFC 3986 section 6.2.2 (syntax-based normalisation) where it applies:
 //! - the scheme is lower-cased; a URL without one (`evil.example/login`, `//evil.example/`) is
 //!   taken as `http`, while a known scheme without `//` (`http:/evil.example`) is rejected;
-//! - the host is lower-cased and canonical as a [domain](super::domain) (so it must end in a
-//!   public suffix), an [IPv4](super::ipv4) dotted quad or a bracketed [IPv6](super::ipv6) address
+//! - the host is lower-cased and canonical as a [`domain`] (so it must end in a
+//!   public suffix), an [`ipv4`] dotted quad or a bracketed [`ipv6`] address
 //!   (kept as IPv6 even when IPv4-mapped, since that is what the URL says);
 //! - the port is dropped when it is the scheme's default (http 80, https 443, ftp 21, ws 80,
 //!   wss 443) or empty, and written without leading zeros otherwise;
