@@ -161,3 +161,14 @@ fn quote_pattern_string(value: &str) -> String {
     quoted.push('\'');
     quoted
 }
+
+#[cfg(test)]
+mod tests {
+    use super::quote_pattern_string;
+
+    #[test]
+    fn pattern_strings_escape_quote_and_backslash() {
+        assert_eq!(quote_pattern_string("192.0.2.1"), "'192.0.2.1'");
+        assert_eq!(quote_pattern_string(r"o'brien\x"), r"'o\'brien\\x'");
+    }
+}
