@@ -154,7 +154,7 @@ fn observable(kind: ObservableKind, text: &str) -> Observable {
     Observable::parse_as(kind, text).unwrap_or_else(|error| panic!("{text}: {error}"))
 }
 
-fn check_observable(kind: ObservableKind, text: &str, expect: Expect) {
+fn check_observable(kind: ObservableKind, text: &str, expect: &Expect) {
     let observable = observable(kind, text);
     let sco = sco_for_observable(&observable).unwrap();
     // The id is the one the generic function computes from the SCO's own JSON.
@@ -172,7 +172,7 @@ fn observable_ipv4() {
     check_observable(
         ObservableKind::Ipv4,
         "198.51.100.3",
-        expect![[r#"
+        &expect![[r#"
             {"type":"ipv4-addr","spec_version":"2.1","id":"ipv4-addr--28bb3599-77cd-5a82-a950-b5bc3caf07c4","value":"198.51.100.3"}
             [ipv4-addr:value = '198.51.100.3']"#]],
     );
@@ -183,7 +183,7 @@ fn observable_ipv6() {
     check_observable(
         ObservableKind::Ipv6,
         "2001:DB8:0::1",
-        expect![[r#"
+        &expect![[r#"
             {"type":"ipv6-addr","spec_version":"2.1","id":"ipv6-addr--6469e3a9-b053-5e34-a025-9396ae051d26","value":"2001:db8::1"}
             [ipv6-addr:value = '2001:db8::1']"#]],
     );
@@ -194,14 +194,14 @@ fn observable_cidr_v4_and_v6() {
     check_observable(
         ObservableKind::Cidr,
         "203.0.113.7/24",
-        expect![[r#"
+        &expect![[r#"
             {"type":"ipv4-addr","spec_version":"2.1","id":"ipv4-addr--a0895f10-d89d-56ad-a4a4-dc873ee08b8c","value":"203.0.113.0/24"}
             [ipv4-addr:value ISSUBSET '203.0.113.0/24']"#]],
     );
     check_observable(
         ObservableKind::Cidr,
         "2001:db8::/32",
-        expect![[r#"
+        &expect![[r#"
             {"type":"ipv6-addr","spec_version":"2.1","id":"ipv6-addr--8da31feb-e0f9-54c3-ab30-bd8ccea361dd","value":"2001:db8::/32"}
             [ipv6-addr:value ISSUBSET '2001:db8::/32']"#]],
     );
@@ -212,21 +212,21 @@ fn observable_domain_url_email() {
     check_observable(
         ObservableKind::Domain,
         "Example.COM",
-        expect![[r#"
+        &expect![[r#"
             {"type":"domain-name","spec_version":"2.1","id":"domain-name--bedb4899-d24b-5401-bc86-8f6b4cc18ec7","value":"example.com"}
             [domain-name:value = 'example.com']"#]],
     );
     check_observable(
         ObservableKind::Url,
         "http://example.com/it's\\here",
-        expect![[r#"
+        &expect![[r#"
             {"type":"url","spec_version":"2.1","id":"url--9abcabbf-894c-5686-b2dd-a9f175211eca","value":"http://example.com/it's%5Chere"}
             [url:value = 'http://example.com/it\'s%5Chere']"#]],
     );
     check_observable(
         ObservableKind::Email,
         "jdoe@example.com",
-        expect![[r#"
+        &expect![[r#"
             {"type":"email-addr","spec_version":"2.1","id":"email-addr--6deb37bd-12b7-54ae-805f-5f7146f3d171","value":"jdoe@example.com"}
             [email-addr:value = 'jdoe@example.com']"#]],
     );
@@ -237,35 +237,35 @@ fn observable_hashes_and_asn() {
     check_observable(
         ObservableKind::Md5,
         "D41D8CD98F00B204E9800998ECF8427E",
-        expect![[r#"
+        &expect![[r#"
             {"type":"file","spec_version":"2.1","id":"file--02fff920-f614-527c-81d1-6353633a6d21","hashes":{"MD5":"d41d8cd98f00b204e9800998ecf8427e"}}
             [file:hashes.'MD5' = 'd41d8cd98f00b204e9800998ecf8427e']"#]],
     );
     check_observable(
         ObservableKind::Sha256,
         "ef537f25c895bfa782526529a9b63d97aa631564d5d789c2b765448c8635fb6c",
-        expect![[r#"
+        &expect![[r#"
             {"type":"file","spec_version":"2.1","id":"file--00967b13-6ef8-53e0-ac11-fcfb64b3c756","hashes":{"SHA-256":"ef537f25c895bfa782526529a9b63d97aa631564d5d789c2b765448c8635fb6c"}}
             [file:hashes.'SHA-256' = 'ef537f25c895bfa782526529a9b63d97aa631564d5d789c2b765448c8635fb6c']"#]],
     );
     check_observable(
         ObservableKind::Sha1,
         "5336e04495132330a766b2332013eff8bd9481e6",
-        expect![[r#"
+        &expect![[r#"
             {"type":"file","spec_version":"2.1","id":"file--35341d65-805d-58ae-92dd-4c3d87913a43","hashes":{"SHA-1":"5336e04495132330a766b2332013eff8bd9481e6"}}
             [file:hashes.'SHA-1' = '5336e04495132330a766b2332013eff8bd9481e6']"#]],
     );
     check_observable(
         ObservableKind::Sha512,
         &"ab".repeat(64),
-        expect![[r#"
+        &expect![[r#"
             {"type":"file","spec_version":"2.1","id":"file--efcad85d-dd95-5bed-af93-617e79f18d4f","hashes":{"SHA-512":"abababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababab"}}
             [file:hashes.'SHA-512' = 'abababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababab']"#]],
     );
     check_observable(
         ObservableKind::Asn,
         "AS15139",
-        expect![[r#"
+        &expect![[r#"
             {"type":"autonomous-system","spec_version":"2.1","id":"autonomous-system--3aa27478-50b5-5ab8-9da9-cdc12b657fff","number":15139}
             [autonomous-system:number = 15139]"#]],
     );
