@@ -138,10 +138,10 @@ pub(crate) fn object_error(error: &serde_json::Error, failed_key: Option<String>
         .strip_prefix("missing field `")
         .and_then(|rest| rest.split_once('`'))
         .map(|(name, _)| name.to_owned());
-    let error = Error::new(ErrorKind::Object, reason);
-    match failed_key.or(missing) {
-        Some(field) => error.with_field(field),
-        None => error,
+    match (failed_key, missing) {
+        (Some(field), _) => Error::new(ErrorKind::Object, reason).with_field(field),
+        (None, Some(field)) => Error::new(ErrorKind::Object, "missing").with_field(field),
+        (None, None) => Error::new(ErrorKind::Object, reason),
     }
 }
 

@@ -202,9 +202,7 @@ impl StixObject {
                 return Err(Error::new(ErrorKind::Object, "expected a string").with_field("type"));
             }
             None => {
-                return Err(
-                    Error::new(ErrorKind::Object, "missing field `type`").with_field("type")
-                );
+                return Err(Error::new(ErrorKind::Object, "missing").with_field("type"));
             }
         };
         let object = StixObject::from_typed_properties(&object_type, properties)?;
