@@ -112,6 +112,68 @@ fn every_fixture_indicator_pattern_round_trips() {
     }
 }
 
+/// Renders a tree fully parenthesised, `(OR a b)`, with each observation as its first value.
+fn shape(expression: &ObservationExpression) -> String {
+    let group = |operator: &str, operands: &[ObservationExpression]| {
+        let operands: Vec<String> = operands.iter().map(shape).collect();
+        format!("({operator} {})", operands.join(" "))
+    };
+    match expression {
+        ObservationExpression::Observation(comparison) => comparison_shape(comparison),
+        ObservationExpression::And(operands) => group("AND", operands),
+        ObservationExpression::Or(operands) => group("OR", operands),
+        ObservationExpression::FollowedBy(operands) => group("FOLLOWEDBY", operands),
+        ObservationExpression::Qualified { expression, qualifier } => {
+            format!("({qualifier} {})", shape(expression))
+        }
+    }
+}
+
+fn comparison_shape(expression: &ComparisonExpression) -> String {
+    let group = |operator: &str, operands: &[ComparisonExpression]| {
+        let operands: Vec<String> = operands.iter().map(comparison_shape).collect();
+        format!("({operator} {})", operands.join(" "))
+    };
+    match expression {
+        ComparisonExpression::And(operands) => group("and", operands),
+        ComparisonExpression::Or(operands) => group("or", operands),
+        ComparisonExpression::Comparison(Comparison {
+            negated: false,
+            test: Test::Equal(value),
+            ..
+        }) => value.to_string(),
+        other => other.to_string(),
+    }
+}
+
+#[test]
+fn operators_group_by_precedence() {
+    let cases = [
+        (
+            "[a:x = 1] OR [a:x = 2] AND [a:x = 3] FOLLOWEDBY [a:x = 4]",
+            "(FOLLOWEDBY (OR 1 (AND 2 3)) 4)",
+        ),
+        (
+            "[a:x = 1] FOLLOWEDBY [a:x = 2] OR [a:x = 3] AND [a:x = 4]",
+            "(FOLLOWEDBY 1 (OR 2 (AND 3 4)))",
+        ),
+        ("[a:x = 1] AND [a:x = 2] AND [a:x = 3]", "(AND 1 2 3)"),
+        ("([a:x = 1] AND [a:x = 2]) AND [a:x = 3]", "(AND (AND 1 2) 3)"),
+        ("[a:x = 1] AND [a:x = 2] WITHIN 5 SECONDS", "(AND 1 (WITHIN 5 SECONDS 2))"),
+        (
+            "([a:x = 1] OR [a:x = 2]) REPEATS 2 TIMES WITHIN 9 SECONDS",
+            "(WITHIN 9 SECONDS (REPEATS 2 TIMES (OR 1 2)))",
+        ),
+        ("[a:x = 1 OR a:x = 2 AND a:x = 3 OR a:x = 4]", "(or 1 (and 2 3) 4)"),
+        ("[(a:x = 1 OR a:x = 2) AND a:x = 3]", "(and (or 1 2) 3)"),
+        ("[a:x = 1 AND a:x NOT = 2 AND EXISTS a:y]", "(and 1 a:x NOT = 2 EXISTS a:y)"),
+    ];
+    for (text, expected) in cases {
+        let pattern = Pattern::parse(text).unwrap();
+        assert_eq!(shape(&pattern.expression), expected, "{text}");
+    }
+}
+
 #[test]
 fn parentheses_nest_up_to_the_bound() {
     // The observation's brackets count as one level.

@@ -17,6 +17,7 @@
 //! and `SHA_256` for the vocabulary's `SHA-256`.
 
 use std::collections::HashSet;
+use std::net::IpAddr;
 
 use crate::pattern::ast::{
     Comparison, ComparisonExpression, Literal, ObjectPath, ObjectType, ObservationExpression,
@@ -86,14 +87,14 @@ impl Pattern {
         let string = || Literal::String(value.to_owned());
         let (object_type, property, steps, test) = match observable.kind() {
             ObservableKind::Asn => {
-                // Canonical asns are `AS` and a number; should that ever differ, the string form
-                // still reads back as the same asn.
-                let number = value.strip_prefix("AS").and_then(|digits| digits.parse().ok());
-                let literal = number.map_or_else(string, Literal::Int);
+                // Canonical asns always have a number; the string form would read back the same.
+                let literal =
+                    observable.asn().map_or_else(string, |number| Literal::Int(number.into()));
                 ("autonomous-system", "number", vec![], Test::Equal(literal))
             }
             ObservableKind::Cidr => {
-                let object_type = if value.contains(':') { "ipv6-addr" } else { "ipv4-addr" };
+                let is_v6 = matches!(observable.cidr(), Some((IpAddr::V6(_), _)));
+                let object_type = if is_v6 { "ipv6-addr" } else { "ipv4-addr" };
                 (object_type, "value", vec![], Test::IsSubset(value.to_owned()))
             }
             ObservableKind::Domain => ("domain-name", "value", vec![], Test::Equal(string())),
