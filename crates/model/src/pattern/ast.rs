@@ -7,6 +7,9 @@
 use crate::pattern::lexer;
 
 /// A parsed STIX pattern: one observation expression.
+///
+/// Its Display is the canonical text: single spaces, `=` and `!=` spellings, quotes only where a
+/// property name needs them, and the least parentheses that keep the tree's grouping.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Pattern {
     /// The whole expression.
@@ -39,7 +42,8 @@ pub enum ObservationExpression {
 /// A qualifier restricting which observations may match (STIX 2.1 section 9.7).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Qualifier {
-    /// `REPEATS n TIMES`.
+    /// `REPEATS n TIMES`. The parser reads counts as signed 64-bit integers, so yields at most
+    /// `i64::MAX`.
     Repeats(u64),
     /// `START t'...' STOP t'...'`.
     StartStop {
@@ -55,7 +59,7 @@ pub enum Qualifier {
 /// The non-negative number of seconds of a `WITHIN` qualifier, as written.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Seconds {
-    /// A whole number, `WITHIN 300 SECONDS`.
+    /// A whole number, `WITHIN 300 SECONDS`, at most `i64::MAX` when parsed.
     Int(u64),
     /// A fraction, `WITHIN 0.5 SECONDS`. The parser only yields finite non-negative values.
     Float(f64),
