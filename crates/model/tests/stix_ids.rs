@@ -239,7 +239,7 @@ fn observable_hashes_and_asn() {
         "D41D8CD98F00B204E9800998ECF8427E",
         &expect![[r#"
             {"type":"file","spec_version":"2.1","id":"file--02fff920-f614-527c-81d1-6353633a6d21","hashes":{"MD5":"d41d8cd98f00b204e9800998ecf8427e"}}
-            [file:hashes.'MD5' = 'd41d8cd98f00b204e9800998ecf8427e']"#]],
+            [file:hashes.MD5 = 'd41d8cd98f00b204e9800998ecf8427e']"#]],
     );
     check_observable(
         ObservableKind::Sha256,

@@ -9,6 +9,7 @@ use super::id::{indicator_id, sco_id};
 use super::sco::{AutonomousSystem, DomainName, EmailAddr, File, Ipv4Addr, Ipv6Addr, Url};
 use super::sdo::Indicator;
 use super::timestamp::Timestamp;
+use crate::pattern::Pattern;
 use crate::{Observable, ObservableKind};
 
 /// Returns the SCO for `observable`, with its deterministic id (STIX 2.1 section 2.9).
@@ -56,29 +57,9 @@ pub fn sco_for_observable(observable: &Observable) -> Result<StixObject, Error> 
 /// `[ipv4-addr:value = '192.0.2.1']`, `[file:hashes.'SHA-256' = '…']`,
 /// `[ipv4-addr:value ISSUBSET '203.0.113.0/24']` or `[autonomous-system:number = 64500]`.
 ///
-/// Quotes and backslashes in the value are escaped as STIX patterns require.
+/// The pattern module builds it, so an indicator's pattern always parses back to its observable.
 pub fn equality_pattern(observable: &Observable) -> String {
-    let quoted = quote_pattern_string(observable.value());
-    let object_type = sco_type(observable);
-    match observable.kind() {
-        ObservableKind::Asn => match asn_number(observable) {
-            Ok(number) => format!("[autonomous-system:number = {number}]"),
-            // Unreachable for a canonical asn; a pattern that never matches is the safe answer.
-            Err(_) => format!("[autonomous-system:name = {quoted}]"),
-        },
-        ObservableKind::Cidr => format!("[{object_type}:value ISSUBSET {quoted}]"),
-        ObservableKind::Md5
-        | ObservableKind::Sha1
-        | ObservableKind::Sha256
-        | ObservableKind::Sha512 => {
-            format!("[file:hashes.'{}' = {quoted}]", hash_algorithm(observable.kind()))
-        }
-        ObservableKind::Domain
-        | ObservableKind::Email
-        | ObservableKind::Ipv4
-        | ObservableKind::Ipv6
-        | ObservableKind::Url => format!("[{object_type}:value = {quoted}]"),
-    }
+    Pattern::from_observable(observable).to_string()
 }
 
 impl Indicator {
@@ -142,33 +123,7 @@ fn hash_algorithm(kind: ObservableKind) -> &'static str {
 }
 
 fn asn_number(observable: &Observable) -> Result<u32, Error> {
-    let digits = observable.value().strip_prefix("AS").unwrap_or(observable.value());
-    digits
-        .parse()
-        .map_err(|_| Error::new(ErrorKind::Observable, format!("bad asn {:?}", observable.value())))
-}
-
-// Single-quoted STIX pattern string literal, with `\` and `'` escaped (STIX 2.1 section 9.2).
-fn quote_pattern_string(value: &str) -> String {
-    let mut quoted = String::with_capacity(value.len() + 2);
-    quoted.push('\'');
-    for character in value.chars() {
-        if matches!(character, '\'' | '\\') {
-            quoted.push('\\');
-        }
-        quoted.push(character);
-    }
-    quoted.push('\'');
-    quoted
-}
-
-#[cfg(test)]
-mod tests {
-    use super::quote_pattern_string;
-
-    #[test]
-    fn pattern_strings_escape_quote_and_backslash() {
-        assert_eq!(quote_pattern_string("192.0.2.1"), "'192.0.2.1'");
-        assert_eq!(quote_pattern_string(r"o'brien\x"), r"'o\'brien\\x'");
-    }
+    observable
+        .asn()
+        .ok_or_else(|| Error::new(ErrorKind::Observable, format!("bad asn {:?}", observable.value())))
 }
