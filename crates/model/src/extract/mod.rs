@@ -1,0 +1,196 @@
+//! Extraction of observables from free text: log lines, e-mails, HTML/XML, advisories with
+//! defanged values. One pass over the bytes, streaming-friendly, no allocation for rejected text.
+//!
+//! # How it works
+//!
+//! The outer loop walks the bytes once with a byte-class table and cuts them into *chunks*:
+//! maximal runs of bytes that can be part of an observable. Whitespace, control bytes, every
+//! non-ASCII byte (so invalid UTF-8 is a separator too), and the quoting characters
+//! `"`, `'`, `` ` ``, `<`, `>`, `|`, `^` end a chunk. While it walks a chunk the loop ORs the class
+//! bits of its bytes, so it knows at the chunk's end whether the chunk holds a `.`, `:`, `@`,
+//! a defang bracket or other punctuation. A chunk made of letters, digits, `-` and `_` only, shorter
+//! than the shortest hash and not shaped like `AS64500`, is skipped without a second look; that
+//! is most of the words in prose and logs.
+//!
+//! An interesting chunk is refanged into a scratch buffer that keeps a map back to the raw bytes
+//! (only when it holds a bracket, brace, parenthesis or backslash), and then looked at in a fixed
+//! order, each step claiming the bytes it used so later steps skip them:
+//!
+//! 1. URLs (`scheme://`), which swallow their host, path and query; a URL nested in another
+//!    one's path or query (a redirector, a scanner's report link) is reported too.
+//! 2. E-mail addresses, which swallow their domain.
+//! 3. IPv6 addresses and networks (`2001:db8::1`, `2001:db8::/32`).
+//! 4. Dotted names: IPv4 addresses and networks, and domains.
+//! 5. Words: hashes (a hex run of exactly 32, 40, 64 or 128 digits) and `AS64500`.
+//!
+//! Each step runs cheap shape checks (digit and dot counts, group sizes, a public suffix look-up
+//! on a stack buffer) and only calls [`Observable::parse_as`] for a real candidate, so the
+//! canonical parser decides every reported value.
+//!
+//! # Decisions
+//!
+//! - A dotted number run with more than four parts (`1.2.3.4.5`) yields nothing, and so does a
+//!   dotted quad glued to a product token (`Chrome/120.0.0.0`): both are version numbers.
+//! - A domain must end in a known public suffix, so `report.pdf` and `setup.exe` are not domains.
+//!   Some public suffixes are also common file extensions (`.zip`, `.mov`, `.py`, `.sh`, `.md`, ...,
+//!   see `FILE_EXTENSION_SUFFIXES`): a literal two-label name with such a suffix, like `invoice.zip`
+//!   in prose, is taken as a file name, as a reader would. The same name defanged
+//!   (`invoice[.]zip`), with more labels (`login.invoice.zip`), as a URL host or as an e-mail domain
+//!   is a domain. Suffixes that are at least as common as real domains in threat data (`.cc`,
+//!   `.pl`, `.in`, `.ml`, `.app`, ...) are not on that list.
+//! - A name whose last label has upper-case letters while another label has lower-case ones
+//!   (`Trojan.Script.GE`, `Js.Tr`) is an anti-virus detection name, not a domain.
+//! - A name that is only a public suffix (`co.za`) is not a domain, but a private-section suffix
+//!   (`duckdns.org`) is, since it is registered under an ICANN suffix.
+//! - A hex run must be bounded by non-word bytes, hold both digits and letters, and have exactly
+//!   a hash's length; a 40-digit run inside a 64-digit one is nothing.
+//! - IPv6 needs two or more colons, either `::` or all eight groups, and a decimal digit, so times
+//!   (`12:30:45`), MAC addresses and `Foo::bar` paths yield nothing.
+//! - A URL whose scheme is not one of `http`, `https`, `ftp`, `ftps`, `sftp`, `ws`, `wss` (after
+//!   refanging `hxxp`, `hXXps`, `fxp`, ...) is not a URL; its host may still be found as a domain.
+//!   A scheme-less `host/path` yields its host.
+//! - A non-ASCII byte ends a chunk, so internationalised names are found in their punycode form
+//!   (`xn--...`) only.
+
+mod chunk;
+mod refang;
+mod shape;
+
+use crate::observable::Observable;
+
+/// Options for [`extract`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExtractOptions {
+    /// Finds defanged observables too (`hxxp://evil[.]example/x`, `192.0.2[.]55`,
+    /// `user[@]evil(dot)example`) and reports them canonical. When false, only literal
+    /// observables are found.
+    pub refang: bool,
+}
+
+impl Default for ExtractOptions {
+    fn default() -> Self {
+        ExtractOptions { refang: true }
+    }
+}
+
+/// One observable found in the text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Extracted<'a> {
+    /// The canonical observable.
+    pub observable: Observable,
+    /// The text as it appeared, possibly defanged (`192.0.2[.]55`).
+    pub raw: &'a str,
+    /// The 1-based line number of the first byte of `raw`, counted from the `first_line` given to
+    /// [`extract`].
+    pub line: u64,
+    /// The byte offset of `raw` in the text given to [`extract`].
+    pub offset: usize,
+}
+
+/// Finds every observable in `text` and calls `on_hit` for each, in the order of their offsets.
+///
+/// `first_line` is the line number of the text's first line, so a caller that feeds a large file
+/// in chunks cut at newline boundaries passes the running line count. No observable spans a
+/// newline, so such chunked calls give the same hits as one call over the whole text. Invalid
+/// UTF-8 separates observables like whitespace does.
+pub fn extract(
+    text: &[u8],
+    options: &ExtractOptions,
+    first_line: u64,
+    mut on_hit: impl FnMut(Extracted<'_>),
+) {
+    let mut scanner = chunk::Scanner::new(*options);
+    let mut lines = LineCounter { counted_up_to: 0, line: first_line };
+    let mut position = 0;
+    while position < text.len() {
+        // Skip separators.
+        while position < text.len() && CLASS[usize::from(text[position])] & TOKEN == 0 {
+            position += 1;
+        }
+        let start = position;
+        let mut mask = 0;
+        while position < text.len() {
+            let class = CLASS[usize::from(text[position])];
+            if class & TOKEN == 0 {
+                break;
+            }
+            mask |= class;
+            position += 1;
+        }
+        if start == position {
+            continue;
+        }
+        let chunk = &text[start..position];
+        let is_interesting = mask & INTERESTING != 0
+            || chunk.len() >= shape::MIN_HASH_LEN
+            || shape::starts_like_asn(chunk);
+        if !is_interesting {
+            continue;
+        }
+        scanner.scan(chunk, mask, |hit| {
+            let offset = start + hit.start;
+            let Some(raw) = text.get(offset..start + hit.end) else { return };
+            // Chunks hold ASCII bytes only (see `CLASS`), so this conversion cannot fail.
+            let Ok(raw) = std::str::from_utf8(raw) else { return };
+            let line = lines.line_of(text, offset);
+            on_hit(Extracted { observable: hit.observable, raw, line, offset });
+        });
+    }
+}
+
+/// Counts newlines lazily, only up to the offsets of hits, which come in increasing order.
+struct LineCounter {
+    counted_up_to: usize,
+    line: u64,
+}
+
+impl LineCounter {
+    fn line_of(&mut self, text: &[u8], offset: usize) -> u64 {
+        if offset > self.counted_up_to {
+            let newlines = memchr::memchr_iter(b'\n', &text[self.counted_up_to..offset]).count();
+            self.line += newlines as u64;
+            self.counted_up_to = offset;
+        }
+        self.line
+    }
+}
+
+/// The byte belongs to a chunk.
+const TOKEN: u8 = 1;
+/// `.`
+const DOT: u8 = 1 << 1;
+/// `:`
+const COLON: u8 = 1 << 2;
+/// `@`
+const AT: u8 = 1 << 3;
+/// `[`, `]`, `(`, `)`, `{`, `}`, `\`: may be part of a defanged observable.
+const BRACKET: u8 = 1 << 4;
+/// Any other punctuation inside a chunk (`=`, `/`, `,`, ...): it splits words, so an ASN or a hash
+/// may follow it.
+const PUNCT: u8 = 1 << 5;
+/// The chunk needs a closer look when it holds any of these.
+const INTERESTING: u8 = DOT | COLON | AT | BRACKET | PUNCT;
+
+/// The class bits of every byte.
+static CLASS: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut byte = 0;
+    while byte < 128 {
+        let b = byte as u8;
+        table[byte] = match b {
+            b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z' | b'-' | b'_' => TOKEN,
+            b'.' => TOKEN | DOT,
+            b':' => TOKEN | COLON,
+            b'@' => TOKEN | AT,
+            b'[' | b']' | b'(' | b')' | b'{' | b'}' | b'\\' => TOKEN | BRACKET,
+            b'!' | b'#' | b'$' | b'%' | b'&' | b'*' | b'+' | b',' | b'/' | b';' | b'=' | b'?'
+            | b'~' => TOKEN | PUNCT,
+            // Whitespace, control bytes and the quoting characters `"`, `'`, `` ` ``, `<`, `>`,
+            // `|`, `^` separate chunks.
+            _ => 0,
+        };
+        byte += 1;
+    }
+    // Bytes from 128 up stay 0: non-ASCII separates chunks.
+    table
+};

@@ -1,0 +1,194 @@
+//! Cheap shape checks that decide whether a run of bytes is worth handing to the canonical parser.
+//! None of them allocates.
+
+use psl::Psl;
+
+use crate::observable::ObservableKind;
+
+/// The length of the shortest hash (MD5, 32 hex digits).
+pub(super) const MIN_HASH_LEN: usize = 32;
+
+/// Public suffixes that are also common file extensions. A literal two-label name ending in one
+/// (`invoice.zip`, `setup.py`, `README.md`) is a file name, not a domain. Suffixes at least as
+/// common as real domains in threat data (`.cc`, `.pl`, `.in`, `.ml`, `.app`, ...) are left out.
+const FILE_EXTENSION_SUFFIXES: [&[u8]; 12] =
+    [b"download", b"key", b"md", b"mov", b"pm", b"pub", b"py", b"rs", b"run", b"sh", b"so", b"zip"];
+
+/// Whether the byte can be part of a word: a letter, a digit or `_`.
+pub(super) fn is_word_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || byte == b'_'
+}
+
+/// Whether the byte can be part of a host name: a letter, a digit, `-`, `_` or `.`.
+pub(super) fn is_host_byte(byte: u8) -> bool {
+    is_word_byte(byte) || byte == b'-' || byte == b'.'
+}
+
+/// Whether the chunk starts like `AS64500`.
+pub(super) fn starts_like_asn(chunk: &[u8]) -> bool {
+    matches!(chunk, [b'A' | b'a', b'S' | b's', digit, ..] if digit.is_ascii_digit())
+}
+
+/// Whether the word is `AS` (either case, not mixed) followed by one to ten digits.
+pub(super) fn is_asn(word: &[u8]) -> bool {
+    let digits = match word {
+        [b'A', b'S', digits @ ..] | [b'a', b's', digits @ ..] => digits,
+        _ => return false,
+    };
+    (1..=10).contains(&digits.len()) && digits.iter().all(u8::is_ascii_digit)
+}
+
+/// Returns the hash kind of a word that is exactly a hash's length of hex digits and holds both
+/// digits and letters (an all-digit run is a number, an all-letter one a word).
+pub(super) fn hash_kind(word: &[u8]) -> Option<ObservableKind> {
+    let kind = match word.len() {
+        32 => ObservableKind::Md5,
+        40 => ObservableKind::Sha1,
+        64 => ObservableKind::Sha256,
+        128 => ObservableKind::Sha512,
+        _ => return None,
+    };
+    let mut has_digit = false;
+    let mut has_letter = false;
+    for &byte in word {
+        match byte {
+            b'0'..=b'9' => has_digit = true,
+            b'a'..=b'f' | b'A'..=b'F' => has_letter = true,
+            _ => return None,
+        }
+    }
+    (has_digit && has_letter).then_some(kind)
+}
+
+/// Whether the text is four dot-separated runs of one to three digits.
+pub(super) fn is_dotted_quad(text: &[u8]) -> bool {
+    let mut parts = 0;
+    for part in text.split(|&byte| byte == b'.') {
+        parts += 1;
+        if parts > 4 || part.is_empty() || part.len() > 3 || !part.iter().all(u8::is_ascii_digit) {
+            return false;
+        }
+    }
+    parts == 4
+}
+
+/// Whether the text (hex digits, `:` and `.` only) has the shape of an IPv6 address worth
+/// parsing: two or more colons; either `::` or all eight groups (the last two may be a dotted
+/// quad); groups of at most four hex digits; and at least one decimal digit, so words like
+/// `dead::beef` and times like `12:30:45` are left alone.
+pub(super) fn is_ipv6_like(text: &[u8]) -> bool {
+    let colons = text.iter().filter(|&&byte| byte == b':').count();
+    if !(2..=7).contains(&colons) || !text.iter().any(u8::is_ascii_digit) {
+        return false;
+    }
+    let has_double_colon = text.windows(2).any(|pair| pair == b"::");
+    let mut groups = text.split(|&byte| byte == b':').peekable();
+    let mut ends_in_quad = false;
+    while let Some(group) = groups.next() {
+        let is_last = groups.peek().is_none();
+        if is_last && group.contains(&b'.') {
+            if !is_dotted_quad(group) {
+                return false;
+            }
+            ends_in_quad = true;
+        } else if group.len() > 4 || group.contains(&b'.') {
+            return false;
+        }
+    }
+    let full_groups = if ends_in_quad { 6 } else { 7 };
+    has_double_colon || colons == full_groups
+}
+
+/// Whether the name (letters, digits, `-`, `_`, `.`; no empty label) looks like a domain: its last
+/// label is alphabetic or punycode, its case is not that of an anti-virus detection name, and it
+/// ends in a known public suffix with at least one label before it (a private-section suffix
+/// such as `duckdns.org` may stand alone). When `literal_only` is set, a two-label name with a
+/// file-extension suffix is refused (see [`FILE_EXTENSION_SUFFIXES`]).
+pub(super) fn is_domain_like(name: &[u8], literal_only: bool) -> bool {
+    const MAX_NAME_LEN: usize = 253;
+    if name.len() > MAX_NAME_LEN {
+        return false;
+    }
+    let Some(last_dot) = name.iter().rposition(|&byte| byte == b'.') else { return false };
+    let last_label = &name[last_dot + 1..];
+    let is_alphabetic = last_label.len() >= 2 && last_label.iter().all(u8::is_ascii_alphabetic);
+    let is_punycode = last_label.len() > 4
+        && last_label[..4].eq_ignore_ascii_case(b"xn--")
+        && last_label.iter().all(|&byte| byte.is_ascii_alphanumeric() || byte == b'-');
+    if !is_alphabetic && !is_punycode {
+        return false;
+    }
+    // `Trojan.Script.GE`, `Js.Tr`: an upper-case suffix after lower-case text is a detection name.
+    let suffix_has_upper = last_label.iter().any(u8::is_ascii_uppercase);
+    if suffix_has_upper && name.iter().any(u8::is_ascii_lowercase) {
+        return false;
+    }
+
+    let mut lowered = [0u8; MAX_NAME_LEN];
+    let lowered = &mut lowered[..name.len()];
+    lowered.copy_from_slice(name);
+    lowered.make_ascii_lowercase();
+    let Some(suffix) = psl::List.suffix(lowered) else { return false };
+    let Some(suffix_type) = suffix.typ() else { return false };
+    let suffix_len = suffix.as_bytes().len();
+    if suffix_len == name.len() {
+        return suffix_type == psl::Type::Private;
+    }
+    let is_two_labels = name[..name.len() - suffix_len - 1].iter().all(|&byte| byte != b'.');
+    let is_file_name = literal_only
+        && is_two_labels
+        && FILE_EXTENSION_SUFFIXES.contains(&&lowered[name.len() - suffix_len..]);
+    !is_file_name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_extension_suffixes_are_public_suffixes() {
+        for suffix in FILE_EXTENSION_SUFFIXES {
+            let name = [b"name.", suffix].concat();
+            assert!(is_domain_like(&name, false), "{}", String::from_utf8_lossy(&name));
+            assert!(!is_domain_like(&name, true), "{}", String::from_utf8_lossy(&name));
+        }
+    }
+
+    #[test]
+    fn checks_domain_shapes() {
+        for (name, expected) in [
+            ("example.com", true),
+            ("EXAMPLE.COM", true),
+            ("Mochahost.com", true),
+            ("report.pdf", false),
+            ("index.html", false),
+            ("Trojan.Script.GE", false),
+            ("co.za", false),
+            ("duckdns.org", true),
+            ("login.invoice.zip", true),
+            ("xn--80ak6aa92e.com", true),
+            ("example.xn--p1ai", true),
+            ("1.2.3.4", false),
+            ("example.c0m", false),
+        ] {
+            assert_eq!(is_domain_like(name.as_bytes(), true), expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn checks_ipv6_shapes() {
+        for (text, expected) in [
+            ("2001:db8::1", true),
+            ("::1", true),
+            ("::ffff:192.0.2.1", true),
+            ("2001:db8:0:0:0:0:0:1", true),
+            ("12:30:45", false),
+            ("00:11:22:33:44:55", false),
+            ("dead::beef", false),
+            ("2001:db8::12345", false),
+            ("1:2:3:4:5:6:1.2.3.4", true),
+        ] {
+            assert_eq!(is_ipv6_like(text.as_bytes()), expected, "{text}");
+        }
+    }
+}
