@@ -1,8 +1,46 @@
 //! Observables: one canonical atomic value (an IP, a domain, a hash, ...).
 //! Two spellings of one thing parse to one `Observable`.
+//!
+//! [`Observable::parse`] refangs its input, trims it, guesses the kind from the text's shape and
+//! hands it to the parser of that kind. The shapes are disjoint, so the order only decides which
+//! error a near miss gets; it is:
+//!
+//! 1. asn: `AS` or `ASN`, an optional space, digits with at most one dot (`AS64500`, `AS1.10`);
+//!    a bare number is never guessed to be an ASN;
+//! 2. ipv4: digits and dots only (so `010.0.0.1` and `1.2.3.256` get an ipv4 error);
+//! 3. ipv6: hex digits, dots and at least two colons, optionally a `%` zone id, or anything in
+//!    square brackets;
+//! 4. cidr: an IP-shaped address, `/`, digits;
+//! 5. hash: 16 or more hex digits, the kind by length (other lengths get a hash length error);
+//! 6. url: a scheme followed by `://`;
+//! 7. email: `mailto:` or an `@`;
+//! 8. url without a scheme: a `/` or `?` after a host that contains a dot or is bracketed;
+//! 9. domain: anything else with a dot.
+//!
+//! Everything else is [`ObservableError::Unrecognised`].
+//! The per-kind modules hold the rules of each kind and allocation-free helpers for hot loops.
+
+pub mod asn;
+pub mod cidr;
+pub mod domain;
+pub mod email;
+mod error;
+pub mod hash;
+pub mod ipv4;
+pub mod ipv6;
+pub mod refang;
+pub mod url;
 
 use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
+
+use serde::de::Error as _;
+use serde::ser::SerializeStruct as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+pub use self::error::{ObservableError, Reason};
+pub use self::refang::refang;
 
 /// The kind of an observable.
 #[non_exhaustive]
@@ -83,12 +121,28 @@ impl FromStr for ObservableKind {
     }
 }
 
+impl Serialize for ObservableKind {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ObservableKind {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        name.parse().map_err(D::Error::custom)
+    }
+}
+
 /// The error for a kind name that is not one of [`ObservableKind::ALL`].
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("unknown observable kind {0:?}")]
 pub struct UnknownKind(pub String);
 
 /// One canonical observable.
+///
+/// Serialises as `{"kind":"ipv4","value":"192.0.2.1"}` and deserialises through
+/// [`Observable::parse_as`], so a non-canonical value becomes canonical and an invalid one is an error.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Observable {
     kind: ObservableKind,
@@ -97,16 +151,58 @@ pub struct Observable {
 }
 
 impl Observable {
-    /// Parses any observable, guessing its kind, refanging first.
+    /// Parses any observable, guessing its kind (see the [module docs](self)), refanging first.
     pub fn parse(text: &str) -> Result<Observable, ObservableError> {
-        Err(ObservableError::Unrecognised { input: text.to_owned() })
+        let refanged = refang(text);
+        let token = refanged.trim();
+        let kind = match guess(token) {
+            Ok(kind) => kind,
+            Err(Some(reason)) => {
+                return Err(ObservableError::Invalid { reason, input: text.to_owned() });
+            }
+            Err(None) => return Err(ObservableError::Unrecognised { input: text.to_owned() }),
+        };
+        parse_token(kind, token)
+            .map_err(|reason| ObservableError::Invalid { reason, input: text.to_owned() })
     }
 
     /// Parses `text` as the given kind, refanging first. A `/32` or `/128` cidr yields the address
     /// itself and an IPv4-mapped IPv6 address yields the IPv4 address, so the result's kind may differ.
+    /// A cidr without a prefix length is the address itself too, and an asn may be a bare number.
     pub fn parse_as(kind: ObservableKind, text: &str) -> Result<Observable, ObservableError> {
-        let _ = kind;
-        Err(ObservableError::Unrecognised { input: text.to_owned() })
+        let refanged = refang(text);
+        parse_token(kind, refanged.trim())
+            .map_err(|reason| ObservableError::Invalid { reason, input: text.to_owned() })
+    }
+
+    /// Returns the observable of an IP address: an IPv4-mapped IPv6 address becomes IPv4.
+    pub fn from_ip(address: IpAddr) -> Observable {
+        match address {
+            IpAddr::V4(v4) => Observable::new(ObservableKind::Ipv4, v4.to_string()),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => Observable::new(ObservableKind::Ipv4, v4.to_string()),
+                None => Observable::new(ObservableKind::Ipv6, v6.to_string()),
+            },
+        }
+    }
+
+    /// Returns the observable of a network: host bits are cleared, a full-length prefix yields the
+    /// address itself and a prefix longer than the address is clamped to its length.
+    pub fn from_network(address: IpAddr, prefix_len: u8) -> Observable {
+        let (network, prefix_len) = cidr::network(address, prefix_len);
+        let is_host = match network {
+            IpAddr::V4(_) => prefix_len == 32,
+            IpAddr::V6(_) => prefix_len == 128,
+        };
+        match is_host {
+            true => Observable::from_ip(network),
+            false => Observable::new(ObservableKind::Cidr, format!("{network}/{prefix_len}")),
+        }
+    }
+
+    /// Returns the observable of an autonomous system number.
+    pub fn from_asn(number: u32) -> Observable {
+        Observable::new(ObservableKind::Asn, format!("AS{number}"))
     }
 
     /// Returns the kind.
@@ -118,6 +214,57 @@ impl Observable {
     pub fn value(&self) -> &str {
         &self.value
     }
+
+    /// Returns the address of an ipv4 or ipv6 observable.
+    pub fn ip(&self) -> Option<IpAddr> {
+        match self.kind {
+            ObservableKind::Ipv4 => self.value.parse::<Ipv4Addr>().ok().map(IpAddr::V4),
+            ObservableKind::Ipv6 => self.value.parse::<Ipv6Addr>().ok().map(IpAddr::V6),
+            _ => None,
+        }
+    }
+
+    /// Returns the network address and prefix length of a cidr observable.
+    pub fn cidr(&self) -> Option<(IpAddr, u8)> {
+        match self.kind {
+            ObservableKind::Cidr => cidr::parse(&self.value).ok(),
+            _ => None,
+        }
+    }
+
+    /// Returns the network covered by an ipv4, ipv6 or cidr observable: an address is its own `/32`
+    /// or `/128`. This is what a prefix match index stores.
+    pub fn network(&self) -> Option<(IpAddr, u8)> {
+        match self.ip() {
+            Some(address @ IpAddr::V4(_)) => Some((address, 32)),
+            Some(address @ IpAddr::V6(_)) => Some((address, 128)),
+            None => self.cidr(),
+        }
+    }
+
+    /// Returns the number of an asn observable.
+    pub fn asn(&self) -> Option<u32> {
+        match self.kind {
+            ObservableKind::Asn => asn::parse(&self.value).ok(),
+            _ => None,
+        }
+    }
+
+    /// Returns the host name of a domain (the domain itself), the host of a url (a domain, a
+    /// dotted quad or an IPv6 address without brackets) or the domain part of an email.
+    pub fn host(&self) -> Option<&str> {
+        match self.kind {
+            ObservableKind::Domain => Some(&self.value),
+            ObservableKind::Url => url::host(&self.value),
+            ObservableKind::Email => email::domain(&self.value),
+            _ => None,
+        }
+    }
+
+    /// Builds an observable from text that is canonical for `kind`.
+    fn new(kind: ObservableKind, value: String) -> Observable {
+        Observable { kind, value: value.into_boxed_str() }
+    }
 }
 
 impl fmt::Display for Observable {
@@ -126,14 +273,100 @@ impl fmt::Display for Observable {
     }
 }
 
-/// Why a text is not an observable.
-#[non_exhaustive]
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum ObservableError {
-    /// The text matches no observable kind.
-    #[error("not an observable: {input:?}")]
-    Unrecognised {
-        /// The text as given.
-        input: String,
-    },
+impl Serialize for Observable {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut object = serializer.serialize_struct("Observable", 2)?;
+        object.serialize_field("kind", &self.kind)?;
+        object.serialize_field("value", &*self.value)?;
+        object.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Observable {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Raw {
+            kind: ObservableKind,
+            value: String,
+        }
+        let raw = Raw::deserialize(deserializer)?;
+        Observable::parse_as(raw.kind, &raw.value).map_err(D::Error::custom)
+    }
+}
+
+/// Guesses the kind of a refanged, trimmed token from its shape, in the order of the module docs.
+/// `Err(Some(_))` is a token that looks like a hash of no known length.
+fn guess(token: &str) -> Result<ObservableKind, Option<Reason>> {
+    if asn::has_shape(token) {
+        return Ok(ObservableKind::Asn);
+    }
+    if ipv4::has_shape(token) {
+        return Ok(ObservableKind::Ipv4);
+    }
+    if ipv6::has_shape(token) {
+        return Ok(ObservableKind::Ipv6);
+    }
+    if cidr::has_shape(token) {
+        return Ok(ObservableKind::Cidr);
+    }
+    if hash::has_shape(token) {
+        return hash::kind_for_len(token.len())
+            .ok_or(Some(Reason::HashLength { len: token.len() }));
+    }
+    if url::has_scheme(token) {
+        return Ok(ObservableKind::Url);
+    }
+    if email::has_mailto(token) || token.contains('@') {
+        return Ok(ObservableKind::Email);
+    }
+    let host = token.split(['/', '?']).next().unwrap_or(token);
+    let has_path_or_query = host.len() < token.len();
+    let is_host_shaped = host.contains('.') || (host.starts_with('[') && host.ends_with(']'));
+    if has_path_or_query && is_host_shaped {
+        return Ok(ObservableKind::Url);
+    }
+    if token.contains('.') {
+        return Ok(ObservableKind::Domain);
+    }
+    Err(None)
+}
+
+/// Parses a refanged, trimmed token as `kind`.
+fn parse_token(kind: ObservableKind, token: &str) -> Result<Observable, Reason> {
+    if token.is_empty() {
+        return Err(Reason::Empty);
+    }
+    Ok(match kind {
+        ObservableKind::Asn => Observable::from_asn(asn::parse(token)?),
+        ObservableKind::Cidr if !token.contains('/') => parse_ip(token)?,
+        ObservableKind::Cidr => {
+            let (address, prefix_len) = cidr::parse(token)?;
+            Observable::from_network(address, prefix_len)
+        }
+        ObservableKind::Domain => Observable::new(kind, domain::parse(token)?.into_owned()),
+        ObservableKind::Email => Observable::new(kind, email::parse(token)?),
+        ObservableKind::Ipv4 => Observable::from_ip(IpAddr::V4(ipv4::parse(token)?)),
+        ObservableKind::Ipv6 => {
+            let bare =
+                token.strip_prefix('[').and_then(|rest| rest.strip_suffix(']')).unwrap_or(token);
+            Observable::from_ip(IpAddr::V6(ipv6::parse(bare)?))
+        }
+        ObservableKind::Md5
+        | ObservableKind::Sha1
+        | ObservableKind::Sha256
+        | ObservableKind::Sha512 => {
+            Observable::new(kind, hash::parse_as(kind, token)?.into_owned())
+        }
+        ObservableKind::Url => Observable::new(kind, url::parse(token)?),
+    })
+}
+
+/// Parses a bare IPv4 or IPv6 address given where a cidr was expected.
+fn parse_ip(token: &str) -> Result<Observable, Reason> {
+    let address = match ipv4::has_shape(token) {
+        true => IpAddr::V4(ipv4::parse(token)?),
+        false => IpAddr::V6(ipv6::parse(token)?),
+    };
+    Ok(Observable::from_ip(address))
 }

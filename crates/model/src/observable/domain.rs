@@ -1,0 +1,146 @@
+//! Domain names: lower-case, punycode (IDNA per UTS 46), no trailing dot, ending in a public suffix.
+//!
+//! A canonical domain:
+//! - has at least two labels, each 1 to 63 octets, and at most 253 octets in all (after punycode);
+//! - has labels of letters, digits and hyphens (LDH), none starting or ending with a hyphen;
+//!   internationalised labels are encoded with UTS 46 (transitional processing off, as browsers do),
+//!   and `xn--` labels must decode to a valid internationalised label;
+//! - ends in a suffix that the public suffix list names explicitly. The list's implicit `*` rule is
+//!   not enough, so `report.pdf`, `setup.exe` and `localhost` are not domains;
+//! - is more than a public suffix: `co.uk` is rejected. A name that is itself a suffix of the list's
+//!   private section (`duckdns.org`, `github.io`) is accepted, because it is registered under an
+//!   ICANN suffix and feeds list such names.
+//!
+//! Underscores: allowed in labels below the registrable domain (`_dmarc.example.com`,
+//! `my_host.duckdns.org`), where DNS permits them and malware infrastructure uses them, and
+//! rejected in the registrable label and the suffix, which registries never allocate with one.
+
+use std::borrow::Cow;
+
+use idna::uts46::{AsciiDenyList, DnsLength, Hyphens, Uts46};
+use psl::Psl;
+
+use super::Reason;
+
+/// The longest domain in octets, without the trailing dot (RFC 1035 section 2.3.4, less the root).
+pub const MAX_LEN: usize = 253;
+
+/// The longest label in octets (RFC 1035 section 2.3.4).
+pub const MAX_LABEL_LEN: usize = 63;
+
+/// ASCII that UTS 46 processing must not produce: everything but letters, digits, hyphen, dot and
+/// underscore. Evaluated at compile time, so the constructor's panic cannot happen at run time.
+const DENY_LIST: AsciiDenyList = AsciiDenyList::new(true, "!\"#$%&'()*+,/:;<=>?@[\\]^`{|}~");
+
+/// Parses a domain name and returns its canonical form, borrowed when `text` is already canonical.
+/// Does not refang or trim. Does not allocate for canonical input.
+pub fn parse(text: &str) -> Result<Cow<'_, str>, Reason> {
+    let name = text.strip_suffix('.').unwrap_or(text);
+    if name.is_empty() {
+        return Err(Reason::Empty);
+    }
+    if name.bytes().any(|b| b.is_ascii() && !is_name_byte(b)) {
+        return Err(Reason::DomainCharacter);
+    }
+    let needs_idna = !name.is_ascii() || contains_ignore_ascii_case(name.as_bytes(), b"xn--");
+    let mut ascii = match needs_idna {
+        false if name.bytes().any(|b| b.is_ascii_uppercase()) => {
+            Cow::Owned(name.to_ascii_lowercase())
+        }
+        false => Cow::Borrowed(name),
+        true => {
+            // Length checks come after, with our own reasons.
+            let uts46 = Uts46::new();
+            uts46
+                .to_ascii(name.as_bytes(), DENY_LIST, Hyphens::Allow, DnsLength::Ignore)
+                .map_err(|_| Reason::DomainIdna)?
+        }
+    };
+    // UTS 46 maps ideographic full stops to dots, so a trailing one becomes a trailing dot.
+    if ascii.ends_with('.') {
+        match &mut ascii {
+            Cow::Borrowed(borrowed) => *borrowed = &borrowed[..borrowed.len() - 1],
+            Cow::Owned(owned) => {
+                owned.pop();
+            }
+        }
+    }
+    validate(&ascii)?;
+    Ok(ascii)
+}
+
+/// Tells whether `text` is a valid domain (in any case, with or without a trailing dot).
+/// Does not allocate for ASCII input without `xn--` labels, so it suits hot loops.
+pub fn is_domain(text: &str) -> bool {
+    let name = text.strip_suffix('.').unwrap_or(text);
+    let is_plain_ascii = name.is_ascii() && !contains_ignore_ascii_case(name.as_bytes(), b"xn--");
+    if !is_plain_ascii {
+        return parse(text).is_ok();
+    }
+    let mut buffer = [0u8; MAX_LEN];
+    let Some(lowered) = buffer.get_mut(..name.len()) else {
+        return false;
+    };
+    lowered.copy_from_slice(name.as_bytes());
+    lowered.make_ascii_lowercase();
+    std::str::from_utf8(lowered).is_ok_and(|lowered| validate(lowered).is_ok())
+}
+
+/// Returns the registrable part of a canonical domain (the public suffix plus one label), or
+/// `None` when the domain is itself a (private-section) public suffix.
+pub fn registrable(domain: &str) -> Option<&str> {
+    let registrable = psl::List.domain(domain.as_bytes())?;
+    // The registrable part is a suffix of `domain` that starts after a dot, so a char boundary.
+    domain.get(domain.len() - registrable.as_bytes().len()..)
+}
+
+/// Checks a lower-case ASCII name without trailing dot against every rule of the module docs.
+fn validate(name: &str) -> Result<(), Reason> {
+    if name.len() > MAX_LEN {
+        return Err(Reason::DomainTooLong);
+    }
+    let mut n_labels = 0;
+    for label in name.split('.') {
+        n_labels += 1;
+        if label.is_empty() {
+            return Err(Reason::DomainEmptyLabel);
+        }
+        if label.len() > MAX_LABEL_LEN {
+            return Err(Reason::DomainLabelTooLong);
+        }
+        if !label.bytes().all(|b| is_name_byte(b) && b != b'.' && !b.is_ascii_uppercase()) {
+            return Err(Reason::DomainCharacter);
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Err(Reason::DomainHyphen);
+        }
+    }
+    if n_labels < 2 {
+        return Err(Reason::DomainSingleLabel);
+    }
+    let suffix = psl::List.suffix(name.as_bytes()).ok_or(Reason::DomainUnknownSuffix)?;
+    let suffix_len = suffix.as_bytes().len();
+    let registrable_start = match (suffix.typ(), suffix_len == name.len()) {
+        (None, _) => return Err(Reason::DomainUnknownSuffix),
+        (Some(psl::Type::Icann), true) => return Err(Reason::DomainIsSuffix),
+        (Some(psl::Type::Private), true) => 0,
+        (Some(_), false) => {
+            // The label before the suffix starts after the previous dot (or at 0).
+            let before_suffix = &name[..name.len() - suffix_len - 1];
+            before_suffix.rfind('.').map_or(0, |dot| dot + 1)
+        }
+    };
+    if name[registrable_start..].contains('_') {
+        return Err(Reason::DomainUnderscore);
+    }
+    Ok(())
+}
+
+/// Tells whether an ASCII byte may appear in a domain as given (before lower-casing).
+fn is_name_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.')
+}
+
+fn contains_ignore_ascii_case(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|window| window.eq_ignore_ascii_case(needle))
+}

@@ -1,0 +1,43 @@
+//! IPv4 addresses: a strict dotted quad.
+//!
+//! Leading zeros are rejected rather than read as decimal or octal: `010.0.0.1` is `8.0.0.1` to
+//! `inet_aton` and `10.0.0.1` to most people, so guessing would file an indicator under the wrong
+//! address. Shortened (`10.1`), hexadecimal and integer forms are rejected for the same reason.
+
+use std::net::Ipv4Addr;
+
+use super::Reason;
+
+/// Parses a strict dotted-quad IPv4 address. Does not refang or trim, and does not allocate.
+pub fn parse(text: &str) -> Result<Ipv4Addr, Reason> {
+    let mut octets = [0u8; 4];
+    let mut n_octets = 0;
+    for part in text.split('.') {
+        let slot = octets.get_mut(n_octets).ok_or(Reason::Ipv4Syntax)?;
+        *slot = parse_octet(part)?;
+        n_octets += 1;
+    }
+    if n_octets != 4 {
+        return Err(Reason::Ipv4Syntax);
+    }
+    Ok(Ipv4Addr::from(octets))
+}
+
+/// Tells whether `text` has the shape of an IPv4 address: digits and at least one dot only.
+pub(crate) fn has_shape(text: &str) -> bool {
+    text.contains('.') && text.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+}
+
+fn parse_octet(part: &str) -> Result<u8, Reason> {
+    let is_decimal = !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+    if !is_decimal {
+        return Err(Reason::Ipv4Syntax);
+    }
+    if part.len() > 1 && part.starts_with('0') {
+        return Err(Reason::Ipv4LeadingZero);
+    }
+    if part.len() > 3 {
+        return Err(Reason::Ipv4OctetRange);
+    }
+    part.parse::<u8>().map_err(|_| Reason::Ipv4OctetRange)
+}

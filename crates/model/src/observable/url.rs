@@ -1,0 +1,286 @@
+//! URLs, canonical as `scheme://[userinfo@]host[:port]/path[?query]`.
+//!
+//! The rules, following RFC 3986 section 6.2.2 (syntax-based normalisation) where it applies:
+//! - the scheme is lower-cased; a URL without one (`evil.example/login`, `//evil.example/`) is
+//!   taken as `http`, while a known scheme without `//` (`http:/evil.example`) is rejected;
+//! - the host is lower-cased and canonical as a [domain](super::domain) (so it must end in a
+//!   public suffix), an [IPv4](super::ipv4) dotted quad or a bracketed [IPv6](super::ipv6) address
+//!   (kept as IPv6 even when IPv4-mapped, since that is what the URL says);
+//! - the port is dropped when it is the scheme's default (http 80, https 443, ftp 21, ws 80,
+//!   wss 443) or empty, and written without leading zeros otherwise;
+//! - userinfo is kept as written;
+//! - in the path and query, percent-encoded unreserved characters (`%41` -> `A`) are decoded and
+//!   other escapes upper-cased (`%2f` -> `%2F`); a `%` not followed by two hex digits, spaces,
+//!   non-ASCII characters (as their UTF-8 bytes) and other characters that RFC 3986 does not
+//!   allow there are percent-encoded; case is kept;
+//! - dot segments (`/a/./b/../c`) are removed from the path as in RFC 3986 section 5.2.4, after
+//!   decoding, so `%2E%2E` counts too: a browser or HTTP client requests the resolved path, and
+//!   the resolved path is what shows up in proxy logs;
+//! - an empty path becomes `/`; an empty query (`?`) is kept; the fragment is dropped, because it
+//!   never leaves the client.
+
+use std::fmt::Write;
+
+use super::{Reason, domain, ipv4, ipv6};
+
+/// The longest URL accepted, in bytes. Longer texts are junk or attacks on the parser's callers.
+pub const MAX_LEN: usize = 32 * 1024;
+
+/// Parses a URL and returns its canonical form. Does not refang or trim.
+pub fn parse(text: &str) -> Result<String, Reason> {
+    if text.len() > MAX_LEN {
+        return Err(Reason::UrlTooLong);
+    }
+    let (scheme, rest) = split_scheme(text)?;
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    if authority.bytes().any(|b| b <= b' ' || b == 0x7f || b == b'\\') {
+        return Err(Reason::UrlAuthorityCharacter);
+    }
+    let (userinfo, host_port) = match authority.rsplit_once('@') {
+        Some((userinfo, host_port)) => (Some(userinfo), host_port),
+        None => (None, authority),
+    };
+    let (host, port) = split_host_port(host_port)?;
+    let port = parse_port(port)?.filter(|port| Some(*port) != default_port(&scheme));
+    let tail = tail.split_once('#').map_or(tail, |(before_fragment, _)| before_fragment);
+    let (path, query) = match tail.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (tail, None),
+    };
+
+    let mut url = String::with_capacity(text.len() + 8);
+    url.push_str(&scheme);
+    url.push_str("://");
+    if let Some(userinfo) = userinfo {
+        url.push_str(userinfo);
+        url.push('@');
+    }
+    push_host(&mut url, host)?;
+    if let Some(port) = port {
+        // Cannot fail: writing to a `String` is infallible.
+        write!(url, ":{port}").expect("write to String");
+    }
+    match path.is_empty() {
+        true => url.push('/'),
+        false => {
+            let mut normalised = String::with_capacity(path.len());
+            normalise_escapes(&mut normalised, path, is_path_byte);
+            url.push_str(&remove_dot_segments(&normalised));
+        }
+    }
+    if let Some(query) = query {
+        url.push('?');
+        normalise_escapes(&mut url, query, is_query_byte);
+    }
+    Ok(url)
+}
+
+/// Tells whether `text` starts with a scheme followed by `://`.
+pub fn has_scheme(text: &str) -> bool {
+    let scheme_len = scheme_len(text);
+    scheme_len > 0 && text[scheme_len..].starts_with("://")
+}
+
+/// Returns the host of a canonical URL: a domain, a dotted quad, or an IPv6 address without its
+/// brackets. Returns `None` when `url` has no `://`.
+pub fn host(url: &str) -> Option<&str> {
+    let (_scheme, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host_port =
+        authority.rsplit_once('@').map_or(authority, |(_userinfo, host_port)| host_port);
+    match host_port.strip_prefix('[') {
+        Some(bracketed) => bracketed.split_once(']').map(|(host, _port)| host),
+        None => Some(host_port.rsplit_once(':').map_or(host_port, |(host, _port)| host)),
+    }
+}
+
+/// Returns the default port of a scheme whose default port is dropped from canonical URLs.
+pub fn default_port(scheme: &str) -> Option<u16> {
+    match scheme {
+        "http" | "ws" => Some(80),
+        "https" | "wss" => Some(443),
+        "ftp" => Some(21),
+        _ => None,
+    }
+}
+
+/// Returns the length of the RFC 3986 scheme at the start of `text`, or 0 if there is none.
+fn scheme_len(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    if !bytes.first().is_some_and(u8::is_ascii_alphabetic) {
+        return 0;
+    }
+    bytes
+        .iter()
+        .position(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')))
+        .unwrap_or(bytes.len())
+}
+
+/// Splits off the lower-cased scheme, defaulting to `http` when there is none.
+fn split_scheme(text: &str) -> Result<(String, &str), Reason> {
+    let scheme_len = scheme_len(text);
+    let (scheme, after_scheme) = text.split_at(scheme_len);
+    if scheme_len > 0 {
+        if let Some(rest) = after_scheme.strip_prefix("://") {
+            return Ok((scheme.to_ascii_lowercase(), rest));
+        }
+        let lowered = scheme.to_ascii_lowercase();
+        if after_scheme.starts_with(':') && (default_port(&lowered).is_some() || lowered == "ftps")
+        {
+            return Err(Reason::UrlNoAuthority);
+        }
+    }
+    let rest = text.strip_prefix("//").unwrap_or(text);
+    Ok(("http".to_owned(), rest))
+}
+
+/// Splits `host[:port]` or `[ipv6][:port]`, leaving the brackets on the host.
+fn split_host_port(host_port: &str) -> Result<(&str, Option<&str>), Reason> {
+    if host_port.starts_with('[') {
+        let close = host_port.find(']').ok_or(Reason::Ipv6Syntax)?;
+        let (host, after) = host_port.split_at(close + 1);
+        return match after {
+            "" => Ok((host, None)),
+            _ => after.strip_prefix(':').map(|port| (host, Some(port))).ok_or(Reason::UrlPort),
+        };
+    }
+    match host_port.bytes().filter(|&b| b == b':').count() {
+        0 => Ok((host_port, None)),
+        1 => Ok(host_port
+            .split_once(':')
+            .map_or((host_port, None), |(host, port)| (host, Some(port)))),
+        _ => Err(Reason::UrlIpv6Brackets),
+    }
+}
+
+fn push_host(url: &mut String, host: &str) -> Result<(), Reason> {
+    if host.is_empty() {
+        return Err(Reason::UrlNoHost);
+    }
+    if let Some(bracketed) = host.strip_prefix('[') {
+        let inner = bracketed.strip_suffix(']').ok_or(Reason::Ipv6Syntax)?;
+        let address = ipv6::parse(inner)?;
+        // Cannot fail: writing to a `String` is infallible.
+        write!(url, "[{address}]").expect("write to String");
+        return Ok(());
+    }
+    if ipv4::has_shape(host) {
+        let address = ipv4::parse(host)?;
+        // Cannot fail: writing to a `String` is infallible.
+        write!(url, "{address}").expect("write to String");
+        return Ok(());
+    }
+    url.push_str(&domain::parse(host)?);
+    Ok(())
+}
+
+fn parse_port(port: Option<&str>) -> Result<Option<u16>, Reason> {
+    let Some(port) = port.filter(|port| !port.is_empty()) else {
+        return Ok(None);
+    };
+    if !port.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Reason::UrlPort);
+    }
+    port.parse().map(Some).map_err(|_| Reason::UrlPort)
+}
+
+/// Appends `text` to `out`, decoding escaped unreserved characters, upper-casing other escapes
+/// and percent-encoding every byte that `is_allowed` rejects (non-ASCII included).
+fn normalise_escapes(out: &mut String, text: &str, is_allowed: fn(u8) -> bool) {
+    let bytes = text.as_bytes();
+    let mut idx = 0;
+    while idx < bytes.len() {
+        let byte = bytes[idx];
+        let escaped = match byte {
+            b'%' => bytes.get(idx + 1..idx + 3).and_then(decode_hex_pair),
+            _ => None,
+        };
+        match escaped {
+            Some(value) if is_unreserved(value) => out.push(char::from(value)),
+            Some(value) => push_escape(out, value),
+            None if is_allowed(byte) && byte != b'%' => out.push(char::from(byte)),
+            None => push_escape(out, byte),
+        }
+        idx += if escaped.is_some() { 3 } else { 1 };
+    }
+}
+
+/// Removes `.` and `..` segments from an absolute path (RFC 3986 section 5.2.4).
+fn remove_dot_segments(path: &str) -> String {
+    let segments = path.strip_prefix('/').unwrap_or(path).split('/');
+    let has_dot_segment = segments.clone().any(|segment| segment == "." || segment == "..");
+    if !has_dot_segment {
+        return path.to_owned();
+    }
+    let n_segments = segments.clone().count();
+    let mut kept: Vec<&str> = Vec::with_capacity(n_segments);
+    for (idx, segment) in segments.enumerate() {
+        match segment {
+            "." => {}
+            ".." => {
+                kept.pop();
+            }
+            _ => {
+                kept.push(segment);
+                continue;
+            }
+        }
+        // A trailing dot segment leaves the path ending in a slash: `/a/b/..` is `/a/`.
+        if idx + 1 == n_segments {
+            kept.push("");
+        }
+    }
+    format!("/{}", kept.join("/"))
+}
+
+fn decode_hex_pair(pair: &[u8]) -> Option<u8> {
+    let digit = |byte: u8| char::from(byte).to_digit(16);
+    let high = digit(pair[0])?;
+    let low = digit(pair[1])?;
+    // Cannot fail: two hex digits make at most 255.
+    Some(u8::try_from(high * 16 + low).expect("two hex digits fit in u8"))
+}
+
+fn push_escape(out: &mut String, byte: u8) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    out.push('%');
+    out.push(char::from(HEX[usize::from(byte >> 4)]));
+    out.push(char::from(HEX[usize::from(byte & 0x0f)]));
+}
+
+/// RFC 3986 section 2.3.
+fn is_unreserved(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~')
+}
+
+/// RFC 3986 section 3.3: `pchar` and `/`.
+fn is_path_byte(byte: u8) -> bool {
+    is_unreserved(byte) || b"!$&'()*+,;=:@/".contains(&byte)
+}
+
+/// RFC 3986 section 3.4.
+fn is_query_byte(byte: u8) -> bool {
+    is_path_byte(byte) || byte == b'?'
+}
+
+#[cfg(test)]
+mod tests {
+    use super::remove_dot_segments;
+
+    #[test]
+    fn removes_dot_segments() {
+        let cases = [
+            ("/a/b/c/./../../g", "/a/g"),
+            ("/mid/content=5/../6", "/mid/6"),
+            ("/a/b/..", "/a/"),
+            ("/..", "/"),
+            ("/a//../b", "/a/b"),
+            ("/a/b", "/a/b"),
+            ("/.//a", "//a"),
+        ];
+        for (path, expected) in cases {
+            assert_eq!(remove_dot_segments(path), expected, "path {path:?}");
+        }
+    }
+}
