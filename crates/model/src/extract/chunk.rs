@@ -124,7 +124,11 @@ impl State {
         end: usize,
     ) -> bool {
         let Ok(observable) = Observable::parse_as(kind, text) else { return false };
-        self.hits.push(Hit { start: view.raw_offset(start), end: view.raw_offset(end), observable });
+        self.hits.push(Hit {
+            start: view.raw_offset(start),
+            end: view.raw_offset(end),
+            observable,
+        });
         if self.claimed.is_empty() {
             self.claimed.resize(view.bytes.len(), false);
         }
@@ -189,14 +193,12 @@ fn scheme_before(view: &View<'_>, colon: usize) -> Option<(usize, &'static str)>
 /// Returns where a URL whose body starts at `from` stops, before trimming.
 fn url_run_end(view: &View<'_>, from: usize) -> usize {
     let bytes = view.bytes;
-    for position in from..bytes.len() {
-        match bytes[position] {
-            b'{' | b'}' | b'\\' => return position,
-            b',' | b';' if starts_url(view, position + 1) => return position,
-            _ => {}
-        }
-    }
-    bytes.len()
+    let is_end = |(position, byte): &(usize, &u8)| match byte {
+        b'{' | b'}' | b'\\' => true,
+        b',' | b';' => starts_url(view, position + 1),
+        _ => false,
+    };
+    bytes.iter().enumerate().skip(from).find(is_end).map_or(bytes.len(), |(position, _)| position)
 }
 
 /// Whether an extracted scheme followed by `://` starts at `position`.
@@ -216,14 +218,16 @@ fn trim_url_end(bytes: &[u8], start: usize, mut end: usize) -> usize {
         match bytes[end - 1] {
             b'.' | b',' | b';' | b':' | b'!' | b'?' | b'*' => {}
             b')' => {
-                let (opens, closes) = *open_parens.get_or_insert_with(|| (count(b'(', end), count(b')', end)));
+                let (opens, closes) =
+                    *open_parens.get_or_insert_with(|| (count(b'(', end), count(b')', end)));
                 if closes <= opens {
                     break;
                 }
                 open_parens = Some((opens, closes - 1));
             }
             b']' => {
-                let (opens, closes) = *open_squares.get_or_insert_with(|| (count(b'[', end), count(b']', end)));
+                let (opens, closes) =
+                    *open_squares.get_or_insert_with(|| (count(b'[', end), count(b']', end)));
                 if closes <= opens {
                     break;
                 }
@@ -240,8 +244,7 @@ fn trim_url_end(bytes: &[u8], start: usize, mut end: usize) -> usize {
 fn find_emails(view: &View<'_>, state: &mut State) {
     const MAX_LOCAL_LEN: usize = 64;
     let bytes = view.bytes;
-    let is_local_byte =
-        |byte: u8| is_word_byte(byte) || matches!(byte, b'.' | b'%' | b'+' | b'-');
+    let is_local_byte = |byte: u8| is_word_byte(byte) || matches!(byte, b'.' | b'%' | b'+' | b'-');
     let mut from = 0;
     while let Some(found) = memchr::memchr(b'@', &bytes[from..]) {
         let at = from + found;
@@ -303,14 +306,13 @@ fn find_ipv6(view: &View<'_>, state: &mut State) {
         }
         let is_bounded = (start == 0 || !is_word_byte(bytes[start - 1]))
             && (end == bytes.len() || !is_word_byte(bytes[end]));
-        if !is_bounded || !shape::is_ipv6_like(&bytes[start..end]) || state.is_claimed(start, end)
-        {
+        if !is_bounded || !shape::is_ipv6_like(&bytes[start..end]) || state.is_claimed(start, end) {
             continue;
         }
-        if let Some(prefix_end) = prefix_length_end(bytes, end, 3) {
-            if state.try_hit(view, ObservableKind::Cidr, start, prefix_end) {
-                continue;
-            }
+        if let Some(prefix_end) = prefix_length_end(bytes, end, 3)
+            && state.try_hit(view, ObservableKind::Cidr, start, prefix_end)
+        {
+            continue;
         }
         state.try_hit(view, ObservableKind::Ipv6, start, end);
     }
@@ -353,12 +355,13 @@ fn find_dotted(view: &View<'_>, state: &mut State) {
         } else {
             // `10.0.0.1-10.0.0.255`: digits split at `-` and `_` are separate numbers.
             let mut piece_start = start;
-            for position in start..=end {
-                if position == end || matches!(bytes[position], b'-' | b'_') {
+            for (position, byte) in bytes[..end].iter().enumerate().skip(start) {
+                if matches!(byte, b'-' | b'_') {
                     ipv4_in_run(view, state, piece_start, position);
                     piece_start = position + 1;
                 }
             }
+            ipv4_in_run(view, state, piece_start, end);
         }
     }
 }
@@ -385,14 +388,15 @@ fn ipv4_in_run(view: &View<'_>, state: &mut State, start: usize, end: usize) {
         return;
     }
     // `Chrome/120.0.0.0`, `Version/1.2.3.4`: a version after a product token.
-    let is_version = start >= 2 && bytes[start - 1] == b'/' && bytes[start - 2].is_ascii_alphanumeric();
+    let is_version =
+        start >= 2 && bytes[start - 1] == b'/' && bytes[start - 2].is_ascii_alphanumeric();
     if is_version {
         return;
     }
-    if let Some(prefix_end) = prefix_length_end(bytes, end, 2) {
-        if state.try_hit(view, ObservableKind::Cidr, start, prefix_end) {
-            return;
-        }
+    if let Some(prefix_end) = prefix_length_end(bytes, end, 2)
+        && state.try_hit(view, ObservableKind::Cidr, start, prefix_end)
+    {
+        return;
     }
     state.try_hit(view, ObservableKind::Ipv4, start, end);
 }

@@ -32,8 +32,8 @@
 //! - A dotted number run with more than four parts (`1.2.3.4.5`) yields nothing, and so does a
 //!   dotted quad glued to a product token (`Chrome/120.0.0.0`): both are version numbers.
 //! - A domain must end in a known public suffix, so `report.pdf` and `setup.exe` are not domains.
-//!   Some public suffixes are also common file extensions (`.zip`, `.mov`, `.py`, `.sh`, `.md`, ...,
-//!   see `FILE_EXTENSION_SUFFIXES`): a literal two-label name with such a suffix, like `invoice.zip`
+//!   Some public suffixes are also common file extensions (`.zip`, `.mov`, `.py`, `.sh`, `.md`, `.pid`,
+//!   ..., see `FILE_EXTENSION_SUFFIXES`): a literal two-label name with such a suffix, like `invoice.zip`
 //!   in prose, is taken as a file name, as a reader would. The same name defanged
 //!   (`invoice[.]zip`), with more labels (`login.invoice.zip`), as a URL host or as an e-mail domain
 //!   is a domain. Suffixes that are at least as common as real domains in threat data (`.cc`,

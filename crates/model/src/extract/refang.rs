@@ -116,7 +116,10 @@ mod tests {
         assert_eq!(map, [0, 1, 4, 5, 10, 11]);
         assert_eq!(refanged("user[@]x{.}y\\.z[at]w").0, "user@x.y.z@w");
         assert_eq!(refanged("hxxp[://]x[:]80[/]").0, "hxxp://x:80/");
-        assert_eq!(refanged("[CDATA[x]] [2001:db8::1] (see) [") .0, "[CDATA[x]] [2001:db8::1] (see) [");
+        assert_eq!(
+            refanged("[CDATA[x]] [2001:db8::1] (see) [").0,
+            "[CDATA[x]] [2001:db8::1] (see) ["
+        );
     }
 
     #[test]

@@ -11,8 +11,25 @@ pub(super) const MIN_HASH_LEN: usize = 32;
 /// Public suffixes that are also common file extensions. A literal two-label name ending in one
 /// (`invoice.zip`, `setup.py`, `README.md`) is a file name, not a domain. Suffixes at least as
 /// common as real domains in threat data (`.cc`, `.pl`, `.in`, `.ml`, `.app`, ...) are left out.
-const FILE_EXTENSION_SUFFIXES: [&[u8]; 12] =
-    [b"download", b"key", b"md", b"mov", b"pm", b"pub", b"py", b"rs", b"run", b"sh", b"so", b"zip"];
+const FILE_EXTENSION_SUFFIXES: [&[u8]; 13] = [
+    b"download",
+    b"md",
+    b"mov",
+    b"pid",
+    b"pm",
+    b"pub",
+    b"py",
+    b"rs",
+    b"run",
+    b"sh",
+    b"so",
+    b"tf",
+    b"zip",
+];
+
+/// First labels that mark a reverse-DNS identifier (`com.google.android`, `org.apache.commons`):
+/// Java packages and app bundle ids, which name no host.
+const REVERSE_DNS_FIRST_LABELS: [&[u8]; 6] = [b"com", b"edu", b"gov", b"io", b"net", b"org"];
 
 /// Whether the byte can be part of a word: a letter, a digit or `_`.
 pub(super) fn is_word_byte(byte: u8) -> bool {
@@ -31,10 +48,7 @@ pub(super) fn starts_like_asn(chunk: &[u8]) -> bool {
 
 /// Whether the word is `AS` (either case, not mixed) followed by one to ten digits.
 pub(super) fn is_asn(word: &[u8]) -> bool {
-    let digits = match word {
-        [b'A', b'S', digits @ ..] | [b'a', b's', digits @ ..] => digits,
-        _ => return false,
-    };
+    let ([b'A', b'S', digits @ ..] | [b'a', b's', digits @ ..]) = word else { return false };
     (1..=10).contains(&digits.len()) && digits.iter().all(u8::is_ascii_digit)
 }
 
@@ -102,9 +116,10 @@ pub(super) fn is_ipv6_like(text: &[u8]) -> bool {
 /// Whether the name (letters, digits, `-`, `_`, `.`; no empty label) looks like a domain: its last
 /// label is alphabetic or punycode, its case is not that of an anti-virus detection name, and it
 /// ends in a known public suffix with at least one label before it (a private-section suffix
-/// such as `duckdns.org` may stand alone). When `literal_only` is set, a two-label name with a
-/// file-extension suffix is refused (see [`FILE_EXTENSION_SUFFIXES`]).
-pub(super) fn is_domain_like(name: &[u8], literal_only: bool) -> bool {
+/// such as `duckdns.org` may stand alone). When `is_literal` is set (the name stands as written
+/// in prose, not defanged nor part of an address), a two-label name with a file-extension suffix
+/// (see [`FILE_EXTENSION_SUFFIXES`]) and a reverse-DNS identifier (`com.google.android`) are refused.
+pub(super) fn is_domain_like(name: &[u8], is_literal: bool) -> bool {
     const MAX_NAME_LEN: usize = 253;
     if name.len() > MAX_NAME_LEN {
         return false;
@@ -134,11 +149,16 @@ pub(super) fn is_domain_like(name: &[u8], literal_only: bool) -> bool {
     if suffix_len == name.len() {
         return suffix_type == psl::Type::Private;
     }
-    let is_two_labels = name[..name.len() - suffix_len - 1].iter().all(|&byte| byte != b'.');
-    let is_file_name = literal_only
-        && is_two_labels
-        && FILE_EXTENSION_SUFFIXES.contains(&&lowered[name.len() - suffix_len..]);
-    !is_file_name
+    if !is_literal {
+        return true;
+    }
+    let labels_before_suffix = &lowered[..name.len() - suffix_len - 1];
+    let first_label = labels_before_suffix.split(|&byte| byte == b'.').next().unwrap_or_default();
+    let is_two_labels = first_label.len() == labels_before_suffix.len();
+    let is_file_name =
+        is_two_labels && FILE_EXTENSION_SUFFIXES.contains(&&lowered[name.len() - suffix_len..]);
+    let is_reverse_dns = !is_two_labels && REVERSE_DNS_FIRST_LABELS.contains(&first_label);
+    !is_file_name && !is_reverse_dns
 }
 
 #[cfg(test)]
@@ -148,7 +168,7 @@ mod tests {
     #[test]
     fn file_extension_suffixes_are_public_suffixes() {
         for suffix in FILE_EXTENSION_SUFFIXES {
-            let name = [b"name.", suffix].concat();
+            let name = [b"invoice.", suffix].concat();
             assert!(is_domain_like(&name, false), "{}", String::from_utf8_lossy(&name));
             assert!(!is_domain_like(&name, true), "{}", String::from_utf8_lossy(&name));
         }
@@ -170,6 +190,8 @@ mod tests {
             ("example.xn--p1ai", true),
             ("1.2.3.4", false),
             ("example.c0m", false),
+            ("com.google.android", false),
+            ("org.example.com", false),
         ] {
             assert_eq!(is_domain_like(name.as_bytes(), true), expected, "{name}");
         }
