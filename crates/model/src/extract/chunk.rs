@@ -3,8 +3,10 @@
 
 use super::refang::{canonical_scheme, refang_chunk};
 use super::shape::{self, is_host_byte, is_word_byte};
-use super::{BRACKET, ExtractOptions};
-use crate::observable::{Observable, ObservableKind};
+use super::{AT, BRACKET, COLON, DOT, ExtractOptions};
+use std::net::IpAddr;
+
+use crate::observable::{self, Observable, ObservableKind};
 
 /// A URL nested in more than this many URLs of one run is not looked at: it bounds the work on
 /// hostile input like `http://http://http://...`.
@@ -22,7 +24,7 @@ pub(super) struct Hit {
 #[derive(Debug)]
 pub(super) struct Scanner {
     options: ExtractOptions,
-    refanged: Vec<u8>,
+    refanged: String,
     map: Vec<usize>,
     state: State,
 }
@@ -36,8 +38,10 @@ struct State {
     candidate: String,
 }
 
-/// The chunk as the steps see it: refanged bytes and the way back to raw offsets.
+/// The chunk as the steps see it: refanged text and the way back to raw offsets.
 struct View<'a> {
+    /// ASCII only.
+    text: &'a str,
     bytes: &'a [u8],
     /// For each byte of `bytes` (and one past the end), its offset in the raw chunk; `None` when
     /// the view is the raw chunk itself.
@@ -56,49 +60,68 @@ impl View<'_> {
     }
 
     fn text(&self, start: usize, end: usize) -> &str {
-        // Chunks hold ASCII bytes only and refanging writes ASCII, so this cannot fail.
-        std::str::from_utf8(&self.bytes[start..end]).unwrap_or("")
+        // The text is ASCII, so every offset is a char boundary and this cannot fail.
+        self.text.get(start..end).unwrap_or_default()
     }
 }
 
 impl Scanner {
     pub(super) fn new(options: ExtractOptions) -> Scanner {
-        Scanner { options, refanged: Vec::new(), map: Vec::new(), state: State::default() }
+        Scanner { options, refanged: String::new(), map: Vec::new(), state: State::default() }
     }
 
-    /// Finds the observables of `chunk`, whose bytes' class bits ORed together are `mask`, and
-    /// emits them in the order of their offsets.
-    pub(super) fn scan(&mut self, chunk: &[u8], mask: u8, mut emit: impl FnMut(Hit)) {
+    /// Finds the observables of `chunk` (ASCII), whose bytes' class bits ORed together are
+    /// `mask`, and emits them in the order of their offsets.
+    pub(super) fn scan(&mut self, chunk: &str, mut mask: u8, mut emit: impl FnMut(Hit)) {
         let refang = self.options.refang;
         let is_refanged =
             refang && mask & BRACKET != 0 && refang_chunk(chunk, &mut self.refanged, &mut self.map);
         let view = match is_refanged {
-            true => View { bytes: &self.refanged, map: Some(&self.map), refang },
-            false => View { bytes: chunk, map: None, refang },
+            true => {
+                // Refanging may have written any of these.
+                mask |= DOT | COLON | AT;
+                View {
+                    text: &self.refanged,
+                    bytes: self.refanged.as_bytes(),
+                    map: Some(&self.map),
+                    refang,
+                }
+            }
+            false => View { text: chunk, bytes: chunk.as_bytes(), map: None, refang },
         };
         let state = &mut self.state;
         state.claimed.clear();
         state.hits.clear();
 
-        let has = |byte: u8| memchr::memchr(byte, view.bytes).is_some();
-        if has(b':') {
+        if mask & COLON != 0 {
             find_urls(&view, state);
         }
-        if has(b'@') {
+        if mask & AT != 0 {
             find_emails(&view, state);
         }
-        if has(b':') {
+        if mask & COLON != 0 {
             find_ipv6(&view, state);
         }
-        if has(b'.') {
+        if mask & DOT != 0 {
             find_dotted(&view, state);
         }
         find_words(&view, state);
 
-        state.hits.sort_by_key(|hit| hit.start);
+        if state.hits.len() > 1 {
+            state.hits.sort_by_key(|hit| hit.start);
+        }
         for hit in state.hits.drain(..) {
             emit(hit);
         }
+    }
+}
+
+/// Returns the position of the first `byte` in `bytes`: a plain loop for the short slices that
+/// most chunks are, where `memchr`'s set-up costs more than it saves.
+fn find_byte(byte: u8, bytes: &[u8]) -> Option<usize> {
+    match bytes.len() < 64 {
+        true => bytes.iter().position(|&candidate| candidate == byte),
+        false => memchr::memchr(byte, bytes),
     }
 }
 
@@ -123,7 +146,7 @@ impl State {
         start: usize,
         end: usize,
     ) -> bool {
-        let Ok(observable) = Observable::parse_as(kind, text) else { return false };
+        let Some(observable) = parse_candidate(kind, text) else { return false };
         self.hits.push(Hit {
             start: view.raw_offset(start),
             end: view.raw_offset(end),
@@ -137,6 +160,26 @@ impl State {
     }
 }
 
+/// Parses a candidate that has passed the shape checks. IP addresses, networks and ASNs go to the
+/// per-kind parsers, which neither refang (the candidate is refanged already) nor allocate when
+/// they fail.
+fn parse_candidate(kind: ObservableKind, text: &str) -> Option<Observable> {
+    match kind {
+        ObservableKind::Ipv4 => observable::ipv4::parse(text)
+            .ok()
+            .map(|address| Observable::from_ip(IpAddr::V4(address))),
+        ObservableKind::Ipv6 => observable::ipv6::parse(text)
+            .ok()
+            .map(|address| Observable::from_ip(IpAddr::V6(address))),
+        ObservableKind::Cidr => {
+            let (address, prefix_len) = observable::cidr::parse(text).ok()?;
+            Some(Observable::from_network(address, prefix_len))
+        }
+        ObservableKind::Asn => observable::asn::parse(text).ok().map(Observable::from_asn),
+        _ => Observable::parse_as(kind, text).ok(),
+    }
+}
+
 /// Finds `scheme://...` URLs. A URL runs to the end of the chunk, or to a brace or backslash, or
 /// to a `,` or `;` that starts another URL, less trailing punctuation and unbalanced closing
 /// brackets. Its host is not reported separately, but a URL nested in its path is.
@@ -146,7 +189,7 @@ fn find_urls(view: &View<'_>, state: &mut State) {
     // URLs that start inside one run share its end, so it is found once per run.
     let mut run_end = 0;
     let mut n_nested = 0;
-    while let Some(found) = memchr::memchr(b':', &bytes[from..]) {
+    while let Some(found) = find_byte(b':', &bytes[from..]) {
         let colon = from + found;
         from = colon + 1;
         if !bytes[colon..].starts_with(b"://") {
@@ -246,7 +289,7 @@ fn find_emails(view: &View<'_>, state: &mut State) {
     let bytes = view.bytes;
     let is_local_byte = |byte: u8| is_word_byte(byte) || matches!(byte, b'.' | b'%' | b'+' | b'-');
     let mut from = 0;
-    while let Some(found) = memchr::memchr(b'@', &bytes[from..]) {
+    while let Some(found) = find_byte(b'@', &bytes[from..]) {
         let at = from + found;
         from = at + 1;
         let mut start = at;
@@ -280,7 +323,7 @@ fn find_ipv6(view: &View<'_>, state: &mut State) {
     let bytes = view.bytes;
     let is_v6_byte = |byte: u8| byte.is_ascii_hexdigit() || byte == b':' || byte == b'.';
     let mut from = 0;
-    while let Some(found) = memchr::memchr(b':', &bytes[from..]) {
+    while let Some(found) = find_byte(b':', &bytes[from..]) {
         let colon = from + found;
         let mut start = colon;
         while start > from && is_v6_byte(bytes[start - 1]) {
@@ -334,7 +377,7 @@ fn prefix_length_end(bytes: &[u8], position: usize, max_digits: usize) -> Option
 fn find_dotted(view: &View<'_>, state: &mut State) {
     let bytes = view.bytes;
     let mut from = 0;
-    while let Some(found) = memchr::memchr(b'.', &bytes[from..]) {
+    while let Some(found) = find_byte(b'.', &bytes[from..]) {
         let dot = from + found;
         let mut start = dot;
         while start > from && is_host_byte(bytes[start - 1]) {
@@ -375,9 +418,18 @@ fn trim_dotted(bytes: &[u8], mut start: usize, mut end: usize) -> Option<(usize,
     while end > start && matches!(bytes[end - 1], b'.' | b'-' | b'_') {
         end -= 1;
     }
-    let text = &bytes[start..end];
-    let is_dotted = text.contains(&b'.') && !text.windows(2).any(|pair| pair == b"..");
-    is_dotted.then_some((start, end))
+    let mut has_dot = false;
+    let mut previous = 0;
+    for &byte in &bytes[start..end] {
+        if byte == b'.' {
+            if previous == b'.' {
+                return None;
+            }
+            has_dot = true;
+        }
+        previous = byte;
+    }
+    has_dot.then_some((start, end))
 }
 
 /// Reports the IPv4 address or network in a run of digits and dots, if it is a dotted quad.
@@ -410,9 +462,13 @@ fn domain_in_run(view: &View<'_>, state: &mut State, start: usize, end: usize) {
     }
 }
 
-/// Finds hashes and ASNs: maximal runs of letters, digits and `_`.
+/// Finds hashes and ASNs: maximal runs of letters, digits and `_` that are exactly a hash's
+/// length of hex digits or read `AS64500`.
 fn find_words(view: &View<'_>, state: &mut State) {
     let bytes = view.bytes;
+    if !shape::has_asn_start(bytes) && !shape::has_long_hex_run(bytes) {
+        return;
+    }
     let mut position = 0;
     while position < bytes.len() {
         if !is_word_byte(bytes[position]) {

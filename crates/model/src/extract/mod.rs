@@ -100,15 +100,21 @@ pub fn extract(
     mut on_hit: impl FnMut(Extracted<'_>),
 ) {
     let mut scanner = chunk::Scanner::new(*options);
-    let mut lines = LineCounter { counted_up_to: 0, line: first_line };
+    // Valid UTF-8, the common case, is checked once here rather than chunk by chunk.
+    let whole_text = std::str::from_utf8(text).ok();
+    let mut line = first_line;
     let mut position = 0;
     while position < text.len() {
-        // Skip separators.
-        while position < text.len() && CLASS[usize::from(text[position])] & TOKEN == 0 {
+        let class = CLASS[usize::from(text[position])];
+        if class & TOKEN == 0 {
+            // Chunks never hold a newline, so counting them between chunks is enough.
+            line += u64::from(text[position] == b'\n');
             position += 1;
+            continue;
         }
         let start = position;
-        let mut mask = 0;
+        let mut mask = class;
+        position += 1;
         while position < text.len() {
             let class = CLASS[usize::from(text[position])];
             if class & TOKEN == 0 {
@@ -117,9 +123,6 @@ pub fn extract(
             mask |= class;
             position += 1;
         }
-        if start == position {
-            continue;
-        }
         let chunk = &text[start..position];
         let is_interesting = mask & INTERESTING != 0
             || chunk.len() >= shape::MIN_HASH_LEN
@@ -127,31 +130,17 @@ pub fn extract(
         if !is_interesting {
             continue;
         }
+        // Chunks hold ASCII bytes only (see `CLASS`), so they are `str` slices on char boundaries
+        // and this conversion cannot fail.
+        let chunk = match whole_text {
+            Some(whole_text) => whole_text.get(start..position),
+            None => std::str::from_utf8(chunk).ok(),
+        };
+        let Some(chunk) = chunk else { continue };
         scanner.scan(chunk, mask, |hit| {
-            let offset = start + hit.start;
-            let Some(raw) = text.get(offset..start + hit.end) else { return };
-            // Chunks hold ASCII bytes only (see `CLASS`), so this conversion cannot fail.
-            let Ok(raw) = std::str::from_utf8(raw) else { return };
-            let line = lines.line_of(text, offset);
-            on_hit(Extracted { observable: hit.observable, raw, line, offset });
+            let Some(raw) = chunk.get(hit.start..hit.end) else { return };
+            on_hit(Extracted { observable: hit.observable, raw, line, offset: start + hit.start });
         });
-    }
-}
-
-/// Counts newlines lazily, only up to the offsets of hits, which come in increasing order.
-struct LineCounter {
-    counted_up_to: usize,
-    line: u64,
-}
-
-impl LineCounter {
-    fn line_of(&mut self, text: &[u8], offset: usize) -> u64 {
-        if offset > self.counted_up_to {
-            let newlines = memchr::memchr_iter(b'\n', &text[self.counted_up_to..offset]).count();
-            self.line += newlines as u64;
-            self.counted_up_to = offset;
-        }
-        self.line
     }
 }
 

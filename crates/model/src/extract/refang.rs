@@ -2,44 +2,56 @@
 //! hit found in the refanged text can be reported with its raw span.
 
 /// Writes `raw` refanged into `out` and, for each byte of `out`, the offset in `raw` of the
-/// token it came from into `map`, followed by `raw.len()`. Returns whether anything changed.
+/// token it came from into `map`, followed by `raw.len()`. Returns false, without writing, when
+/// there is nothing to refang.
 ///
 /// Handles the bracketed forms `[.]`, `(.)`, `{.}`, `[dot]`, `[:]`, `[://]`, `[/]`, `[//]`,
 /// `[@]`, `[at]` (with any of the three bracket pairs, any case) and `\.`. Defanged schemes
 /// (`hxxp`) are the URL step's business, since they keep their length.
-pub(super) fn refang_chunk(raw: &[u8], out: &mut Vec<u8>, map: &mut Vec<usize>) -> bool {
+pub(super) fn refang_chunk(raw: &str, out: &mut String, map: &mut Vec<usize>) -> bool {
+    let raw_bytes = raw.as_bytes();
+    let marker_at = |position: usize| match raw_bytes[position] {
+        b'[' | b'(' | b'{' => bracketed(&raw_bytes[position..]),
+        b'\\' if raw_bytes.get(position + 1) == Some(&b'.') => Some((".", 2)),
+        _ => None,
+    };
+    let is_opening = |byte: &u8| matches!(byte, b'[' | b'(' | b'{' | b'\\');
+    let mut first = None;
+    let mut from = 0;
+    while let Some(found) = raw_bytes[from..].iter().position(is_opening) {
+        if marker_at(from + found).is_some() {
+            first = Some(from + found);
+            break;
+        }
+        from += found + 1;
+    }
+    let Some(first) = first else { return false };
     out.clear();
     map.clear();
-    let mut changed = false;
-    let mut position = 0;
+    out.push_str(&raw[..first]);
+    map.extend(0..first);
+    let mut position = first;
     while position < raw.len() {
-        let byte = raw[position];
-        let replacement = match byte {
-            b'[' | b'(' | b'{' => bracketed(&raw[position..]),
-            b'\\' if raw.get(position + 1) == Some(&b'.') => Some((&b"."[..], 2)),
-            _ => None,
-        };
-        match replacement {
+        match marker_at(position) {
             Some((text, consumed)) => {
-                out.extend_from_slice(text);
+                out.push_str(text);
                 map.extend(std::iter::repeat_n(position, text.len()));
                 position += consumed;
-                changed = true;
             }
             None => {
-                out.push(byte);
+                out.push(char::from(raw_bytes[position]));
                 map.push(position);
                 position += 1;
             }
         }
     }
     map.push(raw.len());
-    changed
+    true
 }
 
 /// Recognises a defang token at the start of `text`, which starts with an opening bracket.
 /// Returns the replacement and the number of bytes the token takes.
-fn bracketed(text: &[u8]) -> Option<(&'static [u8], usize)> {
+fn bracketed(text: &[u8]) -> Option<(&'static str, usize)> {
     let close = match text.first()? {
         b'[' => b']',
         b'(' => b')',
@@ -48,18 +60,18 @@ fn bracketed(text: &[u8]) -> Option<(&'static [u8], usize)> {
     // The longest inner text is `://` or `dot`; look no further than that.
     let inner_len = text.iter().skip(1).take(4).position(|&byte| byte == close)?;
     let inner = &text[1..1 + inner_len];
-    let replacement: &'static [u8] = if inner == b"." || inner.eq_ignore_ascii_case(b"dot") {
-        b"."
+    let replacement = if inner == b"." || inner.eq_ignore_ascii_case(b"dot") {
+        "."
     } else if inner == b"@" || inner.eq_ignore_ascii_case(b"at") {
-        b"@"
+        "@"
     } else if inner == b":" {
-        b":"
+        ":"
     } else if inner == b"://" {
-        b"://"
+        "://"
     } else if inner == b"/" {
-        b"/"
+        "/"
     } else if inner == b"//" {
-        b"//"
+        "//"
     } else {
         return None;
     };
@@ -103,10 +115,12 @@ mod tests {
     use super::*;
 
     fn refanged(raw: &str) -> (String, Vec<usize>) {
-        let mut out = Vec::new();
+        let mut out = String::new();
         let mut map = Vec::new();
-        refang_chunk(raw.as_bytes(), &mut out, &mut map);
-        (String::from_utf8(out).unwrap(), map)
+        match refang_chunk(raw, &mut out, &mut map) {
+            true => (out, map),
+            false => (raw.to_owned(), Vec::new()),
+        }
     }
 
     #[test]

@@ -31,24 +31,70 @@ const FILE_EXTENSION_SUFFIXES: [&[u8]; 13] = [
 /// Java packages and app bundle ids, which name no host.
 const REVERSE_DNS_FIRST_LABELS: [&[u8]; 6] = [b"com", b"edu", b"gov", b"io", b"net", b"org"];
 
+/// A letter, a digit or `_`.
+const WORD: u8 = 1;
+/// A word byte, `-` or `.`.
+const HOST: u8 = 1 << 1;
+/// A hex digit.
+const HEX: u8 = 1 << 2;
+
+/// The class bits of the steps, one table look-up per byte.
+static BYTE_CLASS: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut byte = 0;
+    while byte < 128 {
+        let b = byte as u8;
+        let is_word = b.is_ascii_alphanumeric() || b == b'_';
+        table[byte] = if is_word { WORD | HOST } else { 0 }
+            | if b == b'-' || b == b'.' { HOST } else { 0 }
+            | if b.is_ascii_hexdigit() { HEX } else { 0 };
+        byte += 1;
+    }
+    table
+};
+
 /// Whether the byte can be part of a word: a letter, a digit or `_`.
 pub(super) fn is_word_byte(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || byte == b'_'
+    BYTE_CLASS[usize::from(byte)] & WORD != 0
 }
 
 /// Whether the byte can be part of a host name: a letter, a digit, `-`, `_` or `.`.
 pub(super) fn is_host_byte(byte: u8) -> bool {
-    is_word_byte(byte) || byte == b'-' || byte == b'.'
+    BYTE_CLASS[usize::from(byte)] & HOST != 0
 }
 
-/// Whether the chunk starts like `AS64500`.
-pub(super) fn starts_like_asn(chunk: &[u8]) -> bool {
-    matches!(chunk, [b'A' | b'a', b'S' | b's', digit, ..] if digit.is_ascii_digit())
+/// Whether the bytes hold a run of at least [`MIN_HASH_LEN`] hex digits.
+pub(super) fn has_long_hex_run(bytes: &[u8]) -> bool {
+    let mut run = 0;
+    for &byte in bytes {
+        run = if BYTE_CLASS[usize::from(byte)] & HEX != 0 { run + 1 } else { 0 };
+        if run >= MIN_HASH_LEN {
+            return true;
+        }
+    }
+    false
 }
 
-/// Whether the word is `AS` (either case, not mixed) followed by one to ten digits.
+/// Whether the bytes hold `AS` or `as` followed by a digit or `N`, where an ASN might be.
+pub(super) fn has_asn_start(bytes: &[u8]) -> bool {
+    bytes.windows(3).any(starts_like_asn)
+}
+
+/// Whether the bytes start like `AS64500` or `ASN64500`.
+pub(super) fn starts_like_asn(bytes: &[u8]) -> bool {
+    matches!(bytes, [b'A', b'S', next, ..] | [b'a', b's', next, ..]
+        if next.is_ascii_digit() || next.eq_ignore_ascii_case(&b'n'))
+}
+
+/// Whether the word is `AS` or `ASN` (either case, not mixed) followed by one to ten digits.
 pub(super) fn is_asn(word: &[u8]) -> bool {
-    let ([b'A', b'S', digits @ ..] | [b'a', b's', digits @ ..]) = word else { return false };
+    let ([b'A', b'S', b'N', digits @ ..]
+    | [b'a', b's', b'n', digits @ ..]
+    | [b'A', b'S', digits @ ..]
+    | [b'a', b's', digits @ ..]) = word
+    else {
+        return false;
+    };
     (1..=10).contains(&digits.len()) && digits.iter().all(u8::is_ascii_digit)
 }
 
@@ -76,14 +122,19 @@ pub(super) fn hash_kind(word: &[u8]) -> Option<ObservableKind> {
 
 /// Whether the text is four dot-separated runs of one to three digits.
 pub(super) fn is_dotted_quad(text: &[u8]) -> bool {
-    let mut parts = 0;
-    for part in text.split(|&byte| byte == b'.') {
-        parts += 1;
-        if parts > 4 || part.is_empty() || part.len() > 3 || !part.iter().all(u8::is_ascii_digit) {
-            return false;
+    let mut n_dots = 0;
+    let mut part_len = 0;
+    for &byte in text {
+        match byte {
+            b'0'..=b'9' if part_len < 3 => part_len += 1,
+            b'.' if part_len > 0 && n_dots < 3 => {
+                n_dots += 1;
+                part_len = 0;
+            }
+            _ => return false,
         }
     }
-    parts == 4
+    n_dots == 3 && part_len > 0
 }
 
 /// Whether the text (hex digits, `:` and `.` only) has the shape of an IPv6 address worth
