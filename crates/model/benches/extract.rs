@@ -257,7 +257,7 @@ fn bench_extract(c: &mut Criterion) {
         eprintln!("{}", &log[..sample_end]);
         let mut per_kind = std::collections::BTreeMap::new();
         extract(log.as_bytes(), &options, 1, |hit| {
-            *per_kind.entry(hit.observable.kind()).or_insert(0u64) += 1
+            *per_kind.entry(hit.observable.kind()).or_insert(0u64) += 1;
         });
         eprintln!("{} bytes, hits per kind: {per_kind:?}", log.len());
     }

@@ -3,7 +3,7 @@
 
 use super::refang::{canonical_scheme, refang_chunk};
 use super::shape::{self, is_host_byte, is_word_byte};
-use super::{AT, BRACKET, COLON, DOT, ExtractOptions};
+use super::{AT, BRACKET, COLON, DOT, ESS, ExtractOptions, SLASH};
 use std::net::IpAddr;
 
 use crate::observable::{self, Observable, ObservableKind};
@@ -79,7 +79,7 @@ impl Scanner {
         let view = match is_refanged {
             true => {
                 // Refanging may have written any of these.
-                mask |= DOT | COLON | AT;
+                mask |= DOT | COLON | AT | SLASH;
                 View {
                     text: &self.refanged,
                     bytes: self.refanged.as_bytes(),
@@ -93,7 +93,7 @@ impl Scanner {
         state.claimed.clear();
         state.hits.clear();
 
-        if mask & COLON != 0 {
+        if mask & (COLON | SLASH) == COLON | SLASH {
             find_urls(&view, state);
         }
         if mask & AT != 0 {
@@ -105,7 +105,11 @@ impl Scanner {
         if mask & DOT != 0 {
             find_dotted(&view, state);
         }
-        find_words(&view, state);
+        // A word step is needed only for a hash, at least as long as the shortest one, or for an
+        // ASN, which has an `S`.
+        if chunk.len() >= shape::MIN_HASH_LEN || mask & ESS != 0 {
+            find_words(&view, state);
+        }
 
         if state.hits.len() > 1 {
             state.hits.sort_by_key(|hit| hit.start);
@@ -322,6 +326,11 @@ fn find_emails(view: &View<'_>, state: &mut State) {
 fn find_ipv6(view: &View<'_>, state: &mut State) {
     let bytes = view.bytes;
     let is_v6_byte = |byte: u8| byte.is_ascii_hexdigit() || byte == b':' || byte == b'.';
+    // `ip:port`, `sshd[42]:` and `key:value` have one colon and no address.
+    let Some(first_colon) = find_byte(b':', bytes) else { return };
+    if find_byte(b':', &bytes[first_colon + 1..]).is_none() {
+        return;
+    }
     let mut from = 0;
     while let Some(found) = find_byte(b':', &bytes[from..]) {
         let colon = from + found;
@@ -379,12 +388,23 @@ fn find_dotted(view: &View<'_>, state: &mut State) {
     let mut from = 0;
     while let Some(found) = find_byte(b'.', &bytes[from..]) {
         let dot = from + found;
+        let mut classes = 0;
         let mut start = dot;
-        while start > from && is_host_byte(bytes[start - 1]) {
+        while start > from {
+            let class = shape::byte_class(bytes[start - 1]);
+            if !shape::is_host_class(class) {
+                break;
+            }
+            classes |= class;
             start -= 1;
         }
         let mut end = dot;
-        while end < bytes.len() && is_host_byte(bytes[end]) {
+        while end < bytes.len() {
+            let class = shape::byte_class(bytes[end]);
+            if !shape::is_host_class(class) {
+                break;
+            }
+            classes |= class;
             end += 1;
         }
         from = end;
@@ -392,9 +412,10 @@ fn find_dotted(view: &View<'_>, state: &mut State) {
         if bytes.get(end) == Some(&b'@') {
             continue;
         }
-        let has_letter = bytes[start..end].iter().any(u8::is_ascii_alphabetic);
-        if has_letter {
+        if classes & shape::ALPHA != 0 {
             domain_in_run(view, state, start, end);
+        } else if classes & shape::DASH == 0 {
+            ipv4_in_run(view, state, start, end);
         } else {
             // `10.0.0.1-10.0.0.255`: digits split at `-` and `_` are separate numbers.
             let mut piece_start = start;
@@ -435,7 +456,10 @@ fn trim_dotted(bytes: &[u8], mut start: usize, mut end: usize) -> Option<(usize,
 /// Reports the IPv4 address or network in a run of digits and dots, if it is a dotted quad.
 fn ipv4_in_run(view: &View<'_>, state: &mut State, start: usize, end: usize) {
     let bytes = view.bytes;
-    let Some((start, end)) = trim_dotted(bytes, start, end) else { return };
+    // Trailing sentence dots go; `is_dotted_quad` refuses any other stray dot or dash.
+    let is_trimmed = |byte: u8| matches!(byte, b'.' | b'-' | b'_');
+    let start = start + bytes[start..end].iter().take_while(|&&byte| is_trimmed(byte)).count();
+    let end = end - bytes[start..end].iter().rev().take_while(|&&byte| is_trimmed(byte)).count();
     if !shape::is_dotted_quad(&bytes[start..end]) || state.is_claimed(start, end) {
         return;
     }
@@ -466,12 +490,14 @@ fn domain_in_run(view: &View<'_>, state: &mut State, start: usize, end: usize) {
 /// length of hex digits or read `AS64500`.
 fn find_words(view: &View<'_>, state: &mut State) {
     let bytes = view.bytes;
-    if !shape::has_asn_start(bytes) && !shape::has_long_hex_run(bytes) {
+    let might_hold_hash = bytes.len() >= shape::MIN_HASH_LEN && shape::has_long_hex_run(bytes);
+    if !might_hold_hash && !shape::has_asn_start(bytes) {
         return;
     }
     let mut position = 0;
     while position < bytes.len() {
-        if !is_word_byte(bytes[position]) {
+        // Claimed bytes (a URL's path, say) are skipped one by one, cheaply.
+        if !is_word_byte(bytes[position]) || state.claimed.get(position) == Some(&true) {
             position += 1;
             continue;
         }

@@ -157,6 +157,10 @@ const BRACKET: u8 = 1 << 4;
 /// Any other punctuation inside a chunk (`=`, `/`, `,`, ...): it splits words, so an ASN or a hash
 /// may follow it.
 const PUNCT: u8 = 1 << 5;
+/// `S` or `s`: without one, a chunk holds no ASN.
+const ESS: u8 = 1 << 6;
+/// `/`: without one, a chunk holds no URL.
+const SLASH: u8 = 1 << 7;
 /// The chunk needs a closer look when it holds any of these.
 const INTERESTING: u8 = DOT | COLON | AT | BRACKET | PUNCT;
 
@@ -167,13 +171,16 @@ static CLASS: [u8; 256] = {
     while byte < 128 {
         let b = byte as u8;
         table[byte] = match b {
+            b'S' | b's' => TOKEN | ESS,
             b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z' | b'-' | b'_' => TOKEN,
             b'.' => TOKEN | DOT,
             b':' => TOKEN | COLON,
             b'@' => TOKEN | AT,
             b'[' | b']' | b'(' | b')' | b'{' | b'}' | b'\\' => TOKEN | BRACKET,
-            b'!' | b'#' | b'$' | b'%' | b'&' | b'*' | b'+' | b',' | b'/' | b';' | b'=' | b'?'
-            | b'~' => TOKEN | PUNCT,
+            b'/' => TOKEN | PUNCT | SLASH,
+            b'!' | b'#' | b'$' | b'%' | b'&' | b'*' | b'+' | b',' | b';' | b'=' | b'?' | b'~' => {
+                TOKEN | PUNCT
+            }
             // Whitespace, control bytes and the quoting characters `"`, `'`, `` ` ``, `<`, `>`,
             // `|`, `^` separate chunks.
             _ => 0,

@@ -52,6 +52,10 @@ pub(super) fn refang_chunk(raw: &str, out: &mut String, map: &mut Vec<usize>) ->
 /// Recognises a defang token at the start of `text`, which starts with an opening bracket.
 /// Returns the replacement and the number of bytes the token takes.
 fn bracketed(text: &[u8]) -> Option<(&'static str, usize)> {
+    // Every token starts with one of these, which rules out `sshd[42]` and `(see` at once.
+    if !matches!(text.get(1)?, b'.' | b'@' | b':' | b'/' | b'd' | b'D' | b'a' | b'A') {
+        return None;
+    }
     let close = match text.first()? {
         b'[' => b']',
         b'(' => b')',

@@ -37,6 +37,10 @@ const WORD: u8 = 1;
 const HOST: u8 = 1 << 1;
 /// A hex digit.
 const HEX: u8 = 1 << 2;
+/// A letter.
+pub(super) const ALPHA: u8 = 1 << 3;
+/// `-` or `_`.
+pub(super) const DASH: u8 = 1 << 4;
 
 /// The class bits of the steps, one table look-up per byte.
 static BYTE_CLASS: [u8; 256] = {
@@ -47,11 +51,23 @@ static BYTE_CLASS: [u8; 256] = {
         let is_word = b.is_ascii_alphanumeric() || b == b'_';
         table[byte] = if is_word { WORD | HOST } else { 0 }
             | if b == b'-' || b == b'.' { HOST } else { 0 }
-            | if b.is_ascii_hexdigit() { HEX } else { 0 };
+            | if b.is_ascii_hexdigit() { HEX } else { 0 }
+            | if b.is_ascii_alphabetic() { ALPHA } else { 0 }
+            | if b == b'-' || b == b'_' { DASH } else { 0 };
         byte += 1;
     }
     table
 };
+
+/// Returns the class bits of a byte; a host byte has [`is_host_byte`], a letter [`ALPHA`].
+pub(super) fn byte_class(byte: u8) -> u8 {
+    BYTE_CLASS[usize::from(byte)]
+}
+
+/// Whether the class bits are those of a host byte.
+pub(super) fn is_host_class(class: u8) -> bool {
+    class & HOST != 0
+}
 
 /// Whether the byte can be part of a word: a letter, a digit or `_`.
 pub(super) fn is_word_byte(byte: u8) -> bool {
@@ -77,7 +93,19 @@ pub(super) fn has_long_hex_run(bytes: &[u8]) -> bool {
 
 /// Whether the bytes hold `AS` or `as` followed by a digit or `N`, where an ASN might be.
 pub(super) fn has_asn_start(bytes: &[u8]) -> bool {
-    bytes.windows(3).any(starts_like_asn)
+    // `byte | 0x20` folds the case of letters: only `S` and `s` give `s`, only `A` and `a` give `a`.
+    let mut from = 1;
+    while let Some(found) =
+        bytes.get(from..).and_then(|rest| rest.iter().position(|&byte| byte | 0x20 == b's'))
+    {
+        let ess = from + found;
+        let next = bytes.get(ess + 1).copied().unwrap_or_default();
+        if bytes[ess - 1] | 0x20 == b'a' && (next.is_ascii_digit() || next | 0x20 == b'n') {
+            return true;
+        }
+        from = ess + 1;
+    }
+    false
 }
 
 /// Whether the bytes start like `AS64500` or `ASN64500`.
@@ -142,11 +170,23 @@ pub(super) fn is_dotted_quad(text: &[u8]) -> bool {
 /// quad); groups of at most four hex digits; and at least one decimal digit, so words like
 /// `dead::beef` and times like `12:30:45` are left alone.
 pub(super) fn is_ipv6_like(text: &[u8]) -> bool {
-    let colons = text.iter().filter(|&&byte| byte == b':').count();
-    if !(2..=7).contains(&colons) || !text.iter().any(u8::is_ascii_digit) {
+    let mut n_colons = 0;
+    let mut has_double_colon = false;
+    let mut has_digit = false;
+    let mut previous = 0;
+    for &byte in text {
+        if byte == b':' {
+            n_colons += 1;
+            has_double_colon |= previous == b':';
+        } else {
+            has_digit |= byte.is_ascii_digit();
+        }
+        previous = byte;
+    }
+    // Without `::`, all eight groups are needed, the last two maybe as a dotted quad.
+    if !(2..=7).contains(&n_colons) || !has_digit || (!has_double_colon && n_colons < 6) {
         return false;
     }
-    let has_double_colon = text.windows(2).any(|pair| pair == b"::");
     let mut groups = text.split(|&byte| byte == b':').peekable();
     let mut ends_in_quad = false;
     while let Some(group) = groups.next() {
@@ -161,7 +201,7 @@ pub(super) fn is_ipv6_like(text: &[u8]) -> bool {
         }
     }
     let full_groups = if ends_in_quad { 6 } else { 7 };
-    has_double_colon || colons == full_groups
+    has_double_colon || n_colons == full_groups
 }
 
 /// Whether the name (letters, digits, `-`, `_`, `.`; no empty label) looks like a domain: its last
@@ -190,10 +230,16 @@ pub(super) fn is_domain_like(name: &[u8], is_literal: bool) -> bool {
         return false;
     }
 
-    let mut lowered = [0u8; MAX_NAME_LEN];
-    let lowered = &mut lowered[..name.len()];
-    lowered.copy_from_slice(name);
-    lowered.make_ascii_lowercase();
+    let mut buffer = [0u8; MAX_NAME_LEN];
+    let lowered = match name.iter().any(u8::is_ascii_uppercase) {
+        true => {
+            let lowered = &mut buffer[..name.len()];
+            lowered.copy_from_slice(name);
+            lowered.make_ascii_lowercase();
+            &*lowered
+        }
+        false => name,
+    };
     let Some(suffix) = psl::List.suffix(lowered) else { return false };
     let Some(suffix_type) = suffix.typ() else { return false };
     let suffix_len = suffix.as_bytes().len();
