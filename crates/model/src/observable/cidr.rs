@@ -1,6 +1,6 @@
 //! Networks in CIDR notation, with host bits cleared: `203.0.113.77/24` is `203.0.113.0/24`.
 //!
-//! The address follows the strict [`ipv4`](super::ipv4) and [`ipv6`](super::ipv6) rules and the
+//! The address follows the strict [`ipv4`] and [`ipv6`] rules and the
 //! prefix length is decimal without leading zeros. An IPv4-mapped IPv6 network with a prefix of
 //! at least 96 (`::ffff:192.0.2.0/120`) is the IPv4 network (`192.0.2.0/24`).
 

@@ -12,8 +12,10 @@
 //!   ICANN suffix and feeds list such names.
 //!
 //! Underscores: allowed in labels below the registrable domain (`_dmarc.example.com`,
-//! `my_host.duckdns.org`), where DNS permits them and malware infrastructure uses them, and
+//! `my_host.victim.example.com`), where DNS permits them and malware infrastructure uses them, and
 //! rejected in the registrable label and the suffix, which registries never allocate with one.
+//! Under a private-section suffix the registrable label is the one the suffix's operator hands
+//! out, so `my_host.duckdns.org` is rejected and `_acme.my-host.duckdns.org` accepted.
 
 use std::borrow::Cow;
 
@@ -42,6 +44,10 @@ pub fn parse(text: &str) -> Result<Cow<'_, str>, Reason> {
     if name.bytes().any(|b| b.is_ascii() && !is_name_byte(b)) {
         return Err(Reason::DomainCharacter);
     }
+    // Only ASCII can be rejected on length before UTS 46: mapping may drop non-ASCII characters.
+    if name.len() > MAX_LEN && name.is_ascii() {
+        return Err(Reason::DomainTooLong);
+    }
     let needs_idna = !name.is_ascii() || contains_ignore_ascii_case(name.as_bytes(), b"xn--");
     let mut ascii = match needs_idna {
         false if name.bytes().any(|b| b.is_ascii_uppercase()) => {
@@ -56,8 +62,10 @@ pub fn parse(text: &str) -> Result<Cow<'_, str>, Reason> {
                 .map_err(|_| Reason::DomainIdna)?
         }
     };
-    // UTS 46 maps ideographic full stops to dots, so a trailing one becomes a trailing dot.
-    if ascii.ends_with('.') {
+    // UTS 46 maps ideographic full stops to dots, so a trailing one becomes a trailing dot; only
+    // one trailing dot is allowed in all.
+    let has_stripped_dot = name.len() < text.len();
+    if ascii.ends_with('.') && !has_stripped_dot {
         match &mut ascii {
             Cow::Borrowed(borrowed) => *borrowed = &borrowed[..borrowed.len() - 1],
             Cow::Owned(owned) => {

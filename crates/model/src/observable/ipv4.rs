@@ -10,6 +10,9 @@ use super::Reason;
 
 /// Parses a strict dotted-quad IPv4 address. Does not refang or trim, and does not allocate.
 pub fn parse(text: &str) -> Result<Ipv4Addr, Reason> {
+    if text.bytes().filter(|&b| b == b'.').count() != 3 {
+        return Err(Reason::Ipv4Syntax);
+    }
     let mut octets = [0u8; 4];
     let mut n_octets = 0;
     for part in text.split('.') {
@@ -23,9 +26,11 @@ pub fn parse(text: &str) -> Result<Ipv4Addr, Reason> {
     Ok(Ipv4Addr::from(octets))
 }
 
-/// Tells whether `text` has the shape of an IPv4 address: digits and at least one dot only.
+/// Tells whether `text` has the shape of an IPv4 address: a digit, then digits and dots with at
+/// least one dot.
 pub(crate) fn has_shape(text: &str) -> bool {
-    text.contains('.') && text.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+    let starts_with_digit = text.bytes().next().is_some_and(|b| b.is_ascii_digit());
+    starts_with_digit && text.contains('.') && text.bytes().all(|b| b.is_ascii_digit() || b == b'.')
 }
 
 fn parse_octet(part: &str) -> Result<u8, Reason> {

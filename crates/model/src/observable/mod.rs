@@ -2,12 +2,13 @@
 //! Two spellings of one thing parse to one `Observable`.
 //!
 //! [`Observable::parse`] refangs its input, trims it, guesses the kind from the text's shape and
-//! hands it to the parser of that kind. The shapes are disjoint, so the order only decides which
-//! error a near miss gets; it is:
+//! hands it to the parser of that kind. The first shape that matches wins, and a text that has a
+//! kind's shape but is invalid gets that kind's reason (`010.0.0.1`: "ipv4 octet has a leading
+//! zero") rather than "not an observable". The shapes, in order:
 //!
 //! 1. asn: `AS` or `ASN`, an optional space, digits with at most one dot (`AS64500`, `AS1.10`);
 //!    a bare number is never guessed to be an ASN;
-//! 2. ipv4: digits and dots only (so `010.0.0.1` and `1.2.3.256` get an ipv4 error);
+//! 2. ipv4: a digit, then digits and dots only (so `010.0.0.1` and `1.2.3.256` get an ipv4 error);
 //! 3. ipv6: hex digits, dots and at least two colons, optionally a `%` zone id, or anything in
 //!    square brackets;
 //! 4. cidr: an IP-shaped address, `/`, digits;
@@ -15,7 +16,7 @@
 //! 6. url: a scheme followed by `://`;
 //! 7. email: `mailto:` or an `@`;
 //! 8. url without a scheme: a `/` or `?` after a host that contains a dot or is bracketed;
-//! 9. domain: anything else with a dot.
+//! 9. domain: anything else with a dot (ASCII or ideographic) and a letter or digit.
 //!
 //! Everything else is [`ObservableError::Unrecognised`].
 //! The per-kind modules hold the rules of each kind and allocation-free helpers for hot loops.
@@ -155,6 +156,9 @@ impl Observable {
     pub fn parse(text: &str) -> Result<Observable, ObservableError> {
         let refanged = refang(text);
         let token = refanged.trim();
+        if token.is_empty() {
+            return Err(ObservableError::Invalid { reason: Reason::Empty, input: text.to_owned() });
+        }
         let kind = match guess(token) {
             Ok(kind) => kind,
             Err(Some(reason)) => {
@@ -326,7 +330,10 @@ fn guess(token: &str) -> Result<ObservableKind, Option<Reason>> {
     if has_path_or_query && is_host_shaped {
         return Ok(ObservableKind::Url);
     }
-    if token.contains('.') {
+    // UTS 46 maps the ideographic and fullwidth full stops to dots.
+    let has_dot = token.contains(['.', '\u{3002}', '\u{ff0e}', '\u{ff61}']);
+    let has_name_char = token.chars().any(char::is_alphanumeric);
+    if has_dot && has_name_char {
         return Ok(ObservableKind::Domain);
     }
     Err(None)

@@ -21,100 +21,112 @@
 
 use std::borrow::Cow;
 
+/// The most spaces allowed between a bracket and its content, as in `[ . ]`.
+const MAX_INNER_SPACES: usize = 3;
+
 /// Refangs `text`, returning it borrowed when it contains no defanged marker.
 ///
 /// Works on whole documents as well as single tokens: markers are ASCII, so the output is the input
-/// with each marker replaced and never splits a UTF-8 character.
+/// with each marker replaced and never splits a UTF-8 character. Refanging is idempotent: markers
+/// that only appear once inner ones are replaced (`{{.}}`) are replaced too, so the output holds
+/// no marker. It runs in linear time: every replacement shortens the output or, for schemes,
+/// cannot complete another scheme.
 pub fn refang(text: &str) -> Cow<'_, str> {
-    let bytes = text.as_bytes();
+    // The output is built as a stack: each input char is pushed, and whenever the output then
+    // ends with a complete marker, the marker is replaced. Until the first replacement the output
+    // is the input's prefix, so nothing is allocated for text without markers.
     let mut out: Option<String> = None;
-    // `copied_to` is the end of the input already copied to `out` (or, while `out` is `None`,
-    // the end of the prefix that needs no change).
-    let mut copied_to = 0;
-    let mut pos = 0;
-    while pos < bytes.len() {
-        let Some(marker) = marker_at(bytes, pos) else {
-            pos += 1;
+    let mut pending = Vec::new();
+    let mut swallows_spaces = false;
+    for (idx, ch) in text.char_indices() {
+        if swallows_spaces && matches!(ch, ' ' | '\t') {
+            // Only a replacement sets `swallows_spaces`, and every replacement materialises `out`;
+            // materialising here as well keeps a skipped space out of the output regardless.
+            out.get_or_insert_with(|| text[..idx].to_owned());
+            continue;
+        }
+        let end = idx + ch.len_utf8();
+        let buffer = match &mut out {
+            Some(buffer) => buffer,
+            None if marker_in_tail(&text.as_bytes()[..end]).is_none() => continue,
+            None => out.insert(text[..idx].to_owned()),
+        };
+        swallows_spaces = push_reducing(buffer, &mut pending, ch);
+    }
+    match out {
+        None => Cow::Borrowed(text),
+        Some(buffer) => Cow::Owned(buffer),
+    }
+}
+
+/// Pushes `ch` onto `buffer` and replaces every marker that completes, including markers that a
+/// replacement completes in turn (`hxxp [://]`: the `:` of `://` completes `hxxp:`). Tells whether
+/// spaces after the last replacement are to be swallowed. `pending` is scratch space.
+fn push_reducing(buffer: &mut String, pending: &mut Vec<char>, ch: char) -> bool {
+    let mut swallows_spaces = false;
+    pending.clear();
+    pending.push(ch);
+    while let Some(next) = pending.pop() {
+        buffer.push(next);
+        let Some(marker) = marker_in_tail(buffer.as_bytes()) else {
             continue;
         };
-        let buffer = out.get_or_insert_with(|| String::with_capacity(text.len()));
-        buffer.push_str(&text[copied_to..pos]);
+        // `marker.start` is the index of an ASCII byte, so a char boundary.
+        buffer.truncate(marker.start);
         if marker.swallows_spaces {
             let trimmed_len = buffer.trim_end_matches([' ', '\t']).len();
             buffer.truncate(trimmed_len);
         }
-        buffer.push_str(marker.replacement);
-        pos = marker.end;
-        if marker.swallows_spaces {
-            while pos < bytes.len() && matches!(bytes[pos], b' ' | b'\t') {
-                pos += 1;
-            }
-        }
-        copied_to = pos;
+        swallows_spaces |= marker.swallows_spaces;
+        // Pushed in reverse, so the replacement comes out first and the kept byte last.
+        pending.extend(marker.kept.map(char::from));
+        pending.extend(marker.replacement.chars().rev());
     }
-    match out {
-        None => Cow::Borrowed(text),
-        Some(mut buffer) => {
-            buffer.push_str(&text[copied_to..]);
-            Cow::Owned(buffer)
-        }
-    }
+    swallows_spaces
 }
 
-/// One defanged marker found in the input.
-struct Marker {
-    /// The index just past the marker.
-    end: usize,
+/// A marker found at the end of the output.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Marker {
+    /// Where the marker starts in the output.
+    pub(crate) start: usize,
     replacement: &'static str,
+    /// The last output byte, which completed the marker without being part of it (the `:` after
+    /// `hxxp`, the letter after `[.`), to be pushed back after the replacement.
+    kept: Option<u8>,
     /// Whether spaces and tabs next to the marker are dropped too.
     swallows_spaces: bool,
 }
 
-/// Returns the marker starting at `pos`, if any. Only ever matches ASCII, so `pos` and the
-/// returned `end` are char boundaries.
-fn marker_at(bytes: &[u8], pos: usize) -> Option<Marker> {
-    match bytes[pos] {
-        b'[' | b'(' | b'{' => bracketed_at(bytes, pos).or_else(|| half_bracket_at(bytes, pos)),
-        b'.' => half_bracket_at(bytes, pos),
-        b'\\' => {
-            let is_escaped_dot =
-                bytes.get(pos + 1) == Some(&b'.') && is_between_alnum(bytes, pos, pos + 2);
-            is_escaped_dot.then_some(Marker {
-                end: pos + 2,
-                replacement: ".",
-                swallows_spaces: false,
-            })
-        }
-        b'h' | b'H' | b'f' | b'F' => scheme_at(bytes, pos),
+/// Returns the marker that `tail` ends with, if any. Only ever matches ASCII.
+pub(crate) fn marker_in_tail(tail: &[u8]) -> Option<Marker> {
+    match *tail.last()? {
+        b']' | b')' | b'}' => bracketed_in_tail(tail),
+        b':' | b'[' | b'(' | b'{' => scheme_in_tail(tail),
+        last if last.is_ascii_alphanumeric() => dot_in_tail(tail),
         _ => None,
     }
 }
 
-/// Matches `[.]`, `( dot )`, `{@}`, `[://]` and friends at `pos`.
-fn bracketed_at(bytes: &[u8], pos: usize) -> Option<Marker> {
-    let close = match bytes[pos] {
-        b'[' => b']',
-        b'(' => b')',
-        _ => b'}',
+/// Matches `[.]`, `( dot )`, `{@}`, `[://]` and friends at the end of `tail`.
+fn bracketed_in_tail(tail: &[u8]) -> Option<Marker> {
+    let (&close, before_close) = tail.split_last()?;
+    let open = match close {
+        b']' => b'[',
+        b')' => b'(',
+        _ => b'{',
     };
-    let skip_spaces = |mut idx: usize| {
-        while bytes.get(idx) == Some(&b' ') {
-            idx += 1;
-        }
-        idx
-    };
-    let content_start = skip_spaces(pos + 1);
-    let mut content_end = content_start;
-    while content_end - content_start < 4
-        && bytes.get(content_end).is_some_and(|b| b.is_ascii_alphabetic() || b"./:@".contains(b))
-    {
-        content_end += 1;
-    }
-    let close_at = skip_spaces(content_end);
-    if bytes.get(close_at) != Some(&close) {
+    let content_end = before_close.len() - count_spaces_back(before_close);
+    let is_content_byte = |b: &u8| b.is_ascii_alphabetic() || b"./:@".contains(b);
+    let content_len =
+        before_close[..content_end].iter().rev().take(5).take_while(|b| is_content_byte(b)).count();
+    let content_start = content_end - content_len;
+    let content = &before_close[content_start..content_end];
+    let open_at =
+        content_start.checked_sub(count_spaces_back(&before_close[..content_start]) + 1)?;
+    if before_close[open_at] != open {
         return None;
     }
-    let content = &bytes[content_start..content_end];
     let replacement = if content.eq_ignore_ascii_case(b"dot") {
         "."
     } else if content.eq_ignore_ascii_case(b"at") {
@@ -131,50 +143,54 @@ fn bracketed_at(bytes: &[u8], pos: usize) -> Option<Marker> {
             _ => return None,
         }
     };
-    Some(Marker { end: close_at + 1, replacement, swallows_spaces: true })
+    Some(Marker { start: open_at, replacement, kept: None, swallows_spaces: true })
 }
 
-/// Matches the half brackets `[.` and `.]` between two letters or digits.
-fn half_bracket_at(bytes: &[u8], pos: usize) -> Option<Marker> {
-    let pair = bytes.get(pos..pos + 2)?;
-    let is_half_bracket = pair == b"[." || pair == b".]";
-    (is_half_bracket && is_between_alnum(bytes, pos, pos + 2)).then_some(Marker {
-        end: pos + 2,
-        replacement: ".",
-        swallows_spaces: false,
+/// Counts the spaces (at most [`MAX_INNER_SPACES`]) at the end of `bytes`.
+fn count_spaces_back(bytes: &[u8]) -> usize {
+    bytes.iter().rev().take(MAX_INNER_SPACES).take_while(|&&b| b == b' ').count()
+}
+
+/// Matches `hxxp`, `hxxps`, `hxtp`, `hxtps`, `fxp` and `fxps` at a word start, followed by the
+/// last byte of `tail` (a `:` or an opening bracket).
+fn scheme_in_tail(tail: &[u8]) -> Option<Marker> {
+    let (&kept, word_and_before) = tail.split_last()?;
+    const SCHEMES: [(&[u8], &str); 6] = [
+        (b"hxxps", "https"),
+        (b"hxtps", "https"),
+        (b"hxxp", "http"),
+        (b"hxtp", "http"),
+        (b"fxps", "ftps"),
+        (b"fxp", "ftp"),
+    ];
+    SCHEMES.into_iter().find_map(|(defanged, replacement)| {
+        let start = word_and_before.len().checked_sub(defanged.len())?;
+        let is_defanged = word_and_before[start..].eq_ignore_ascii_case(defanged);
+        let is_word_start = start == 0 || !word_and_before[start - 1].is_ascii_alphanumeric();
+        (is_defanged && is_word_start).then_some(Marker {
+            start,
+            replacement,
+            kept: Some(kept),
+            swallows_spaces: false,
+        })
     })
 }
 
-/// Matches `hxxp`, `hxxps`, `hxtp`, `fxp` and `fxps` used as a scheme at `pos`.
-fn scheme_at(bytes: &[u8], pos: usize) -> Option<Marker> {
-    let at_word_start = pos == 0 || !bytes[pos - 1].is_ascii_alphanumeric();
-    if !at_word_start {
-        return None;
-    }
-    let rest = &bytes[pos..];
-    let starts_with = |prefix: &[u8]| {
-        rest.get(..prefix.len()).is_some_and(|head| head.eq_ignore_ascii_case(prefix))
-    };
-    let (len, replacement) = if starts_with(b"hxxps") || starts_with(b"hxtps") {
-        (5, "https")
-    } else if starts_with(b"hxxp") || starts_with(b"hxtp") {
-        (4, "http")
-    } else if starts_with(b"fxps") {
-        (4, "ftps")
-    } else if starts_with(b"fxp") {
-        (3, "ftp")
-    } else {
+/// Matches the half brackets `[.` and `.]` and the escaped dot `\.` between two letters or digits
+/// at the end of `tail`.
+fn dot_in_tail(tail: &[u8]) -> Option<Marker> {
+    let [.., before, first, second, after] = *tail else {
         return None;
     };
-    let is_scheme = matches!(rest.get(len), Some(b':' | b'[' | b'(' | b'{'));
-    is_scheme.then_some(Marker { end: pos + len, replacement, swallows_spaces: false })
-}
-
-/// Tells whether the bytes just before `start` and at `end` are both ASCII letters or digits.
-fn is_between_alnum(bytes: &[u8], start: usize, end: usize) -> bool {
-    let before = start.checked_sub(1).and_then(|idx| bytes.get(idx));
-    let after = bytes.get(end);
-    before.is_some_and(u8::is_ascii_alphanumeric) && after.is_some_and(u8::is_ascii_alphanumeric)
+    let is_dot_marker = matches!([first, second], [b'[', b'.'] | [b'.', b']'] | [b'\\', b'.']);
+    (is_dot_marker && before.is_ascii_alphanumeric() && after.is_ascii_alphanumeric()).then_some(
+        Marker {
+            start: tail.len() - 3,
+            replacement: ".",
+            kept: Some(after),
+            swallows_spaces: false,
+        },
+    )
 }
 
 #[cfg(test)]
@@ -198,6 +214,16 @@ mod tests {
         ];
         for (input, expected) in cases {
             assert_eq!(refang(input), expected, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn refangs_markers_made_by_refanging() {
+        let cases =
+            [("a{{.}}b", "a.b"), ("[ [.] ]", "."), ("hxxp [:]//x", "http://x"), ("a[.] ]b", "a.b")];
+        for (input, expected) in cases {
+            assert_eq!(refang(input), expected, "input {input:?}");
+            assert_eq!(refang(expected), expected, "refanged {expected:?}");
         }
     }
 

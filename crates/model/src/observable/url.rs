@@ -3,8 +3,8 @@
 //! The rules, following RFC 3986 section 6.2.2 (syntax-based normalisation) where it applies:
 //! - the scheme is lower-cased; a URL without one (`evil.example/login`, `//evil.example/`) is
 //!   taken as `http`, while a known scheme without `//` (`http:/evil.example`) is rejected;
-//! - the host is lower-cased and canonical as a [domain](super::domain) (so it must end in a
-//!   public suffix), an [IPv4](super::ipv4) dotted quad or a bracketed [IPv6](super::ipv6) address
+//! - the host is lower-cased and canonical as a [`domain`] (so it must end in a
+//!   public suffix), an [`ipv4`] dotted quad or a bracketed [`ipv6`] address
 //!   (kept as IPv6 even when IPv4-mapped, since that is what the URL says);
 //! - the port is dropped when it is the scheme's default (http 80, https 443, ftp 21, ws 80,
 //!   wss 443) or empty, and written without leading zeros otherwise;
@@ -17,10 +17,15 @@
 //!   decoding, so `%2E%2E` counts too: a browser or HTTP client requests the resolved path, and
 //!   the resolved path is what shows up in proxy logs;
 //! - an empty path becomes `/`; an empty query (`?`) is kept; the fragment is dropped, because it
-//!   never leaves the client.
+//!   never leaves the client;
+//! - a defanged marker that decoding or dot-segment removal would form (`/(%2E)` becoming `/(.)`)
+//!   has its first character percent-encoded (`/%28.)`), so the canonical URL is its own canonical
+//!   form even though parsing refangs.
 
+use std::borrow::Cow;
 use std::fmt::Write;
 
+use super::refang::{marker_in_tail, refang};
 use super::{Reason, domain, ipv4, ipv6};
 
 /// The longest URL accepted, in bytes. Longer texts are junk or attacks on the parser's callers.
@@ -61,6 +66,7 @@ pub fn parse(text: &str) -> Result<String, Reason> {
         // Cannot fail: writing to a `String` is infallible.
         write!(url, ":{port}").expect("write to String");
     }
+    let path_start = url.len();
     match path.is_empty() {
         true => url.push('/'),
         false => {
@@ -73,6 +79,8 @@ pub fn parse(text: &str) -> Result<String, Reason> {
         url.push('?');
         normalise_escapes(&mut url, query, is_query_byte);
     }
+    let path_and_query = url.split_off(path_start);
+    url.push_str(&defuse_markers(&path_and_query));
     Ok(url)
 }
 
@@ -204,6 +212,29 @@ fn normalise_escapes(out: &mut String, text: &str, is_allowed: fn(u8) -> bool) {
         }
         idx += if escaped.is_some() { 3 } else { 1 };
     }
+}
+
+/// Percent-encodes the first byte of every defanged marker (`(.)`, `hxxp:`) in a normalised path
+/// and query, so that refanging the canonical URL leaves it unchanged and parsing it again gives
+/// it back. Such markers can only appear when decoding (`(%2E)`) or dot-segment removal forms
+/// them, since the input was refanged before. Both `(` and the scheme letters stay readable as
+/// `%28`, `%68` and so on; an escaped `h` is decoded and escaped again on every parse.
+fn defuse_markers(path_and_query: &str) -> Cow<'_, str> {
+    if matches!(refang(path_and_query), Cow::Borrowed(_)) {
+        return Cow::Borrowed(path_and_query);
+    }
+    let mut defused = String::with_capacity(path_and_query.len() + 8);
+    for ch in path_and_query.chars() {
+        defused.push(ch);
+        if let Some(marker) = marker_in_tail(defused.as_bytes()) {
+            // Markers start with an ASCII byte, so `marker.start` is a char boundary.
+            let first = defused.as_bytes()[marker.start];
+            let mut escape = String::with_capacity(3);
+            push_escape(&mut escape, first);
+            defused.replace_range(marker.start..=marker.start, &escape);
+        }
+    }
+    Cow::Owned(defused)
 }
 
 /// Removes `.` and `..` segments from an absolute path (RFC 3986 section 5.2.4).
