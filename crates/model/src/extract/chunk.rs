@@ -231,6 +231,10 @@ fn scheme_before(view: &View<'_>, colon: usize) -> Option<(usize, &'static str)>
     while start > 0 && (bytes[start - 1].is_ascii_alphabetic() || bytes[start - 1] == b'*') {
         start -= 1;
     }
+    // `*` masks letters inside a scheme (`h**p`); in front of one it is Markdown (`**http://`).
+    while start < colon && bytes[start] == b'*' {
+        start += 1;
+    }
     if start > 0 && is_word_byte(bytes[start - 1]) {
         return None;
     }

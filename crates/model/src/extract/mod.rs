@@ -23,9 +23,11 @@
 //! 4. Dotted names: IPv4 addresses and networks, and domains.
 //! 5. Words: hashes (a hex run of exactly 32, 40, 64 or 128 digits) and `AS64500`.
 //!
-//! Each step runs cheap shape checks (digit and dot counts, group sizes, a public suffix look-up
-//! on a stack buffer) and only calls [`Observable::parse_as`] for a real candidate, so the
-//! canonical parser decides every reported value.
+//! The class bits also decide which steps run at all (no `:` and `/`, no URL step; no `S`, no
+//! ASN). Each step runs cheap shape checks (digit and dot counts, group sizes, a public suffix
+//! look-up on a stack buffer) and only then calls the canonical parser ([`Observable::parse_as`],
+//! or for IPs, networks and ASNs the per-kind parsers, which do not allocate when they fail), so
+//! the canonical parser decides every reported value and a rejected candidate costs no allocation.
 //!
 //! # Decisions
 //!
@@ -39,7 +41,11 @@
 //!   is a domain. Suffixes that are at least as common as real domains in threat data (`.cc`,
 //!   `.pl`, `.in`, `.ml`, `.app`, ...) are not on that list.
 //! - A name whose last label has upper-case letters while another label has lower-case ones
-//!   (`Trojan.Script.GE`, `Js.Tr`) is an anti-virus detection name, not a domain.
+//!   (`Trojan.Script.GE`, `Js.Tr`) is an anti-virus detection name, not a domain; a literal name
+//!   of three or more labels starting with `com.`, `org.`, `net.`, `edu.`, `gov.` or `io.`
+//!   (`com.google.android`) is a Java package or app id.
+//! - A dotted run right before an `@` that did not make an e-mail address is not a domain either
+//!   (`john.doe@localhost`).
 //! - A name that is only a public suffix (`co.za`) is not a domain, but a private-section suffix
 //!   (`duckdns.org`) is, since it is registered under an ICANN suffix.
 //! - A hex run must be bounded by non-word bytes, hold both digits and letters, and have exactly
@@ -48,9 +54,15 @@
 //!   (`12:30:45`), MAC addresses and `Foo::bar` paths yield nothing.
 //! - A URL whose scheme is not one of `http`, `https`, `ftp`, `ftps`, `sftp`, `ws`, `wss` (after
 //!   refanging `hxxp`, `hXXps`, `fxp`, ...) is not a URL; its host may still be found as a domain.
-//!   A scheme-less `host/path` yields its host.
+//!   A scheme-less `host/path` yields its host. A URL ends at the end of its chunk (whitespace, a
+//!   quote, `<`, `>`), a brace or backslash, or a `,`/`;` that starts the next URL; trailing
+//!   `.,;:!?*` and closing brackets without an opening partner in the URL are dropped. A URL whose
+//!   host is malformed (`http://www..example.com/`) yields nothing, not a guess at the host.
+//! - ASNs are `AS64500` or `ASN64500` in one case (`as64500` too), as a whole word.
 //! - A non-ASCII byte ends a chunk, so internationalised names are found in their punycode form
 //!   (`xn--...`) only.
+//! - Defang markers must touch what they join: `evil[.]example` is found, `evil [.] example`
+//!   (spaces around the marker) is not, since spaces end a chunk.
 
 mod chunk;
 mod refang;
