@@ -1,11 +1,11 @@
 //! The close look at one interesting chunk: refang it, then find URLs, e-mail addresses, IPv6,
 //! dotted names (IPv4, domains) and words (hashes, ASNs), each step claiming the bytes it used.
 
+use std::net::IpAddr;
+
 use super::refang::{canonical_scheme, refang_chunk};
 use super::shape::{self, is_host_byte, is_word_byte};
 use super::{AT, BRACKET, COLON, DOT, ESS, ExtractOptions, SLASH};
-use std::net::IpAddr;
-
 use crate::observable::{self, Observable, ObservableKind};
 
 /// A URL nested in more than this many URLs of one run is not looked at: it bounds the work on
