@@ -1,9 +1,8 @@
 //! Cheap shape checks that decide whether a run of bytes is worth handing to the canonical parser.
 //! None of them allocates.
 
-use psl::Psl;
-
 use crate::observable::ObservableKind;
+use crate::observable::domain::{self, SuffixKind};
 
 /// The length of the shortest hash (MD5, 32 hex digits).
 pub(super) const MIN_HASH_LEN: usize = 32;
@@ -240,11 +239,9 @@ pub(super) fn is_domain_like(name: &[u8], is_literal: bool) -> bool {
         }
         false => name,
     };
-    let Some(suffix) = psl::List.suffix(lowered) else { return false };
-    let Some(suffix_type) = suffix.typ() else { return false };
-    let suffix_len = suffix.as_bytes().len();
+    let Some((suffix_len, suffix_kind)) = domain::public_suffix(lowered) else { return false };
     if suffix_len == name.len() {
-        return suffix_type == psl::Type::Private;
+        return suffix_kind == SuffixKind::Private;
     }
     if !is_literal {
         return true;

@@ -6,7 +6,10 @@
 //!   internationalised labels are encoded with UTS 46 (transitional processing off, as browsers do),
 //!   and `xn--` labels must decode to a valid internationalised label;
 //! - ends in a suffix that the public suffix list names explicitly. The list's implicit `*` rule is
-//!   not enough, so `report.pdf`, `setup.exe` and `localhost` are not domains;
+//!   not enough, so `report.pdf`, `setup.exe` and `localhost` are not domains. Three special-use
+//!   top-level names the list leaves out count as suffixes too: `example` and `test` (RFC 6761:
+//!   documentation, test data and anonymised feeds use them, `evil.example` among them) and `onion`
+//!   (RFC 7686: Tor services, which threat data often names);
 //! - is more than a public suffix: `co.uk` is rejected. A name that is itself a suffix of the list's
 //!   private section (`duckdns.org`, `github.io`) is accepted, because it is registered under an
 //!   ICANN suffix and feeds list such names.
@@ -33,6 +36,36 @@ pub const MAX_LABEL_LEN: usize = 63;
 /// ASCII that UTS 46 processing must not produce: everything but letters, digits, hyphen, dot and
 /// underscore. Evaluated at compile time, so the constructor's panic cannot happen at run time.
 const DENY_LIST: AsciiDenyList = AsciiDenyList::new(true, "!\"#$%&'()*+,/:;<=>?@[\\]^`{|}~");
+
+/// Special-use top-level names accepted as suffixes although the public suffix list leaves them out.
+const SPECIAL_USE_SUFFIXES: [&[u8]; 3] = [b"example", b"onion", b"test"];
+
+/// Which part of the public suffix list a suffix comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SuffixKind {
+    /// The ICANN section: top-level domains and the registries' own second levels (`co.uk`).
+    Icann,
+    /// The private section: names whose operator hands out subdomains (`duckdns.org`, `github.io`).
+    Private,
+    /// A special-use top-level name of [`SPECIAL_USE_SUFFIXES`].
+    SpecialUse,
+}
+
+/// Returns the length in bytes of the known public suffix that ends `name` (lower-case ASCII, no
+/// trailing dot) and where it comes from, or `None` when only the list's implicit `*` rule matches.
+/// This is the one suffix check of the crate.
+pub fn public_suffix(name: &[u8]) -> Option<(usize, SuffixKind)> {
+    let last_label = name.rsplit(|&byte| byte == b'.').next().unwrap_or(name);
+    if SPECIAL_USE_SUFFIXES.contains(&last_label) {
+        return Some((last_label.len(), SuffixKind::SpecialUse));
+    }
+    let suffix = psl::List.suffix(name)?;
+    let kind = match suffix.typ()? {
+        psl::Type::Icann => SuffixKind::Icann,
+        psl::Type::Private => SuffixKind::Private,
+    };
+    Some((suffix.as_bytes().len(), kind))
+}
 
 /// Parses a domain name and returns its canonical form, borrowed when `text` is already canonical.
 /// Does not refang or trim. Does not allocate for canonical input.
@@ -126,13 +159,12 @@ fn validate(name: &str) -> Result<(), Reason> {
     if n_labels < 2 {
         return Err(Reason::DomainSingleLabel);
     }
-    let suffix = psl::List.suffix(name.as_bytes()).ok_or(Reason::DomainUnknownSuffix)?;
-    let suffix_len = suffix.as_bytes().len();
-    let registrable_start = match (suffix.typ(), suffix_len == name.len()) {
-        (None, _) => return Err(Reason::DomainUnknownSuffix),
-        (Some(psl::Type::Icann), true) => return Err(Reason::DomainIsSuffix),
-        (Some(psl::Type::Private), true) => 0,
-        (Some(_), false) => {
+    let (suffix_len, suffix_kind) =
+        public_suffix(name.as_bytes()).ok_or(Reason::DomainUnknownSuffix)?;
+    let registrable_start = match (suffix_kind, suffix_len == name.len()) {
+        (SuffixKind::Icann | SuffixKind::SpecialUse, true) => return Err(Reason::DomainIsSuffix),
+        (SuffixKind::Private, true) => 0,
+        (_, false) => {
             // The label before the suffix starts after the previous dot (or at 0).
             let before_suffix = &name[..name.len() - suffix_len - 1];
             before_suffix.rfind('.').map_or(0, |dot| dot + 1)

@@ -123,7 +123,7 @@ fn hash_algorithm(kind: ObservableKind) -> &'static str {
 }
 
 fn asn_number(observable: &Observable) -> Result<u32, Error> {
-    observable
-        .asn()
-        .ok_or_else(|| Error::new(ErrorKind::Observable, format!("bad asn {:?}", observable.value())))
+    observable.asn().ok_or_else(|| {
+        Error::new(ErrorKind::Observable, format!("bad asn {:?}", observable.value()))
+    })
 }
