@@ -1,3 +1,68 @@
-//! The `watchfire` command-line binary.
+//! The `watchfire` command-line binary: one entry point for every job of a node.
 
-fn main() {}
+mod extract;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// watchfire: a federated early-warning and collaboration node for CERTs.
+#[derive(Debug, Parser)]
+#[command(name = "watchfire", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalOptions,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options every command shares.
+#[derive(Debug, clap::Args)]
+struct GlobalOptions {
+    /// Directory of the embedded store.
+    #[arg(
+        long,
+        global = true,
+        env = "WATCHFIRE_DATA",
+        default_value = "./watchfire-data",
+        value_name = "DIR"
+    )]
+    data: PathBuf,
+
+    /// PostgreSQL URL (postgres://...); when given, the node uses PostgreSQL instead of the embedded store.
+    #[arg(
+        long,
+        global = true,
+        env = "WATCHFIRE_DATABASE",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    database: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Finds observables (IPs, domains, URLs, hashes, e-mails, ASNs) in free text, one JSON line each.
+    ///
+    /// Defanged values (hxxp://, [.], (dot), [@], ...) are refanged unless --no-refang is given.
+    /// Prints {"kind":"ipv4","value":"192.0.2.55","raw":"192.0.2[.]55","line":3} per observable.
+    Extract(extract::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Later commands open the store at `cli.global`; `extract` needs none.
+    let _ = (&cli.global.data, &cli.global.database);
+    let result = match cli.command {
+        Command::Extract(args) => extract::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("watchfire: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
