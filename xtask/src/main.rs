@@ -32,7 +32,9 @@ fn main() -> Result<()> {
         Some("bench-extract") => cargo(&["bench", "-p", "watchfire-model", "--bench", "extract"]),
         Some("fuzz") => {
             let runs = match args.get(1) {
-                Some(runs) => runs.parse().with_context(|| format!("fuzz: bad run count {runs:?}"))?,
+                Some(runs) => {
+                    runs.parse().with_context(|| format!("fuzz: bad run count {runs:?}"))?
+                }
                 None => 1_000_000,
             };
             fuzz(runs)
@@ -49,7 +51,9 @@ fn main() -> Result<()> {
 fn test() -> Result<()> {
     let started = Instant::now();
     step("format", || cargo(&["fmt", "--all", "--check"]))?;
-    step("clippy", || cargo(&["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]))?;
+    step("clippy", || {
+        cargo(&["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"])
+    })?;
     step("tests", || cargo(&["test", "--workspace", "--locked"]))?;
     step("fuzz smoke", || fuzz(FUZZ_RUNS_IN_TEST))?;
     println!("xtask test: all checks passed in {:.0?}", started.elapsed());
@@ -66,21 +70,21 @@ fn step(name: &str, run: impl FnOnce() -> Result<()>) -> Result<()> {
 
 /// Runs each fuzz target for `runs` executions with cargo-fuzz, installing it first if needed.
 ///
-/// cargo-fuzz wants a nightly compiler for its sanitizer flags; the machine has one stable
-/// toolchain, so the targets run without a sanitizer (safe Rust needs none for memory errors) and
-/// `RUSTC_BOOTSTRAP=1` lets stable accept the `-Z` flags cargo-fuzz passes.
+/// cargo-fuzz needs a nightly compiler only for its sanitizers; the machine has one stable
+/// toolchain, so the targets run with `--sanitizer none` (the code is safe Rust: a crash is a panic,
+/// which libFuzzer catches without a sanitizer).
 fn fuzz(runs: u64) -> Result<()> {
     ensure_cargo_fuzz()?;
     for target in FUZZ_TARGETS {
         let started = Instant::now();
         let corpus = PathBuf::from("fuzz/corpus").join(target);
-        std::fs::create_dir_all(&corpus).with_context(|| format!("cannot create {}", corpus.display()))?;
+        std::fs::create_dir_all(&corpus)
+            .with_context(|| format!("cannot create {}", corpus.display()))?;
         let status = Command::new("cargo")
             .args(["fuzz", "run", "--sanitizer", "none", "--release", target])
             .arg(&corpus)
-            .arg("fuzz/seeds")
+            .arg(PathBuf::from("fuzz/seeds").join(target))
             .args(["--", &format!("-runs={runs}"), "-max_len=4096", "-print_final_stats=1"])
-            .env("RUSTC_BOOTSTRAP", "1")
             .status()
             .context("cannot run cargo fuzz")?;
         if !status.success() {
@@ -104,7 +108,10 @@ fn ensure_cargo_fuzz() -> Result<()> {
 }
 
 fn cargo(args: &[&str]) -> Result<()> {
-    let status = Command::new("cargo").args(args).status().with_context(|| format!("cannot run cargo {args:?}"))?;
+    let status = Command::new("cargo")
+        .args(args)
+        .status()
+        .with_context(|| format!("cannot run cargo {args:?}"))?;
     if !status.success() {
         bail!("cargo {} failed: {status}", args.join(" "));
     }
@@ -113,5 +120,8 @@ fn cargo(args: &[&str]) -> Result<()> {
 
 fn project_root() -> PathBuf {
     // Cannot fail: xtask/ always sits in the project root, where Cargo puts CARGO_MANIFEST_DIR.
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask has a parent directory").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask has a parent directory")
+        .to_path_buf()
 }
