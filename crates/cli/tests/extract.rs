@@ -1,0 +1,121 @@
+//! End-to-end tests of `watchfire extract`: the real binary, its exact output format, files and
+//! stdin, refanging on and off, and streaming across chunk boundaries.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use expect_test::expect;
+
+fn watchfire(args: &[&str], stdin: &[u8]) -> (String, String, bool) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_watchfire"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the watchfire binary runs");
+    let mut child_stdin = child.stdin.take().expect("stdin is piped");
+    let input = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = child_stdin.write_all(&input);
+    });
+    let output = child.wait_with_output().expect("watchfire finishes");
+    writer.join().expect("the stdin writer finishes");
+    (
+        String::from_utf8(output.stdout).expect("utf-8 output"),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+        output.status.success(),
+    )
+}
+
+fn fixture(path: &str) -> String {
+    format!("{}/../../../shared/fixtures/feeds/{path}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn prints_one_json_object_per_hit_with_exactly_the_four_fields() {
+    let text = "first line\nC2 at 192.0.2[.]55, payload hxxps://evil[.]example/a.exe\nmd5 D41D8CD98F00B204E9800998ECF8427E\n";
+    let (stdout, stderr, ok) = watchfire(&["extract"], text.as_bytes());
+    assert!(ok, "{stderr}");
+    expect![[r#"
+        {"kind":"ipv4","value":"192.0.2.55","raw":"192.0.2[.]55","line":2}
+        {"kind":"url","value":"https://evil.example/a.exe","raw":"hxxps://evil[.]example/a.exe","line":2}
+        {"kind":"md5","value":"d41d8cd98f00b204e9800998ecf8427e","raw":"D41D8CD98F00B204E9800998ECF8427E","line":3}
+    "#]]
+    .assert_eq(&stdout);
+}
+
+#[test]
+fn no_refang_finds_only_literal_observables() {
+    let text = "literal 198.51.100.7 and defanged 192.0.2[.]55 hxxp://evil[.]example/x\n";
+    let (stdout, _, ok) = watchfire(&["extract", "--no-refang"], text.as_bytes());
+    assert!(ok);
+    expect![[r#"
+        {"kind":"ipv4","value":"198.51.100.7","raw":"198.51.100.7","line":1}
+    "#]]
+    .assert_eq(&stdout);
+}
+
+#[test]
+fn reads_files_and_dash_for_stdin_in_order() {
+    let file = fixture("plain-ip-list/blocklist-de_imap.txt");
+    let (stdout, stderr, ok) = watchfire(&["extract", &file, "-"], b"from stdin 203.0.113.9\n");
+    assert!(ok, "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines.len() > 1, "the fixture has IPs: {stdout}");
+    assert_eq!(
+        lines.last(),
+        Some(&r#"{"kind":"ipv4","value":"203.0.113.9","raw":"203.0.113.9","line":1}"#)
+    );
+    assert!(lines[0].contains(r#""line":1}"#), "line numbers restart per file: {}", lines[0]);
+}
+
+#[test]
+fn a_missing_file_is_a_clear_error() {
+    let (_, stderr, ok) = watchfire(&["extract", "/nonexistent/advisory.txt"], b"");
+    assert!(!ok);
+    assert!(stderr.contains("cannot open /nonexistent/advisory.txt"), "{stderr}");
+}
+
+#[test]
+fn streams_across_chunk_boundaries_and_over_long_lines() {
+    // 5 MiB of filler lines crosses the 4 MiB chunk size; one 6 MiB line forces the buffer to grow.
+    let mut text = Vec::new();
+    let filler = "Nov 27 10:00:00 host sshd[42]: session opened for user nobody by (uid=0) x\n";
+    let mut expected_lines = Vec::new();
+    let mut line = 1u64;
+    while text.len() < 5 << 20 {
+        if line % 10_000 == 0 {
+            text.extend_from_slice(b"Failed password from 192.0.2.77 port 22\n");
+            expected_lines.push(line);
+        } else {
+            text.extend_from_slice(filler.as_bytes());
+        }
+        line += 1;
+    }
+    text.extend(std::iter::repeat_n(b'a', 6 << 20));
+    text.extend_from_slice(b" 198.51.100.200\nlast 203.0.113.1");
+    let (stdout, stderr, ok) = watchfire(&["extract"], &text);
+    assert!(ok, "{stderr}");
+    let mut found: Vec<(String, u64)> = Vec::new();
+    for output_line in stdout.lines() {
+        let hit: serde_json::Value = serde_json::from_str(output_line).expect("json line");
+        found.push((
+            hit["value"].as_str().expect("value").to_owned(),
+            hit["line"].as_u64().expect("line"),
+        ));
+    }
+    let mut expected: Vec<(String, u64)> =
+        expected_lines.iter().map(|&n| ("192.0.2.77".to_owned(), n)).collect();
+    expected.push(("198.51.100.200".to_owned(), line));
+    expected.push(("203.0.113.1".to_owned(), line + 1));
+    assert_eq!(found, expected);
+}
+
+#[test]
+fn every_command_has_help() {
+    for args in [&["--help"][..], &["extract", "--help"]] {
+        let (stdout, _, ok) = watchfire(args, b"");
+        assert!(ok && stdout.contains("Usage: watchfire"), "{args:?}: {stdout}");
+    }
+}
