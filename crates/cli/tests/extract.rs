@@ -85,7 +85,7 @@ fn streams_across_chunk_boundaries_and_over_long_lines() {
     let mut expected_lines = Vec::new();
     let mut line = 1u64;
     while text.len() < 5 << 20 {
-        if line % 10_000 == 0 {
+        if line.is_multiple_of(10_000) {
             text.extend_from_slice(b"Failed password from 192.0.2.77 port 22\n");
             expected_lines.push(line);
         } else {
