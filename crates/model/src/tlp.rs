@@ -56,6 +56,17 @@ impl Tlp {
         }
     }
 
+    /// Returns the bare lower-case level name, `amber+strict`, as the STIX TLP 2.0 extension writes it.
+    pub fn level_name(self) -> &'static str {
+        match self {
+            Tlp::Clear => "clear",
+            Tlp::Green => "green",
+            Tlp::Amber => "amber",
+            Tlp::AmberStrict => "amber+strict",
+            Tlp::Red => "red",
+        }
+    }
+
     /// Returns the MISP taxonomy tag, `tlp:amber+strict`.
     pub fn misp_tag(self) -> &'static str {
         match self {
@@ -95,7 +106,7 @@ impl Tlp {
     }
 
     /// Maps a bare level name of TLP 2.0 or 1.0 in any case (`amber+strict`, `WHITE`).
-    fn from_level_name(level: &str) -> Option<Tlp> {
+    pub fn from_level_name(level: &str) -> Option<Tlp> {
         const NAMES: [(&str, Tlp); 7] = [
             ("clear", Tlp::Clear),
             ("white", Tlp::Clear),
@@ -179,6 +190,7 @@ mod tests {
     fn misp_tags_round_trip_and_ignore_other_tags() {
         for tlp in Tlp::ALL {
             assert_eq!(Tlp::from_misp_tag(tlp.misp_tag()), Some(tlp));
+            assert_eq!(Tlp::from_level_name(tlp.level_name()), Some(tlp));
         }
         assert_eq!(Tlp::from_misp_tag("tlp:white"), Some(Tlp::Clear));
         assert_eq!(Tlp::from_misp_tag("misp-galaxy:threat-actor=\"APT 28\""), None);

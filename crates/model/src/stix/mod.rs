@@ -49,7 +49,7 @@ pub use self::id::{
     SCO_NAMESPACE, StixId, WATCHFIRE_NAMESPACE, id_contributing_properties, indicator_id, sco_id,
     write_canonical_json,
 };
-pub use self::marking::MarkingDefinition;
+pub use self::marking::{MarkingDefinition, TLP2_EXTENSION_ID};
 pub use self::sco::{AutonomousSystem, DomainName, EmailAddr, File, Ipv4Addr, Ipv6Addr, Url};
 pub use self::sdo::{
     AttackPattern, Campaign, CourseOfAction, Grouping, Identity, Incident, Indicator,
