@@ -8,6 +8,7 @@ pub mod extract;
 pub mod observable;
 pub mod pattern;
 pub mod policy;
+pub mod record;
 pub mod stix;
 pub mod tlp;
 
