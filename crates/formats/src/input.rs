@@ -1,0 +1,229 @@
+//! Opening a feed file: transparent gzip and zip decompression (capped), UTF-8 BOM removal, and a
+//! line reader that accepts LF and CRLF and reports invalid UTF-8 per line instead of failing.
+
+use std::io::{self, BufRead, BufReader, Cursor, Read};
+
+use crate::{Error, Reject};
+
+/// The most bytes a compressed input may expand to. A feed larger than this is split upstream;
+/// a "zip bomb" stops here with an error instead of filling the memory or the disk.
+pub const MAX_DECOMPRESSED: u64 = 4 << 30;
+
+/// The most bytes one line may have; a longer line is a reject, and reading goes on after it.
+pub const MAX_LINE: usize = 1 << 20;
+
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+const ZIP_MAGIC: [u8; 4] = [b'P', b'K', 3, 4];
+const UTF8_BOM: [u8; 3] = [0xef, 0xbb, 0xbf];
+
+/// Wraps raw file bytes in a reader of the feed's own bytes: gzip and zip (its first file) are
+/// decompressed, capped at `MAX_DECOMPRESSED`, and a UTF-8 byte-order mark is dropped.
+///
+/// `name` names the input in errors.
+pub fn open(name: &str, raw: impl Read + 'static) -> Result<Box<dyn BufRead>, Error> {
+    let mut raw = BufReader::with_capacity(1 << 16, raw);
+    let head = raw.fill_buf().map_err(|error| Error::io(name, error))?;
+    let reader: Box<dyn BufRead> = if head.starts_with(&GZIP_MAGIC) {
+        let decoder = flate2::bufread::MultiGzDecoder::new(raw);
+        Box::new(BufReader::with_capacity(1 << 16, Capped::new(decoder)))
+    } else if head.starts_with(&ZIP_MAGIC) {
+        Box::new(Cursor::new(first_zip_entry(name, raw)?))
+    } else {
+        Box::new(raw)
+    };
+    skip_bom(name, reader)
+}
+
+fn skip_bom(name: &str, mut reader: Box<dyn BufRead>) -> Result<Box<dyn BufRead>, Error> {
+    let head = reader.fill_buf().map_err(|error| Error::io(name, error))?;
+    if head.starts_with(&UTF8_BOM) {
+        reader.consume(UTF8_BOM.len());
+    }
+    Ok(reader)
+}
+
+/// Reads the first file of a zip archive, capped. Zip needs random access, so the archive itself is
+/// read into memory first (capped too).
+fn first_zip_entry(name: &str, mut raw: impl Read) -> Result<Vec<u8>, Error> {
+    let mut archive_bytes = Vec::new();
+    raw.by_ref()
+        .take(MAX_DECOMPRESSED + 1)
+        .read_to_end(&mut archive_bytes)
+        .map_err(|error| Error::io(name, error))?;
+    if archive_bytes.len() as u64 > MAX_DECOMPRESSED {
+        return Err(Error::too_large(name));
+    }
+    let mut archive = zip::ZipArchive::new(Cursor::new(archive_bytes))
+        .map_err(|error| Error::input(name, format!("bad zip archive: {error}")))?;
+    let file_index = (0..archive.len())
+        .find(|&index| archive.by_index(index).is_ok_and(|file| file.is_file()))
+        .ok_or_else(|| Error::input(name, "zip archive holds no file"))?;
+    let file = archive
+        .by_index(file_index)
+        .map_err(|error| Error::input(name, format!("bad zip entry: {error}")))?;
+    let mut contents = Vec::new();
+    file.take(MAX_DECOMPRESSED + 1)
+        .read_to_end(&mut contents)
+        .map_err(|error| Error::io(name, error))?;
+    if contents.len() as u64 > MAX_DECOMPRESSED {
+        return Err(Error::too_large(name));
+    }
+    Ok(contents)
+}
+
+/// A reader that fails once more than `MAX_DECOMPRESSED` bytes came out of it.
+struct Capped<R> {
+    inner: R,
+    n_read: u64,
+}
+
+impl<R> Capped<R> {
+    fn new(inner: R) -> Capped<R> {
+        Capped { inner, n_read: 0 }
+    }
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n_read = self.inner.read(buf)?;
+        self.n_read += n_read as u64;
+        if self.n_read > MAX_DECOMPRESSED {
+            return Err(io::Error::other(format!(
+                "decompressed input is over the {MAX_DECOMPRESSED}-byte cap"
+            )));
+        }
+        Ok(n_read)
+    }
+}
+
+/// Reads lines (LF or CRLF, the ending removed) with their 1-based numbers. A line that is not
+/// UTF-8 or is longer than [`MAX_LINE`] comes back as a reject and is skipped.
+#[derive(Debug)]
+pub struct Lines<R> {
+    reader: R,
+    buffer: Vec<u8>,
+    line: u64,
+}
+
+impl<R: BufRead> Lines<R> {
+    /// Starts reading `reader` at line 1.
+    pub fn new(reader: R) -> Lines<R> {
+        Lines { reader, buffer: Vec::with_capacity(256), line: 0 }
+    }
+
+    /// Returns the next line and its number, `Ok(None)` at the end, or an I/O error. Bad lines
+    /// (invalid UTF-8, too long) come back as `Err(reject)` in the inner result.
+    #[allow(clippy::type_complexity)] // The two layers are the point: I/O failure vs. one bad line.
+    pub fn next_line(&mut self, file: &str) -> io::Result<Option<Result<(u64, &str), Reject>>> {
+        self.buffer.clear();
+        let n_read =
+            (&mut self.reader).take(MAX_LINE as u64 + 1).read_until(b'\n', &mut self.buffer)?;
+        if n_read == 0 {
+            return Ok(None);
+        }
+        self.line += 1;
+        if !self.buffer.ends_with(b"\n") && self.buffer.len() > MAX_LINE {
+            // Skip the rest of the over-long line so the next call starts on a line boundary.
+            let mut rest = Vec::new();
+            loop {
+                rest.clear();
+                let n_rest = (&mut self.reader).take(1 << 16).read_until(b'\n', &mut rest)?;
+                if n_rest == 0 || rest.ends_with(b"\n") {
+                    break;
+                }
+            }
+            return Ok(Some(Err(Reject::new(
+                file,
+                self.line,
+                format!("line longer than {MAX_LINE} bytes"),
+            ))));
+        }
+        let mut end = self.buffer.len();
+        if self.buffer[..end].ends_with(b"\n") {
+            end -= 1;
+        }
+        if self.buffer[..end].ends_with(b"\r") {
+            end -= 1;
+        }
+        match std::str::from_utf8(&self.buffer[..end]) {
+            Ok(text) => Ok(Some(Ok((self.line, text)))),
+            Err(error) => Ok(Some(Err(Reject::new(
+                file,
+                self.line,
+                format!("invalid UTF-8 at byte {}", error.valid_up_to() + 1),
+            )))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    fn read_all(bytes: Vec<u8>) -> (Vec<(u64, String)>, Vec<Reject>) {
+        let reader = open("test", Cursor::new(bytes)).unwrap();
+        let mut lines = Lines::new(reader);
+        let (mut good, mut bad) = (Vec::new(), Vec::new());
+        while let Some(line) = lines.next_line("test").unwrap() {
+            match line {
+                Ok((number, text)) => good.push((number, text.to_owned())),
+                Err(reject) => bad.push(reject),
+            }
+        }
+        (good, bad)
+    }
+
+    #[test]
+    fn crlf_bom_and_a_missing_final_newline() {
+        let (good, bad) = read_all(b"\xef\xbb\xbfa\r\nb\n\nc".to_vec());
+        assert_eq!(good, vec![(1, "a".into()), (2, "b".into()), (3, "".into()), (4, "c".into())]);
+        assert!(bad.is_empty());
+    }
+
+    #[test]
+    fn invalid_utf8_is_a_reject_with_its_line() {
+        let (good, bad) = read_all(b"ok\nbad \xff here\nok again\n".to_vec());
+        assert_eq!(good, vec![(1, "ok".into()), (3, "ok again".into())]);
+        assert_eq!(bad.len(), 1);
+        assert_eq!(bad[0].line, 2);
+        assert_eq!(bad[0].reason, "invalid UTF-8 at byte 5");
+    }
+
+    #[test]
+    fn gzip_is_decompressed() {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder.write_all(b"192.0.2.1\r\n198.51.100.2\r\n").unwrap();
+        let (good, _) = read_all(encoder.finish().unwrap());
+        assert_eq!(good, vec![(1, "192.0.2.1".into()), (2, "198.51.100.2".into())]);
+    }
+
+    #[test]
+    fn zip_first_file_is_read() {
+        let mut archive = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        archive.start_file("list.txt", options).unwrap();
+        archive.write_all(b"\xef\xbb\xbfevil.example\n").unwrap();
+        let bytes = archive.finish().unwrap().into_inner();
+        let (good, _) = read_all(bytes);
+        assert_eq!(good, vec![(1, "evil.example".into())]);
+    }
+
+    #[test]
+    fn a_broken_zip_is_an_error_naming_the_input() {
+        let error =
+            open("feed.zip", Cursor::new(b"PK\x03\x04garbage".to_vec())).err().expect("an error");
+        assert!(error.to_string().starts_with("feed.zip: bad zip archive"), "{error}");
+    }
+
+    #[test]
+    fn an_over_long_line_is_a_reject_and_reading_goes_on() {
+        let mut bytes = vec![b'x'; MAX_LINE + 10];
+        bytes.extend_from_slice(b"\nnext\n");
+        let (good, bad) = read_all(bytes);
+        assert_eq!(good, vec![(2, "next".into())]);
+        assert_eq!(bad[0].line, 1);
+    }
+}
