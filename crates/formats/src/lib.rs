@@ -20,6 +20,7 @@ pub mod time;
 // end json
 
 // group reports
+pub mod shadowserver;
 // end reports
 
 // group writers
@@ -183,6 +184,7 @@ const FAMILIES: &[&[Format]] = &[
     // end json
 
     // group reports
+    shadowserver::FORMATS,
     // end reports
 
     // group lists (the generic plain-list formats go last in this group)
