@@ -20,6 +20,8 @@ pub mod time;
 // end json
 
 // group reports
+pub mod cleanmx;
+mod markup;
 pub mod shadowserver;
 // end reports
 
@@ -184,6 +186,7 @@ const FAMILIES: &[&[Format]] = &[
     // end json
 
     // group reports
+    cleanmx::FORMATS,
     shadowserver::FORMATS,
     // end reports
 
