@@ -21,6 +21,7 @@ pub mod time;
 
 // group reports
 pub mod cleanmx;
+pub mod cybercrime_tracker;
 mod markup;
 pub mod shadowserver;
 // end reports
@@ -187,6 +188,7 @@ const FAMILIES: &[&[Format]] = &[
 
     // group reports
     cleanmx::FORMATS,
+    cybercrime_tracker::FORMATS,
     shadowserver::FORMATS,
     // end reports
 
