@@ -22,6 +22,7 @@ pub mod time;
 // group reports
 pub mod cleanmx;
 pub mod cybercrime_tracker;
+pub mod freetext;
 mod markup;
 pub mod shadowserver;
 // end reports
@@ -189,6 +190,7 @@ const FAMILIES: &[&[Format]] = &[
     // group reports
     cleanmx::FORMATS,
     cybercrime_tracker::FORMATS,
+    freetext::FORMATS,
     shadowserver::FORMATS,
     // end reports
 
