@@ -14,6 +14,9 @@ pub mod time;
 
 // Family modules, in groups (keep each group's lines together, one module per line):
 // group lists
+pub mod abusech;
+pub mod csvmap;
+mod json_elements;
 // end lists
 
 // group json
@@ -186,6 +189,7 @@ const FAMILIES: &[&[Format]] = &[
     // end reports
 
     // group lists (the generic plain-list formats go last in this group)
+    abusech::FORMATS,
     // end lists
 ];
 

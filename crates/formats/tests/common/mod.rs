@@ -23,7 +23,8 @@ pub fn fixture(relative: &str) -> PathBuf {
 /// Reads a file with the format `format_name` and returns every item.
 pub fn read(format_name: &str, path: &Path) -> Vec<Item> {
     let format = format_by_name(format_name).expect("a known format");
-    let file = File::open(path).unwrap_or_else(|error| panic!("cannot open {}: {error}", path.display()));
+    let file =
+        File::open(path).unwrap_or_else(|error| panic!("cannot open {}: {error}", path.display()));
     let name = path.file_name().and_then(|name| name.to_str()).unwrap_or("input").to_owned();
     let mut reader = input::open(&name, file).expect("input opens");
     let mut items = Vec::new();
@@ -33,7 +34,11 @@ pub fn read(format_name: &str, path: &Path) -> Vec<Item> {
 }
 
 /// Reads bytes with the format `format_name` under the input name `name`.
-pub fn read_bytes(format_name: &str, name: &str, bytes: &[u8]) -> Result<Vec<Item>, watchfire_formats::Error> {
+pub fn read_bytes(
+    format_name: &str,
+    name: &str,
+    bytes: &[u8],
+) -> Result<Vec<Item>, watchfire_formats::Error> {
     let format = format_by_name(format_name).expect("a known format");
     let mut reader = input::open(name, std::io::Cursor::new(bytes.to_vec()))?;
     let mut items = Vec::new();
@@ -53,7 +58,11 @@ pub fn render(items: &[Item]) -> String {
         }
     }
     let mut out = String::new();
-    let _ = writeln!(out, "records: {}, rejects: {n_rejects}, by kind: {by_kind:?}", by_kind.values().sum::<usize>());
+    let _ = writeln!(
+        out,
+        "records: {}, rejects: {n_rejects}, by kind: {by_kind:?}",
+        by_kind.values().sum::<usize>()
+    );
     let records = items.iter().filter_map(|item| match item {
         Item::Record(record) => Some(record),
         Item::Reject(_) => None,
@@ -73,17 +82,28 @@ pub fn render(items: &[Item]) -> String {
 /// `test_data/<format_name>/<fixture file name>.expected`. Returns the items for further asserts.
 pub fn check_fixture(format_name: &str, fixture_relative: &str) -> Vec<Item> {
     let items = read(format_name, &fixture(fixture_relative));
-    let file_name = Path::new(fixture_relative).file_name().and_then(|name| name.to_str()).expect("a file name");
-    let expected_path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data").join(format_name).join(format!("{file_name}.expected"));
+    let file_name = Path::new(fixture_relative)
+        .file_name()
+        .and_then(|name| name.to_str())
+        .expect("a file name");
+    let expected_path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("test_data")
+        .join(format_name)
+        .join(format!("{file_name}.expected"));
     let actual = render(&items);
     let update = std::env::var_os("UPDATE_EXPECT").is_some();
     match std::fs::read_to_string(&expected_path) {
         Ok(expected) if !update => {
-            assert!(expected == actual, "{} differs from the output; review and run with UPDATE_EXPECT=1\n{}", expected_path.display(), diff(&expected, &actual));
+            assert!(
+                expected == actual,
+                "{} differs from the output; review and run with UPDATE_EXPECT=1\n{}",
+                expected_path.display(),
+                diff(&expected, &actual)
+            );
         }
         Ok(_) | Err(_) => {
-            std::fs::create_dir_all(expected_path.parent().expect("a parent")).expect("test_data is writable");
+            std::fs::create_dir_all(expected_path.parent().expect("a parent"))
+                .expect("test_data is writable");
             std::fs::write(&expected_path, &actual).expect("test_data is writable");
             assert!(update, "wrote {}: review it, then run again", expected_path.display());
         }
@@ -99,7 +119,12 @@ fn diff(expected: &str, actual: &str) -> String {
             return out;
         }
     }
-    let _ = writeln!(out, "expected {} lines, got {}", expected.lines().count(), actual.lines().count());
+    let _ = writeln!(
+        out,
+        "expected {} lines, got {}",
+        expected.lines().count(),
+        actual.lines().count()
+    );
     out
 }
 
