@@ -680,7 +680,10 @@ impl TryFrom<RawMapping> for CsvMapping {
             0 => None,
             1 => raw.quote.chars().next(),
             _ => {
-                return Err(invalid("quote", format!("{:?} is more than one character", raw.quote)));
+                return Err(invalid(
+                    "quote",
+                    format!("{:?} is more than one character", raw.quote),
+                ));
             }
         };
         if quote.is_some_and(|quote| {

@@ -17,6 +17,7 @@ pub mod time;
 pub mod abusech;
 pub mod csvmap;
 mod json_elements;
+pub mod spamhaus;
 // end lists
 
 // group json
@@ -190,6 +191,7 @@ const FAMILIES: &[&[Format]] = &[
 
     // group lists (the generic plain-list formats go last in this group)
     abusech::FORMATS,
+    spamhaus::FORMATS,
     // end lists
 ];
 
