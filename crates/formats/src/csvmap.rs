@@ -874,7 +874,20 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("abusech-feodo-domains", include_str!("../mappings/abusech-feodo-domains.toml")),
     ("abusech-zeus-ips", include_str!("../mappings/abusech-zeus-ips.toml")),
     ("abusech-ransomwaretracker", include_str!("../mappings/abusech-ransomwaretracker.toml")),
-    // builtin end
+    ("alienvault-reputation", include_str!("../mappings/alienvault-reputation.toml")),
+    ("bambenek-c2", include_str!("../mappings/bambenek-c2.toml")),
+    ("bambenek-dga", include_str!("../mappings/bambenek-dga.toml")),
+    ("blocklist-de", include_str!("../mappings/blocklist-de.toml")),
+    ("cins-army", include_str!("../mappings/cins-army.toml")),
+    ("danger-rulez", include_str!("../mappings/danger-rulez.toml")),
+    ("dataplane", include_str!("../mappings/dataplane.toml")),
+    ("dshield-suspicious-domains", include_str!("../mappings/dshield-suspicious-domains.toml")),
+    ("emergingthreats-compromised", include_str!("../mappings/emergingthreats-compromised.toml")),
+    ("malwaredomains", include_str!("../mappings/malwaredomains.toml")),
+    ("tor-bulk-exit-list", include_str!("../mappings/tor-bulk-exit-list.toml")),
+    ("turris-greylist", include_str!("../mappings/turris-greylist.toml")),
+    ("cert-eu", include_str!("../mappings/cert-eu.toml")),
+    ("zone-h", include_str!("../mappings/zone-h.toml")),
 ];
 
 /// Defines a [`crate::ReadFn`] that reads with the built-in mapping of a format name.

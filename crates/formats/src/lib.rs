@@ -15,8 +15,10 @@ pub mod time;
 // Family modules, in groups (keep each group's lines together, one module per line):
 // group lists
 pub mod abusech;
+pub mod blocklists;
 pub mod csvmap;
 mod json_elements;
+pub mod plain;
 pub mod spamhaus;
 // end lists
 
@@ -192,6 +194,8 @@ const FAMILIES: &[&[Format]] = &[
     // group lists (the generic plain-list formats go last in this group)
     abusech::FORMATS,
     spamhaus::FORMATS,
+    blocklists::FORMATS,
+    plain::FORMATS,
     // end lists
 ];
 
