@@ -20,6 +20,7 @@ pub mod csvmap;
 mod json_elements;
 pub mod plain;
 pub mod spamhaus;
+pub mod team_cymru;
 // end lists
 
 // group json
@@ -195,6 +196,7 @@ const FAMILIES: &[&[Format]] = &[
     abusech::FORMATS,
     spamhaus::FORMATS,
     blocklists::FORMATS,
+    team_cymru::FORMATS,
     plain::FORMATS,
     // end lists
 ];

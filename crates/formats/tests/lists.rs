@@ -274,3 +274,37 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn team_cymru_cap_reports_are_host_events() {
+    let items = check_fixture("team-cymru-cap", "team-cymru-cap/certname_20190327.txt");
+    assert!(rejects(&items).is_empty());
+    let events: Vec<&watchfire_model::record::HostEvent> = records(&items)
+        .into_iter()
+        .map(|record| match record {
+            Record::Event(event) => event,
+            other => panic!("expected an event, got {other:?}"),
+        })
+        .collect();
+    assert_eq!(events.len(), 35);
+    assert_eq!(events[0].malware.as_deref(), Some("Conficker"));
+    assert_eq!(events[0].category, Some(Category::Infected));
+    assert_eq!(events[0].country.as_deref(), Some("AT"));
+    assert_eq!(events[0].asn, Some(64496));
+    assert_eq!(events[1].details.get("dest_port").map(String::as_str), Some("80"));
+    assert_eq!(events[14].malware.as_deref(), Some("Conficker"), "the srcport/mwtype form");
+    let items = check_fixture("team-cymru-cap", "team-cymru-cap/infected_20171031.txt");
+    let first_bot = records(&items)
+        .into_iter()
+        .find_map(|record| match record {
+            Record::Event(event) if event.event_type == "bot" => Some(event),
+            _ => None,
+        })
+        .expect("a bots row");
+    assert_eq!(first_bot.malware.as_deref(), Some("Conficker"));
+    for fixture in ["team-cymru-cap/certname_20190327.txt", "team-cymru-cap/infected_20171031.txt"]
+    {
+        let bytes = std::fs::read(common::fixture(fixture)).unwrap();
+        assert_eq!(detect(&bytes, fixture).map(|format| format.name).ok(), Some("team-cymru-cap"));
+    }
+}
