@@ -14,6 +14,13 @@ pub mod time;
 
 // Family modules, in groups (keep each group's lines together, one module per line):
 // group lists
+pub mod abusech;
+pub mod blocklists;
+pub mod csvmap;
+mod json_elements;
+pub mod plain;
+pub mod spamhaus;
+pub mod team_cymru;
 // end lists
 
 // group json
@@ -195,6 +202,11 @@ const FAMILIES: &[&[Format]] = &[
     // end reports
 
     // group lists (the generic plain-list formats go last in this group)
+    abusech::FORMATS,
+    spamhaus::FORMATS,
+    blocklists::FORMATS,
+    team_cymru::FORMATS,
+    plain::FORMATS,
     // end lists
 ];
 
