@@ -17,6 +17,8 @@ pub mod time;
 // end lists
 
 // group json
+pub mod json_stream;
+pub mod stix;
 // end json
 
 // group reports
@@ -180,6 +182,7 @@ pub fn formats() -> impl Iterator<Item = &'static Format> {
 const FAMILIES: &[&[Format]] = &[
     // Specific formats first. Each group adds `module::FORMATS,` lines between its markers.
     // group json
+    stix::FORMATS,
     // end json
 
     // group reports
