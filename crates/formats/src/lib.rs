@@ -18,6 +18,7 @@ pub mod time;
 
 // group json
 pub mod json_stream;
+pub mod misp;
 pub mod stix;
 // end json
 
@@ -183,6 +184,7 @@ const FAMILIES: &[&[Format]] = &[
     // Specific formats first. Each group adds `module::FORMATS,` lines between its markers.
     // group json
     stix::FORMATS,
+    misp::FORMATS,
     // end json
 
     // group reports
