@@ -17,8 +17,11 @@ pub mod time;
 // end lists
 
 // group json
+pub mod alienvault_otx;
 pub mod json_stream;
 pub mod misp;
+pub mod openphish;
+pub mod phishtank;
 pub mod stix;
 // end json
 
@@ -185,6 +188,9 @@ const FAMILIES: &[&[Format]] = &[
     // group json
     stix::FORMATS,
     misp::FORMATS,
+    alienvault_otx::FORMATS,
+    phishtank::FORMATS,
+    openphish::FORMATS,
     // end json
 
     // group reports
