@@ -190,3 +190,21 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn bom_and_crlf_bundle_reads_with_right_lines() {
+    let whole = std::fs::read(common::fixture("stix21/indicator-for-c2-ip-address.json")).unwrap();
+    let crlf = String::from_utf8(whole.clone()).unwrap().replace('\n', "\r\n");
+    let mut bytes = b"\xef\xbb\xbf".to_vec();
+    bytes.extend_from_slice(crlf.as_bytes());
+    assert_eq!(read(&bytes), read(&whole));
+    let broken = crlf.replacen("\"pattern\"", "\"pattern\" oops", 1);
+    let rejects_crlf =
+        common::rejects(&read(broken.as_bytes())).into_iter().map(|r| r.line).collect::<Vec<_>>();
+    let rejects_lf = common::rejects(&read(broken.replace("\r\n", "\n").as_bytes()))
+        .into_iter()
+        .map(|r| r.line)
+        .collect::<Vec<_>>();
+    assert_eq!(rejects_crlf.len(), 1);
+    assert_eq!(rejects_crlf, rejects_lf);
+}
