@@ -24,6 +24,12 @@ pub mod team_cymru;
 // end lists
 
 // group json
+pub mod alienvault_otx;
+pub mod json_stream;
+pub mod misp;
+pub mod openphish;
+pub mod phishtank;
+pub mod stix;
 // end json
 
 // group reports
@@ -192,6 +198,11 @@ pub fn formats() -> impl Iterator<Item = &'static Format> {
 const FAMILIES: &[&[Format]] = &[
     // Specific formats first. Each group adds `module::FORMATS,` lines between its markers.
     // group json
+    stix::FORMATS,
+    misp::FORMATS,
+    alienvault_otx::FORMATS,
+    phishtank::FORMATS,
+    openphish::FORMATS,
     // end json
 
     // group reports

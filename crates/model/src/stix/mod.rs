@@ -273,6 +273,16 @@ impl<'de> Deserialize<'de> for StixObject {
     }
 }
 
+/// Rewrites the properties of one object of a STIX 2.0 bundle as STIX 2.1, by the rules
+/// [`Bundle::parse`] applies to each object of a 2.0 bundle (`spec_version: "2.1"` added,
+/// vocabulary `labels` moved to the `*_types` properties, `pattern_type` and `is_family` added).
+///
+/// Streaming readers, which see a bundle's objects one at a time, use it before
+/// [`StixObject::from_properties`].
+pub fn upgrade_2_0_object(properties: &mut Map<String, Value>) {
+    upgrade::upgrade_object(properties);
+}
+
 /// A STIX bundle: a container of objects (STIX 2.1 section 8).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Bundle {
