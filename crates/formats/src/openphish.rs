@@ -31,7 +31,15 @@ fn detect(head: &[u8], file_name: &str) -> bool {
         && json_stream::head_has_key(head, "isotime")
         && json_stream::head_has_key(head, "brand")
         && json_stream::head_has_key(head, "family_id");
-    is_commercial || file_name.to_ascii_lowercase().contains("openphish")
+    // The plain URL list has no banner: the file name is the hint, and the first value line must be
+    // a URL, so OpenPhish-derived domain lists (pi-hole exports) stay plain domain lists.
+    let first_value_line = head
+        .split(|&byte| byte == b'\n')
+        .map(|line| line.trim_ascii())
+        .find(|line| !line.is_empty() && !line.starts_with(b"#"));
+    let starts_with_url = first_value_line
+        .is_some_and(|line| line.starts_with(b"http://") || line.starts_with(b"https://"));
+    is_commercial || (file_name.to_ascii_lowercase().contains("openphish") && starts_with_url)
 }
 
 #[derive(Deserialize)]
