@@ -23,6 +23,7 @@ pub mod time;
 // end reports
 
 // group writers
+pub mod write;
 // end writers
 
 // group catalogue
