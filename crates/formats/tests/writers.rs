@@ -6,7 +6,7 @@ mod sample;
 use expect_test::{ExpectFile, expect_file};
 use watchfire_formats::write::{SnortVersion, WriteOptions, WriterKind, write_records};
 
-fn check(kind: WriterKind, options: &WriteOptions, expect: ExpectFile) {
+fn check(kind: WriterKind, options: &WriteOptions, expect: &ExpectFile) {
     let records = sample::records();
     let mut out = Vec::new();
     let summary = write_records(kind, options, &mut out, &records).expect("writing to memory");
@@ -16,7 +16,7 @@ fn check(kind: WriterKind, options: &WriteOptions, expect: ExpectFile) {
 
 #[test]
 fn csv() {
-    check(WriterKind::Csv, &sample::options(), expect_file!["../test_data/writers/csv.expected"]);
+    check(WriterKind::Csv, &sample::options(), &expect_file!["../test_data/writers/csv.expected"]);
 }
 
 #[test]
@@ -24,7 +24,7 @@ fn hosts() {
     check(
         WriterKind::Hosts,
         &sample::options(),
-        expect_file!["../test_data/writers/hosts.expected"],
+        &expect_file!["../test_data/writers/hosts.expected"],
     );
 }
 
@@ -33,13 +33,17 @@ fn jsonl() {
     check(
         WriterKind::Jsonl,
         &sample::options(),
-        expect_file!["../test_data/writers/jsonl.expected"],
+        &expect_file!["../test_data/writers/jsonl.expected"],
     );
 }
 
 #[test]
 fn misp() {
-    check(WriterKind::Misp, &sample::options(), expect_file!["../test_data/writers/misp.expected"]);
+    check(
+        WriterKind::Misp,
+        &sample::options(),
+        &expect_file!["../test_data/writers/misp.expected"],
+    );
 }
 
 #[test]
@@ -47,13 +51,13 @@ fn nftables() {
     check(
         WriterKind::Nftables,
         &sample::options(),
-        expect_file!["../test_data/writers/nftables.expected"],
+        &expect_file!["../test_data/writers/nftables.expected"],
     );
 }
 
 #[test]
 fn rpz() {
-    check(WriterKind::Rpz, &sample::options(), expect_file!["../test_data/writers/rpz.expected"]);
+    check(WriterKind::Rpz, &sample::options(), &expect_file!["../test_data/writers/rpz.expected"]);
 }
 
 #[test]
@@ -61,25 +65,29 @@ fn snort3() {
     check(
         WriterKind::Snort,
         &sample::options(),
-        expect_file!["../test_data/writers/snort3.expected"],
+        &expect_file!["../test_data/writers/snort3.expected"],
     );
 }
 
 #[test]
 fn snort2() {
     let options = WriteOptions { snort_version: SnortVersion::V2_9, ..sample::options() };
-    check(WriterKind::Snort, &options, expect_file!["../test_data/writers/snort2.expected"]);
+    check(WriterKind::Snort, &options, &expect_file!["../test_data/writers/snort2.expected"]);
 }
 
 #[test]
 fn stix() {
-    check(WriterKind::Stix, &sample::options(), expect_file!["../test_data/writers/stix.expected"]);
+    check(
+        WriterKind::Stix,
+        &sample::options(),
+        &expect_file!["../test_data/writers/stix.expected"],
+    );
 }
 
 #[test]
 fn suricata() {
     let options = WriteOptions { sid_base: 4_200_000, ..sample::options() };
-    check(WriterKind::Suricata, &options, expect_file!["../test_data/writers/suricata.expected"]);
+    check(WriterKind::Suricata, &options, &expect_file!["../test_data/writers/suricata.expected"]);
 }
 
 #[test]
@@ -87,16 +95,24 @@ fn suricata_iprep() {
     check(
         WriterKind::SuricataIprep,
         &sample::options(),
-        expect_file!["../test_data/writers/suricata-iprep.expected"],
+        &expect_file!["../test_data/writers/suricata-iprep.expected"],
     );
 }
 
 #[test]
 fn text() {
-    check(WriterKind::Text, &sample::options(), expect_file!["../test_data/writers/text.expected"]);
+    check(
+        WriterKind::Text,
+        &sample::options(),
+        &expect_file!["../test_data/writers/text.expected"],
+    );
 }
 
 #[test]
 fn zeek() {
-    check(WriterKind::Zeek, &sample::options(), expect_file!["../test_data/writers/zeek.expected"]);
+    check(
+        WriterKind::Zeek,
+        &sample::options(),
+        &expect_file!["../test_data/writers/zeek.expected"],
+    );
 }
