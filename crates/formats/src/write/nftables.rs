@@ -4,12 +4,16 @@
 //!
 //! The script first creates and deletes the table, so loading it again replaces the old one in
 //! one transaction. The sets have `auto-merge`, so overlapping or repeated entries (a CIDR and an
-//! address inside it) merge instead of failing the load. Elements are written in batches of
-//! [`BATCH`] per family, the only records the writer holds. Domains, URLs, hashes, emails and ASNs
-//! have no place in a firewall set and are skipped.
+//! address inside it) merge instead of failing the load.
+//!
+//! Buffering: IPv4 elements are written in batches of [`BATCH`] as they come, but the IPv6
+//! elements are held until the end (at most [`MAX_HELD_V6`], beyond which writing fails). nft 1.0.6
+//! (Debian 12) fails a whole transaction with "File exists" when `add element` commands of one
+//! auto-merge set are interleaved with another set's and a later CIDR covers an earlier address;
+//! each set's commands must therefore be contiguous, and IPv6 lists are the smaller family in
+//! practice. Domains, URLs, hashes, emails and ASNs have no place in a firewall set and are skipped.
 
 use std::io::{self, Write};
-use std::net::IpAddr;
 
 use watchfire_model::record::Record;
 
@@ -17,6 +21,9 @@ use super::{Outcome, SkipReason, WriteOptions, Writer, indicator_observable, ski
 
 /// How many elements one `add element` command carries.
 const BATCH: usize = 256;
+
+/// How many IPv6 elements the writer holds until the end of the export (see the module doc).
+const MAX_HELD_V6: usize = 1 << 20;
 
 /// Writes an nftables script.
 #[derive(Debug)]
@@ -31,16 +38,16 @@ impl NftablesWriter {
         NftablesWriter { options, pending_v4: Vec::new(), pending_v6: Vec::new() }
     }
 
+    // Writes the pending elements of one family in commands of at most `BATCH` elements.
     fn flush(&mut self, out: &mut dyn Write, is_v6: bool) -> io::Result<()> {
         let (set, pending) = match is_v6 {
             true => ("blocklist_v6", &mut self.pending_v6),
             false => ("blocklist_v4", &mut self.pending_v4),
         };
-        if pending.is_empty() {
-            return Ok(());
-        }
         let table = &self.options.nft_table;
-        writeln!(out, "add element inet {table} {set} {{ {} }}", pending.join(", "))?;
+        for batch in pending.chunks(BATCH) {
+            writeln!(out, "add element inet {table} {set} {{ {} }}", batch.join(", "))?;
+        }
         pending.clear();
         Ok(())
     }
@@ -97,11 +104,18 @@ table inet {table} {{
                 None => Err(SkipReason::Kind(observable.kind())),
             });
         skip_or(network, |(value, (address, _))| {
-            let is_v6 = matches!(address, IpAddr::V6(_));
-            let pending = if is_v6 { &mut self.pending_v6 } else { &mut self.pending_v4 };
-            pending.push(value);
-            if pending.len() >= BATCH {
-                self.flush(out, is_v6)?;
+            if address.is_ipv6() {
+                if self.pending_v6.len() >= MAX_HELD_V6 {
+                    return Err(io::Error::other(format!(
+                        "nftables: more than {MAX_HELD_V6} IPv6 entries in one script; split the export"
+                    )));
+                }
+                self.pending_v6.push(value);
+                return Ok(());
+            }
+            self.pending_v4.push(value);
+            if self.pending_v4.len() >= BATCH {
+                self.flush(out, false)?;
             }
             Ok(())
         })

@@ -13,7 +13,8 @@
 //! `source NUL stix-pattern NUL pattern`), the identity, families and relationships UUIDv5s of
 //! their names. An indicator is `created` (and valid from) its first sighting, or the export time
 //! when the source gave none; `modified` is the last sighting when later. A `valid_until` that is
-//! not after `valid_from` (which STIX forbids) is left out. The record's port has no place in an
+//! not after `valid_from` (which STIX forbids) is left out. Timestamps are written to the
+//! millisecond, as STIX 2.1 asks of `created` and `modified`. The record's port has no place in an
 //! indicator of one observable and is left out.
 
 use std::collections::BTreeSet;
@@ -23,7 +24,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 use watchfire_model::record::{Category, Confidence, IndicatorRecord, Record, Subject};
 use watchfire_model::stix::{
-    ExternalReference, Indicator, MarkingDefinition, StixId, StixObject, Timestamp,
+    ExternalReference, Indicator, MarkingDefinition, Precision, StixId, StixObject, Timestamp,
     WATCHFIRE_NAMESPACE,
 };
 use watchfire_model::tlp::Tlp;
@@ -57,7 +58,9 @@ impl StixWriter {
     }
 
     fn indicator(&self, record: &IndicatorRecord) -> Indicator {
-        let created = record.first_seen.clone().unwrap_or_else(|| self.options.created.clone());
+        // STIX 2.1 section 3.2: `created` and `modified` are precise to the millisecond.
+        let created = record.first_seen.as_ref().unwrap_or(&self.options.created);
+        let created = created.with_precision(Precision::Millis);
         let mut indicator = match &record.subject {
             Subject::Observable(observable) => {
                 Indicator::for_observable(&self.options.source, observable, created.clone())
@@ -71,18 +74,24 @@ impl StixWriter {
         if let Some(last_seen) = &record.last_seen
             && last_seen.unix_nanos() > created.unix_nanos()
         {
-            indicator.modified = last_seen.clone();
+            indicator.modified = last_seen.with_precision(Precision::Millis);
         }
         indicator.valid_until = record
             .valid_until
-            .clone()
-            .filter(|until| until.unix_nanos() > indicator.valid_from.unix_nanos());
+            .as_ref()
+            .filter(|until| until.unix_nanos() > indicator.valid_from.unix_nanos())
+            .map(|until| until.with_precision(Precision::Millis));
         indicator.created_by_ref = Some(self.identity_id.clone());
         indicator.name = Some(match &record.subject {
             Subject::Observable(observable) => observable.value().to_owned(),
             Subject::Pattern(_) => format!("{} pattern", super::category_name(record)),
         });
-        indicator.description = record.description.clone();
+        // STIX asks for both a name and a description (best practice 303): without the source's
+        // own words, say what the indicator is and who lists it.
+        let kind = super::subject_kind(&record.subject);
+        indicator.description = Some(record.description.clone().unwrap_or_else(|| {
+            format!("{} {kind} listed by {}", super::category_name(record), self.options.source)
+        }));
         indicator.indicator_types = record.category.map(indicator_type).into_iter().collect();
         indicator.labels = record.tags.clone();
         indicator.confidence = record.confidence.map(Confidence::get);
