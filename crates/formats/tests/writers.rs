@@ -4,7 +4,7 @@
 mod sample;
 
 use expect_test::{ExpectFile, expect_file};
-use watchfire_formats::write::{SnortVersion, WriteOptions, WriterKind, write_records};
+use watchfire_formats::write::{Outcome, SnortVersion, WriteOptions, WriterKind, write_records};
 
 fn check(kind: WriterKind, options: &WriteOptions, expect: &ExpectFile) {
     let records = sample::records();
@@ -114,5 +114,44 @@ fn zeek() {
         WriterKind::Zeek,
         &sample::options(),
         &expect_file!["../test_data/writers/zeek.expected"],
+    );
+}
+
+/// Every writer but nftables (which batches IPv4 and holds IPv6 elements, see its module doc)
+/// writes each record before it returns, so memory does not grow with the export.
+#[test]
+fn writers_write_each_record_as_it_comes() {
+    let options = sample::options();
+    for kind in WriterKind::ALL {
+        if kind == WriterKind::Nftables {
+            continue;
+        }
+        let mut writer = kind.writer(&options);
+        let mut out = Vec::new();
+        writer.begin(&mut out).expect("writing to memory");
+        for record in sample::records() {
+            let before = out.len();
+            let outcome = writer.write(&mut out, &record).expect("writing to memory");
+            let grew = out.len() > before;
+            assert_eq!(grew, outcome == Outcome::Written, "{kind}: {outcome:?} for {record:?}");
+        }
+    }
+}
+
+#[test]
+fn suricata_dataset_domains() {
+    check(
+        WriterKind::SuricataDatasetDomains,
+        &sample::options(),
+        &expect_file!["../test_data/writers/suricata-dataset-domains.expected"],
+    );
+}
+
+#[test]
+fn suricata_dataset_sha256() {
+    check(
+        WriterKind::SuricataDatasetSha256,
+        &sample::options(),
+        &expect_file!["../test_data/writers/suricata-dataset-sha256.expected"],
     );
 }

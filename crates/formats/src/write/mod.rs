@@ -1,5 +1,5 @@
 //! Writers of export formats: STIX 2.1 bundles, MISP events, CSV, JSON lines, plain lists, hosts
-//! files, Suricata and Snort rules, Suricata IP reputation lists, the Zeek Intel framework, DNS
+//! files, Suricata and Snort rules, Suricata IP reputation lists and datasets, the Zeek Intel framework, DNS
 //! response policy zones and nftables scripts.
 //!
 //! Every writer streams: [`Writer::begin`] writes what comes before the records, [`Writer::write`]
@@ -190,6 +190,10 @@ pub enum WriterKind {
     Stix,
     /// Suricata rules.
     Suricata,
+    /// A Suricata dataset of domains (`type string`, base64 lines).
+    SuricataDatasetDomains,
+    /// A Suricata dataset of SHA-256 hashes (`type sha256`), also a `filesha256:` list.
+    SuricataDatasetSha256,
     /// A Suricata IP reputation list (`ip,category,score`).
     SuricataIprep,
     /// One observable value per line.
@@ -200,7 +204,7 @@ pub enum WriterKind {
 
 impl WriterKind {
     /// Every export format, in name order.
-    pub const ALL: [WriterKind; 12] = [
+    pub const ALL: [WriterKind; 14] = [
         WriterKind::Csv,
         WriterKind::Hosts,
         WriterKind::Jsonl,
@@ -210,6 +214,8 @@ impl WriterKind {
         WriterKind::Snort,
         WriterKind::Stix,
         WriterKind::Suricata,
+        WriterKind::SuricataDatasetDomains,
+        WriterKind::SuricataDatasetSha256,
         WriterKind::SuricataIprep,
         WriterKind::Text,
         WriterKind::Zeek,
@@ -227,6 +233,8 @@ impl WriterKind {
             WriterKind::Snort => "snort",
             WriterKind::Stix => "stix",
             WriterKind::Suricata => "suricata",
+            WriterKind::SuricataDatasetDomains => "suricata-dataset-domains",
+            WriterKind::SuricataDatasetSha256 => "suricata-dataset-sha256",
             WriterKind::SuricataIprep => "suricata-iprep",
             WriterKind::Text => "text",
             WriterKind::Zeek => "zeek",
@@ -246,6 +254,12 @@ impl WriterKind {
             WriterKind::Snort => Box::new(snort::SnortWriter::new(options)),
             WriterKind::Stix => Box::new(stix::StixWriter::new(options)),
             WriterKind::Suricata => Box::new(suricata::SuricataWriter::new(options)),
+            WriterKind::SuricataDatasetDomains => {
+                Box::new(suricata::DatasetWriter::new(ObservableKind::Domain))
+            }
+            WriterKind::SuricataDatasetSha256 => {
+                Box::new(suricata::DatasetWriter::new(ObservableKind::Sha256))
+            }
             WriterKind::SuricataIprep => Box::new(suricata::IprepWriter),
             WriterKind::Text => Box::new(text::TextWriter),
             WriterKind::Zeek => Box::new(zeek::ZeekWriter::new(options)),

@@ -1,4 +1,4 @@
-//! Suricata 7/8 rules and IP reputation lists.
+//! Suricata 7/8 rules, IP reputation lists and datasets.
 //!
 //! Rules, one per indicator, with sids counting up from `WriteOptions::sid_base` (the only state):
 //! - an address or CIDR: `alert ip` to it from `$HOME_NET`, or from it to `$HOME_NET` when the
@@ -15,7 +15,8 @@
 //!
 //! The IP reputation list (`iprep`) has one `address,category,score` line per address or CIDR;
 //! its categories file is [`iprep_categories`] (one id per watchfire category) and the score is
-//! the record's confidence, 100 when it has none.
+//! the record's confidence, 100 when it has none. The dataset files hold domains (`type string`,
+//! base64) or SHA-256 hashes (`type sha256`); see [`DatasetWriter`].
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -229,4 +230,83 @@ pub(super) fn take_sid(next_sid: &mut u32) -> io::Result<u32> {
     let sid = *next_sid;
     *next_sid = sid.checked_add(1).ok_or_else(|| io::Error::other("rule sids exhausted"))?;
     Ok(sid)
+}
+
+/// Writes a Suricata dataset file of one type: domains as `type string` (each line the base64 of
+/// the name) or SHA-256 hashes as `type sha256` (each line the hex digest, which is also the list
+/// format of the `filesha256:` keyword). Rules load them, for example
+/// `dns.query; dataset:isset,watchfire-domains,type string,load watchfire-domains.lst;` and
+/// `filesha256:watchfire.sha256;`.
+#[derive(Debug)]
+pub(super) struct DatasetWriter {
+    kind: ObservableKind,
+}
+
+impl DatasetWriter {
+    /// Returns a writer of the observables of `kind` (domain or sha256).
+    pub(super) fn new(kind: ObservableKind) -> DatasetWriter {
+        DatasetWriter { kind }
+    }
+}
+
+impl Writer for DatasetWriter {
+    fn begin(&mut self, _out: &mut dyn Write) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn write(&mut self, out: &mut dyn Write, record: &Record) -> io::Result<Outcome> {
+        let value = indicator_observable(record).and_then(|(_, observable)| {
+            match observable.kind() == self.kind {
+                true => Ok(observable.value()),
+                false => Err(SkipReason::Kind(observable.kind())),
+            }
+        });
+        skip_or(value, |value| match self.kind {
+            ObservableKind::Sha256 => writeln!(out, "{value}"),
+            _ => writeln!(out, "{}", base64(value.as_bytes())),
+        })
+    }
+
+    fn finish(&mut self, _out: &mut dyn Write) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Standard base64 with padding (RFC 4648 section 4), as Suricata's string datasets read it.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut text = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let group = chunk
+            .iter()
+            .enumerate()
+            .fold(0_u32, |group, (index, byte)| group | u32::from(*byte) << (16 - 8 * index));
+        for position in 0..4 {
+            let is_padding = position > chunk.len();
+            let sextet = (group >> (18 - 6 * position)) & 0x3f;
+            text.push(if is_padding { '=' } else { char::from(ALPHABET[sextet as usize]) });
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc_4648_test_vectors() {
+        let vectors = [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ];
+        for (input, expected) in vectors {
+            assert_eq!(base64(input.as_bytes()), expected, "{input:?}");
+        }
+    }
 }
