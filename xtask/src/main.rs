@@ -8,6 +8,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
+mod tools;
+
 const USAGE: &str = "\
 usage: cargo xtask <command>
 
@@ -55,6 +57,7 @@ fn test() -> Result<()> {
         cargo(&["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"])
     })?;
     step("tests", || cargo(&["test", "--workspace", "--locked"]))?;
+    step("writer consumer checks", tools::consumer_checks)?;
     step("fuzz smoke", || fuzz(FUZZ_RUNS_IN_TEST))?;
     println!("xtask test: all checks passed in {:.0?}", started.elapsed());
     Ok(())

@@ -41,6 +41,7 @@ pub mod shadowserver;
 // end reports
 
 // group writers
+pub mod write;
 // end writers
 
 // group catalogue
