@@ -26,6 +26,7 @@ pub mod time;
 // end writers
 
 // group catalogue
+pub mod catalogue;
 // end catalogue
 
 use std::fmt;
