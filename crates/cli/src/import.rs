@@ -5,6 +5,11 @@
 //! Files that cannot be read at all (missing, unrecognised, a broken archive) make the exit code 1
 //! after the other files are done.
 //!
+//! With `--json`, each reject is printed as it is read, `{"reject":{"file":…,"line":N,"reason":…}}`,
+//! and each file ends with its summary line, in the order the files were given:
+//! `{"file":…,"format":…,"records":N,"rejects":N,"by_kind":{…}}` (`file` tells the summaries of
+//! several files apart; `by_kind` keys are sorted).
+//!
 //! Record kinds as counted in `by_kind`: the observable kind of an indicator (`ipv4`, `url`,
 //! `sha256`, ...), `pattern` for an indicator with a STIX pattern, `event` for a host event,
 //! `benign` for a warninglist entry, `feed` for a feed definition, and `stix:<type>` for a STIX
