@@ -1,6 +1,9 @@
 //! The `watchfire` command-line binary: one entry point for every job of a node.
 
+mod convert;
 mod extract;
+mod feeds;
+mod import;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,11 +47,27 @@ struct GlobalOptions {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Reads feed files in any supported format and writes every record in an export format.
+    ///
+    /// Records go to one output (standard output or -o); a summary (records written, skipped by
+    /// the export format, rejected input lines) goes to standard error.
+    Convert(convert::Args),
+
     /// Finds observables (IPs, domains, URLs, hashes, e-mails, ASNs) in free text, one JSON line each.
     ///
     /// Defanged values (hxxp://, [.], (dot), [@], ...) are refanged unless --no-refang is given.
     /// Prints {"kind":"ipv4","value":"192.0.2.55","raw":"192.0.2[.]55","line":3} per observable.
     Extract(extract::Args),
+
+    /// Lists the built-in catalogue of public feeds (`feeds catalogue`).
+    Feeds(feeds::Args),
+
+    /// Reads feed files in any supported format and reports their records and rejects.
+    ///
+    /// Only --dry-run works until the store exists. Formats are recognised per file from the first
+    /// bytes (gzip and zip are unpacked) and the file name, or named with --format. Rejected lines
+    /// are data: they are reported and the exit code stays 0; unreadable files make it 1.
+    Import(import::Args),
 }
 
 fn main() -> ExitCode {
@@ -56,10 +75,13 @@ fn main() -> ExitCode {
     // Later commands open the store at `cli.global`; `extract` needs none.
     let _ = (&cli.global.data, &cli.global.database);
     let result = match cli.command {
-        Command::Extract(args) => extract::run(&args),
+        Command::Convert(args) => convert::run(&args),
+        Command::Extract(args) => extract::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Feeds(args) => feeds::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Import(args) => import::run(&args),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) => {
             eprintln!("watchfire: {error:#}");
             ExitCode::FAILURE

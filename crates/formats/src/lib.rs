@@ -45,6 +45,7 @@ pub mod write;
 // end writers
 
 // group catalogue
+pub mod catalogue;
 // end catalogue
 
 use std::fmt;
