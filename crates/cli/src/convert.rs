@@ -184,17 +184,15 @@ fn print_summary(tally: &Tally) {
 }
 
 /// The one place `convert` meets the export writers of `watchfire_formats::write`.
-///
-/// The writers are built on another branch; until it is merged this module knows no export format,
-/// so every `--to` is an unknown format. Merging them means replacing this module's body with an
-/// adapter over `watchfire_formats::write` (the rest of the command only uses what is declared here).
 mod writer_seam {
     use std::io::{self, Write};
+    use std::time::{SystemTime, UNIX_EPOCH};
 
+    use watchfire_formats::write::{self, WriteOptions, WriterKind};
     use watchfire_model::record::Record;
+    use watchfire_model::stix::{Precision, Timestamp};
 
     /// What became of one record.
-    #[allow(dead_code)] // Only the writers, which are not merged yet, construct it.
     pub enum Outcome {
         /// The record was written.
         Written,
@@ -212,13 +210,40 @@ mod writer_seam {
         fn finish(&mut self, out: &mut dyn Write) -> io::Result<()>;
     }
 
-    /// Returns the names `--to` accepts.
-    pub fn writer_names() -> Vec<&'static str> {
-        Vec::new()
-    }
-
     /// Returns a writer of the export format `name`, or a message listing the known ones.
     pub fn writer_by_name(name: &str) -> Result<Box<dyn RecordWriter>, String> {
-        Err(format!("unknown export format {name:?}; known formats: {}", writer_names().join(", ")))
+        let kind: WriterKind =
+            name.parse().map_err(|error: write::UnknownWriter| error.to_string())?;
+        // A clock before 1970 or past 2262 is no time to export at: fall back to the epoch.
+        let unix_nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .ok()
+            .and_then(|since| i64::try_from(since.as_nanos()).ok())
+            .unwrap_or(0);
+        let options = WriteOptions::new(
+            "watchfire",
+            Timestamp::from_unix_nanos(unix_nanos, Precision::Millis),
+        );
+        Ok(Box::new(Adapter(kind.writer(&options))))
+    }
+
+    /// A `watchfire_formats::write::Writer` seen through [`RecordWriter`].
+    struct Adapter(Box<dyn write::Writer>);
+
+    impl RecordWriter for Adapter {
+        fn begin(&mut self, out: &mut dyn Write) -> io::Result<()> {
+            self.0.begin(out)
+        }
+
+        fn write(&mut self, record: &Record, out: &mut dyn Write) -> io::Result<Outcome> {
+            Ok(match self.0.write(out, record)? {
+                write::Outcome::Written => Outcome::Written,
+                write::Outcome::Skipped(reason) => Outcome::Skipped(reason.to_string()),
+            })
+        }
+
+        fn finish(&mut self, out: &mut dyn Write) -> io::Result<()> {
+            self.0.finish(out)
+        }
     }
 }

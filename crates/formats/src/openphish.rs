@@ -35,7 +35,7 @@ fn detect(head: &[u8], file_name: &str) -> bool {
     // a URL, so OpenPhish-derived domain lists (pi-hole exports) stay plain domain lists.
     let first_value_line = head
         .split(|&byte| byte == b'\n')
-        .map(|line| line.trim_ascii())
+        .map(<[u8]>::trim_ascii)
         .find(|line| !line.is_empty() && !line.starts_with(b"#"));
     let starts_with_url = first_value_line
         .is_some_and(|line| line.starts_with(b"http://") || line.starts_with(b"https://"));
