@@ -261,6 +261,17 @@ fn bench_extract(c: &mut Criterion) {
         });
         eprintln!("{} bytes, hits per kind: {per_kind:?}", log.len());
     }
+    // `EXTRACT_BENCH_DUMP=path` writes every hit to `path`, so two versions of the extractor can
+    // be compared hit by hit.
+    if let Some(path) = std::env::var_os("EXTRACT_BENCH_DUMP") {
+        let mut dump = String::new();
+        extract(log.as_bytes(), &options, 1, |hit| {
+            let kind = hit.observable.kind();
+            writeln!(dump, "{}\t{}\t{kind}\t{}\t{}", hit.line, hit.offset, hit.observable, hit.raw)
+                .unwrap();
+        });
+        std::fs::write(path, dump).unwrap();
+    }
     let mut group = c.benchmark_group("extract");
     group.sample_size(10).measurement_time(Duration::from_secs(20));
     group.throughput(Throughput::Bytes(log.len() as u64));
