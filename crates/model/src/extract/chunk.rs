@@ -326,9 +326,20 @@ fn find_emails(view: &View<'_>, state: &mut State) {
 fn find_ipv6(view: &View<'_>, state: &mut State) {
     let bytes = view.bytes;
     let is_v6_byte = |byte: u8| byte.is_ascii_hexdigit() || byte == b':' || byte == b'.';
-    // `ip:port`, `sshd[42]:` and `key:value` have one colon and no address.
-    let Some(first_colon) = find_byte(b':', bytes) else { return };
-    if find_byte(b':', &bytes[first_colon + 1..]).is_none() {
+    // `ip:port`, `sshd[42]:` and `key:value` have one colon and no address, and times
+    // (`12:30:45`) have no `::` and fewer than six colons, which `shape::is_ipv6_like` requires of
+    // every candidate and so of the view that holds it.
+    let mut n_colons = 0;
+    let mut has_double_colon = false;
+    let mut previous = 0;
+    for &byte in bytes {
+        if byte == b':' {
+            n_colons += 1;
+            has_double_colon |= previous == b':';
+        }
+        previous = byte;
+    }
+    if n_colons < 2 || (!has_double_colon && n_colons < 6) {
         return;
     }
     let mut from = 0;
