@@ -326,20 +326,14 @@ fn find_emails(view: &View<'_>, state: &mut State) {
 fn find_ipv6(view: &View<'_>, state: &mut State) {
     let bytes = view.bytes;
     let is_v6_byte = |byte: u8| byte.is_ascii_hexdigit() || byte == b':' || byte == b'.';
-    // `ip:port`, `sshd[42]:` and `key:value` have one colon and no address, and times
-    // (`12:30:45`) have no `::` and fewer than six colons, which `shape::is_ipv6_like` requires of
-    // every candidate and so of the view that holds it.
-    let mut n_colons = 0;
-    let mut has_double_colon = false;
-    let mut previous = 0;
-    for &byte in bytes {
-        if byte == b':' {
-            n_colons += 1;
-            has_double_colon |= previous == b':';
-        }
-        previous = byte;
-    }
-    if n_colons < 2 || (!has_double_colon && n_colons < 6) {
+    // `ip:port`, `sshd[42]:` and `key:value` have one colon and no address.
+    let Some(first_colon) = find_byte(b':', bytes) else { return };
+    let Some(second_colon) = find_byte(b':', &bytes[first_colon + 1..]) else { return };
+    // Times (`12:30:45`) have no `::` and fewer than six colons, and `shape::is_ipv6_like`
+    // refuses every candidate with neither, so a view with neither holds no address.
+    let after_first = &bytes[first_colon + 1..];
+    let has_double_colon = second_colon == 0 || after_first.windows(2).any(|pair| pair == b"::");
+    if !has_double_colon && after_first.iter().filter(|&&byte| byte == b':').count() < 5 {
         return;
     }
     let mut from = 0;
