@@ -1,6 +1,6 @@
 //! Throughput of observable extraction over a generated, deterministic 100+ MB mixed log:
-//! syslog, web-server and Zeek lines, mail logs, EDR lines with hashes, and advisory prose with
-//! defanged values.
+//! syslog (sshd), web-server access logs, Zeek conn and dns TSV, Suricata EVE JSON, mail logs,
+//! EDR lines with hashes, and advisory prose with defanged values.
 
 use std::fmt::Write as _;
 use std::hint::black_box;
@@ -111,6 +111,13 @@ fn hex(rng: &mut Xorshift, digits: usize, out: &mut String) {
     }
 }
 
+fn base64(rng: &mut Xorshift, chars: usize, out: &mut String) {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for _ in 0..chars {
+        out.push(char::from(ALPHABET[rng.below(64) as usize]));
+    }
+}
+
 fn timestamp(rng: &mut Xorshift, out: &mut String) {
     write!(
         out,
@@ -125,7 +132,7 @@ fn timestamp(rng: &mut Xorshift, out: &mut String) {
 
 /// Appends one log line of a randomly chosen type.
 fn line(rng: &mut Xorshift, out: &mut String) {
-    match rng.below(10) {
+    match rng.below(12) {
         0 | 1 => {
             timestamp(rng, out);
             write!(
@@ -171,14 +178,15 @@ fn line(rng: &mut Xorshift, out: &mut String) {
             domain(rng, out);
             writeln!(out, "\tA\tNOERROR\tF\tT\t0\t-").unwrap();
         }
-        5 => {
+        6 => {
             timestamp(rng, out);
             write!(out, " {} sshd[{}]: Accepted publickey for {} from 2001:db8:{:x}::{:x} port {} ssh2: RSA SHA256:", rng.pick(HOSTS), rng.below(65536), rng.pick(USERS), rng.below(65536), rng.below(65536), rng.below(65536))
                 .unwrap();
-            hex(rng, 43, out);
+            // OpenSSH prints the SHA-256 fingerprint as unpadded base64.
+            base64(rng, 43, out);
             out.push('\n');
         }
-        6 => {
+        7 => {
             timestamp(rng, out);
             write!(
                 out,
@@ -200,13 +208,76 @@ fn line(rng: &mut Xorshift, out: &mut String) {
             )
             .unwrap();
         }
-        7 => {
+        8 => {
             write!(out, "2024-01-15T{:02}:{:02}:{:02}.{:03}Z edr process=C:\\Windows\\System32\\rundll32.exe pid={} md5=", rng.below(24), rng.below(60), rng.below(60), rng.below(1000), rng.below(65536))
                 .unwrap();
             hex(rng, 32, out);
             out.push_str(" sha256=");
             hex(rng, 64, out);
             writeln!(out, " user={} asn=AS{}", rng.pick(USERS), rng.below(400_000)).unwrap();
+        }
+        5 => {
+            // Zeek conn.log: ts uid orig_h orig_p resp_h resp_p proto service duration orig_bytes
+            // resp_bytes conn_state local_orig local_resp missed_bytes history orig_pkts
+            // orig_ip_bytes resp_pkts resp_ip_bytes tunnel_parents.
+            write!(
+                out,
+                "{}.{:06}\tC{:x}\t",
+                1_700_000_000 + rng.below(10_000_000),
+                rng.below(1_000_000),
+                rng.next()
+            )
+            .unwrap();
+            ipv4(rng, out);
+            write!(out, "\t{}\t", 1024 + rng.below(64_000)).unwrap();
+            ipv4(rng, out);
+            let (port, service) =
+                [(443, "ssl"), (80, "http"), (22, "ssh"), (445, "-")][rng.below(4) as usize];
+            writeln!(
+                out,
+                "\t{port}\ttcp\t{service}\t{}.{:06}\t{}\t{}\tSF\tF\tF\t0\tShADadFf\t{}\t{}\t{}\t{}\t-",
+                rng.below(60),
+                rng.below(1_000_000),
+                rng.below(100_000),
+                rng.below(1_000_000),
+                rng.below(500),
+                rng.below(50_000),
+                rng.below(1000),
+                rng.below(1_000_000)
+            )
+            .unwrap();
+        }
+        9 => {
+            // Suricata EVE JSON alert with its HTTP metadata.
+            write!(
+                out,
+                "{{\"timestamp\":\"2024-01-15T{:02}:{:02}:{:02}.{:06}+0000\",\"flow_id\":{},\"in_iface\":\"eth0\",\"event_type\":\"alert\",\"src_ip\":\"",
+                rng.below(24),
+                rng.below(60),
+                rng.below(60),
+                rng.below(1_000_000),
+                rng.below(1 << 52)
+            )
+            .unwrap();
+            ipv4(rng, out);
+            write!(out, "\",\"src_port\":{},\"dest_ip\":\"", 1024 + rng.below(64_000)).unwrap();
+            ipv4(rng, out);
+            write!(
+                out,
+                "\",\"dest_port\":80,\"proto\":\"TCP\",\"alert\":{{\"action\":\"allowed\",\"gid\":1,\"signature_id\":{},\"rev\":{},\"signature\":\"ET MALWARE Generic Loader Checkin\",\"category\":\"A Network Trojan was detected\",\"severity\":1}},\"http\":{{\"hostname\":\"",
+                2_000_000 + rng.below(100_000),
+                1 + rng.below(9)
+            )
+            .unwrap();
+            domain(rng, out);
+            writeln!(
+                out,
+                "\",\"url\":\"{}\",\"http_user_agent\":\"{}\",\"http_method\":\"GET\",\"protocol\":\"HTTP/1.1\",\"status\":200,\"length\":{}}}}}",
+                rng.pick(PATHS),
+                rng.pick(AGENTS),
+                rng.below(100_000)
+            )
+            .unwrap();
         }
         _ => {
             // Advisory prose with a defanged indicator now and then.
@@ -260,6 +331,17 @@ fn bench_extract(c: &mut Criterion) {
             *per_kind.entry(hit.observable.kind()).or_insert(0u64) += 1;
         });
         eprintln!("{} bytes, hits per kind: {per_kind:?}", log.len());
+    }
+    // `EXTRACT_BENCH_DUMP=path` writes every hit to `path`, so two versions of the extractor can
+    // be compared hit by hit.
+    if let Some(path) = std::env::var_os("EXTRACT_BENCH_DUMP") {
+        let mut dump = String::new();
+        extract(log.as_bytes(), &options, 1, |hit| {
+            let kind = hit.observable.kind();
+            writeln!(dump, "{}\t{}\t{kind}\t{}\t{}", hit.line, hit.offset, hit.observable, hit.raw)
+                .unwrap();
+        });
+        std::fs::write(path, dump).unwrap();
     }
     let mut group = c.benchmark_group("extract");
     group.sample_size(10).measurement_time(Duration::from_secs(20));

@@ -1,8 +1,6 @@
 //! The close look at one interesting chunk: refang it, then find URLs, e-mail addresses, IPv6,
 //! dotted names (IPv4, domains) and words (hashes, ASNs), each step claiming the bytes it used.
 
-use std::net::IpAddr;
-
 use super::refang::{canonical_scheme, refang_chunk};
 use super::shape::{self, is_host_byte, is_word_byte};
 use super::{AT, BRACKET, COLON, DOT, ESS, ExtractOptions, SLASH};
@@ -36,6 +34,8 @@ struct State {
     claimed: Vec<bool>,
     hits: Vec<Hit>,
     candidate: String,
+    /// The canonical parsers' buffer.
+    scratch: String,
 }
 
 /// The chunk as the steps see it: refanged text and the way back to raw offsets.
@@ -150,7 +150,7 @@ impl State {
         start: usize,
         end: usize,
     ) -> bool {
-        let Some(observable) = parse_candidate(kind, text) else { return false };
+        let Some(observable) = parse_candidate(kind, text, &mut self.scratch) else { return false };
         self.hits.push(Hit {
             start: view.raw_offset(start),
             end: view.raw_offset(end),
@@ -164,24 +164,20 @@ impl State {
     }
 }
 
-/// Parses a candidate that has passed the shape checks. IP addresses, networks and ASNs go to the
-/// per-kind parsers, which neither refang (the candidate is refanged already) nor allocate when
-/// they fail.
-fn parse_candidate(kind: ObservableKind, text: &str) -> Option<Observable> {
+/// Parses a candidate that has passed the shape checks, without allocating when it fails.
+///
+/// Only a URL candidate can hold a defang marker that the chunk's refanging left (`[.` inside a
+/// path, a nested `hxxp:`), so only it goes through [`observable::refang`] as
+/// [`Observable::parse_as`] would do. The other kinds' candidates are made of letters, digits and
+/// `.`, `-`, `_`, `%`, `+`, `@`, `/` and (IPv6) `:` between hex digits, which form no marker: every
+/// marker needs a bracket, a backslash or a defanged scheme before a `:`. No candidate holds
+/// whitespace, so none needs trimming either.
+fn parse_candidate(kind: ObservableKind, text: &str, scratch: &mut String) -> Option<Observable> {
     match kind {
-        ObservableKind::Ipv4 => observable::ipv4::parse(text)
-            .ok()
-            .map(|address| Observable::from_ip(IpAddr::V4(address))),
-        ObservableKind::Ipv6 => observable::ipv6::parse(text)
-            .ok()
-            .map(|address| Observable::from_ip(IpAddr::V6(address))),
-        ObservableKind::Cidr => {
-            let (address, prefix_len) = observable::cidr::parse(text).ok()?;
-            Some(Observable::from_network(address, prefix_len))
-        }
-        ObservableKind::Asn => observable::asn::parse(text).ok().map(Observable::from_asn),
-        _ => Observable::parse_as(kind, text).ok(),
+        ObservableKind::Url => observable::parse_token(kind, &observable::refang(text), scratch),
+        _ => observable::parse_token(kind, text, scratch),
     }
+    .ok()
 }
 
 /// Finds `scheme://...` URLs. A URL runs to the end of the chunk, or to a brace or backslash, or
@@ -332,7 +328,12 @@ fn find_ipv6(view: &View<'_>, state: &mut State) {
     let is_v6_byte = |byte: u8| byte.is_ascii_hexdigit() || byte == b':' || byte == b'.';
     // `ip:port`, `sshd[42]:` and `key:value` have one colon and no address.
     let Some(first_colon) = find_byte(b':', bytes) else { return };
-    if find_byte(b':', &bytes[first_colon + 1..]).is_none() {
+    let Some(second_colon) = find_byte(b':', &bytes[first_colon + 1..]) else { return };
+    // Times (`12:30:45`) have no `::` and fewer than six colons, and `shape::is_ipv6_like`
+    // refuses every candidate with neither, so a view with neither holds no address.
+    let after_first = &bytes[first_colon + 1..];
+    let has_double_colon = second_colon == 0 || after_first.windows(2).any(|pair| pair == b"::");
+    if !has_double_colon && after_first.iter().filter(|&&byte| byte == b':').count() < 5 {
         return;
     }
     let mut from = 0;

@@ -10,7 +10,8 @@
 //! bits of its bytes, so it knows at the chunk's end whether the chunk holds a `.`, `:`, `@`,
 //! a defang bracket or other punctuation. A chunk made of letters, digits, `-` and `_` only, shorter
 //! than the shortest hash and not shaped like `AS64500`, is skipped without a second look; that
-//! is most of the words in prose and logs.
+//! is most of the words in prose and logs. So is a chunk shorter than the shortest observable
+//! (`::1`, `AS1`), like the lone `:` and `,` between quoted JSON fields.
 //!
 //! An interesting chunk is refanged into a scratch buffer that keeps a map back to the raw bytes
 //! (only when it holds a bracket, brace, parenthesis or backslash), and then looked at in a fixed
@@ -136,9 +137,11 @@ pub fn extract(
             position += 1;
         }
         let chunk = &text[start..position];
-        let is_interesting = mask & INTERESTING != 0
-            || chunk.len() >= shape::MIN_HASH_LEN
-            || shape::starts_like_asn(chunk);
+        // Refanging only shortens text, so a chunk shorter than the shortest observable holds none.
+        let is_interesting = chunk.len() >= shape::MIN_OBSERVABLE_LEN
+            && (mask & INTERESTING != 0
+                || chunk.len() >= shape::MIN_HASH_LEN
+                || shape::starts_like_asn(chunk));
         if !is_interesting {
             continue;
         }

@@ -4,6 +4,10 @@
 use crate::observable::ObservableKind;
 use crate::observable::domain::{self, SuffixKind};
 
+/// The length of the shortest observable text: `::1` and `AS1`; an e-mail address, a domain
+/// (`a.io`), an IPv4 address and a URL are longer.
+pub(super) const MIN_OBSERVABLE_LEN: usize = 3;
+
 /// The length of the shortest hash (MD5, 32 hex digits).
 pub(super) const MIN_HASH_LEN: usize = 32;
 

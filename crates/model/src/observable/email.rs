@@ -17,15 +17,26 @@ pub const MAX_LOCAL_LEN: usize = 64;
 
 /// Parses an e-mail address and returns its canonical form. Does not refang or trim.
 pub fn parse(text: &str) -> Result<String, Reason> {
+    let mut email = String::new();
+    parse_into(&mut email, text)?;
+    Ok(email)
+}
+
+/// Writes the canonical form of the e-mail address `text` to `email`, which it clears first, so
+/// that a caller can reuse one buffer. Does not refang or trim.
+pub(crate) fn parse_into(email: &mut String, text: &str) -> Result<(), Reason> {
     let address = strip_mailto(text);
     let (local, domain) = address.rsplit_once('@').ok_or(Reason::EmailNoAt)?;
     check_local(local)?;
     let domain = domain::parse(domain)?;
-    let email = format!("{local}@{domain}");
-    match email.len() > MAX_LEN {
-        true => Err(Reason::EmailTooLong),
-        false => Ok(email),
+    if local.len() + 1 + domain.len() > MAX_LEN {
+        return Err(Reason::EmailTooLong);
     }
+    email.clear();
+    email.push_str(local);
+    email.push('@');
+    email.push_str(&domain);
+    Ok(())
 }
 
 /// Returns the domain part of a canonical e-mail address.

@@ -9,19 +9,16 @@ use std::net::Ipv4Addr;
 use super::Reason;
 
 /// Parses a strict dotted-quad IPv4 address. Does not refang or trim, and does not allocate.
+///
+/// A text that parses is its own canonical form: exactly what `Ipv4Addr` displays.
 pub fn parse(text: &str) -> Result<Ipv4Addr, Reason> {
-    if text.bytes().filter(|&b| b == b'.').count() != 3 {
+    let bytes = text.as_bytes();
+    if bytes.iter().filter(|&&b| b == b'.').count() != 3 {
         return Err(Reason::Ipv4Syntax);
     }
     let mut octets = [0u8; 4];
-    let mut n_octets = 0;
-    for part in text.split('.') {
-        let slot = octets.get_mut(n_octets).ok_or(Reason::Ipv4Syntax)?;
+    for (slot, part) in octets.iter_mut().zip(bytes.split(|&b| b == b'.')) {
         *slot = parse_octet(part)?;
-        n_octets += 1;
-    }
-    if n_octets != 4 {
-        return Err(Reason::Ipv4Syntax);
     }
     Ok(Ipv4Addr::from(octets))
 }
@@ -33,16 +30,17 @@ pub(crate) fn has_shape(text: &str) -> bool {
     starts_with_digit && text.contains('.') && text.bytes().all(|b| b.is_ascii_digit() || b == b'.')
 }
 
-fn parse_octet(part: &str) -> Result<u8, Reason> {
-    let is_decimal = !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+fn parse_octet(part: &[u8]) -> Result<u8, Reason> {
+    let is_decimal = !part.is_empty() && part.iter().all(u8::is_ascii_digit);
     if !is_decimal {
         return Err(Reason::Ipv4Syntax);
     }
-    if part.len() > 1 && part.starts_with('0') {
+    if part.len() > 1 && part[0] == b'0' {
         return Err(Reason::Ipv4LeadingZero);
     }
     if part.len() > 3 {
         return Err(Reason::Ipv4OctetRange);
     }
-    part.parse::<u8>().map_err(|_| Reason::Ipv4OctetRange)
+    let value = part.iter().fold(0u16, |value, &digit| value * 10 + u16::from(digit - b'0'));
+    u8::try_from(value).map_err(|_| Reason::Ipv4OctetRange)
 }

@@ -166,7 +166,7 @@ impl Observable {
             }
             Err(None) => return Err(ObservableError::Unrecognised { input: text.to_owned() }),
         };
-        parse_token(kind, token)
+        parse_token(kind, token, &mut String::new())
             .map_err(|reason| ObservableError::Invalid { reason, input: text.to_owned() })
     }
 
@@ -175,16 +175,16 @@ impl Observable {
     /// A cidr without a prefix length is the address itself too, and an asn may be a bare number.
     pub fn parse_as(kind: ObservableKind, text: &str) -> Result<Observable, ObservableError> {
         let refanged = refang(text);
-        parse_token(kind, refanged.trim())
+        parse_token(kind, refanged.trim(), &mut String::new())
             .map_err(|reason| ObservableError::Invalid { reason, input: text.to_owned() })
     }
 
     /// Returns the observable of an IP address: an IPv4-mapped IPv6 address becomes IPv4.
     pub fn from_ip(address: IpAddr) -> Observable {
         match address {
-            IpAddr::V4(v4) => Observable::new(ObservableKind::Ipv4, v4.to_string()),
+            IpAddr::V4(v4) => Observable::from_ipv4(v4),
             IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                Some(v4) => Observable::new(ObservableKind::Ipv4, v4.to_string()),
+                Some(v4) => Observable::from_ipv4(v4),
                 None => Observable::new(ObservableKind::Ipv6, v6.to_string()),
             },
         }
@@ -206,7 +206,10 @@ impl Observable {
 
     /// Returns the observable of an autonomous system number.
     pub fn from_asn(number: u32) -> Observable {
-        Observable::new(ObservableKind::Asn, format!("AS{number}"))
+        let mut value = String::with_capacity(2 + decimal_len(number));
+        value.push_str("AS");
+        push_decimal(&mut value, number);
+        Observable::new(ObservableKind::Asn, value)
     }
 
     /// Returns the kind.
@@ -268,6 +271,25 @@ impl Observable {
     /// Builds an observable from text that is canonical for `kind`.
     fn new(kind: ObservableKind, value: String) -> Observable {
         Observable { kind, value: value.into_boxed_str() }
+    }
+
+    /// Builds an observable from borrowed text that is canonical for `kind`, with one allocation.
+    fn from_canonical(kind: ObservableKind, value: &str) -> Observable {
+        Observable { kind, value: Box::from(value) }
+    }
+
+    /// Returns the observable of an IPv4 address, written without the formatting machinery.
+    fn from_ipv4(address: Ipv4Addr) -> Observable {
+        let octets = address.octets();
+        let len = 3 + octets.iter().map(|&octet| decimal_len(u32::from(octet))).sum::<usize>();
+        let mut value = String::with_capacity(len);
+        for (idx, octet) in octets.into_iter().enumerate() {
+            if idx > 0 {
+                value.push('.');
+            }
+            push_decimal(&mut value, u32::from(octet));
+        }
+        Observable::new(ObservableKind::Ipv4, value)
     }
 }
 
@@ -339,8 +361,15 @@ fn guess(token: &str) -> Result<ObservableKind, Option<Reason>> {
     Err(None)
 }
 
-/// Parses a refanged, trimmed token as `kind`.
-fn parse_token(kind: ObservableKind, token: &str) -> Result<Observable, Reason> {
+/// Parses a trimmed token that holds no defang marker (as [`refang`] leaves it) as `kind`, with
+/// one allocation for the result when it parses. `scratch` is a buffer for kinds whose canonical
+/// text is built piece by piece, so a caller parsing many tokens can reuse it.
+pub(crate) fn parse_token(
+    kind: ObservableKind,
+    token: &str,
+    scratch: &mut String,
+) -> Result<Observable, Reason> {
+    debug_assert!(matches!(refang(token), std::borrow::Cow::Borrowed(_)), "{token:?} is defanged");
     if token.is_empty() {
         return Err(Reason::Empty);
     }
@@ -351,9 +380,16 @@ fn parse_token(kind: ObservableKind, token: &str) -> Result<Observable, Reason> 
             let (address, prefix_len) = cidr::parse(token)?;
             Observable::from_network(address, prefix_len)
         }
-        ObservableKind::Domain => Observable::new(kind, domain::parse(token)?.into_owned()),
-        ObservableKind::Email => Observable::new(kind, email::parse(token)?),
-        ObservableKind::Ipv4 => Observable::from_ip(IpAddr::V4(ipv4::parse(token)?)),
+        ObservableKind::Domain => Observable::from_canonical(kind, &domain::parse(token)?),
+        ObservableKind::Email => {
+            email::parse_into(scratch, token)?;
+            Observable::from_canonical(kind, scratch)
+        }
+        ObservableKind::Ipv4 => {
+            // A dotted quad that parses is its own canonical text (see `ipv4::parse`).
+            ipv4::parse(token)?;
+            Observable::from_canonical(kind, token)
+        }
         ObservableKind::Ipv6 => {
             let bare =
                 token.strip_prefix('[').and_then(|rest| rest.strip_suffix(']')).unwrap_or(token);
@@ -362,11 +398,35 @@ fn parse_token(kind: ObservableKind, token: &str) -> Result<Observable, Reason> 
         ObservableKind::Md5
         | ObservableKind::Sha1
         | ObservableKind::Sha256
-        | ObservableKind::Sha512 => {
-            Observable::new(kind, hash::parse_as(kind, token)?.into_owned())
+        | ObservableKind::Sha512 => Observable::from_canonical(kind, &hash::parse_as(kind, token)?),
+        ObservableKind::Url => {
+            url::parse_into(scratch, token)?;
+            Observable::from_canonical(kind, scratch)
         }
-        ObservableKind::Url => Observable::new(kind, url::parse(token)?),
     })
+}
+
+/// Returns the number of decimal digits of `number`.
+fn decimal_len(number: u32) -> usize {
+    // `checked_ilog10` is `None` only for 0, which has one digit; the result is at most 9.
+    number.checked_ilog10().map_or(1, |log| log as usize + 1)
+}
+
+/// Appends `number` in decimal to `out`, without the formatting machinery.
+fn push_decimal(out: &mut String, number: u32) {
+    let mut digits = [0u8; 10];
+    let mut remaining = number;
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        // Cannot truncate: a remainder of 10 is below 256.
+        digits[start] = b'0' + (remaining % 10) as u8;
+        remaining /= 10;
+        if remaining == 0 {
+            break;
+        }
+    }
+    out.extend(digits[start..].iter().map(|&digit| char::from(digit)));
 }
 
 /// Parses a bare IPv4 or IPv6 address given where a cidr was expected.

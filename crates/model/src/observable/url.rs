@@ -33,6 +33,14 @@ pub const MAX_LEN: usize = 32 * 1024;
 
 /// Parses a URL and returns its canonical form. Does not refang or trim.
 pub fn parse(text: &str) -> Result<String, Reason> {
+    let mut url = String::new();
+    parse_into(&mut url, text)?;
+    Ok(url)
+}
+
+/// Writes the canonical form of the URL `text` to `url`, which it clears first, so that a caller
+/// can reuse one buffer. Does not refang or trim. On error `url` holds unspecified text.
+pub(crate) fn parse_into(url: &mut String, text: &str) -> Result<(), Reason> {
     if text.len() > MAX_LEN {
         return Err(Reason::UrlTooLong);
     }
@@ -54,14 +62,15 @@ pub fn parse(text: &str) -> Result<String, Reason> {
         None => (tail, None),
     };
 
-    let mut url = String::with_capacity(text.len() + 8);
+    url.clear();
+    url.reserve(text.len() + 8);
     url.push_str(&scheme);
     url.push_str("://");
     if let Some(userinfo) = userinfo {
         url.push_str(userinfo);
         url.push('@');
     }
-    push_host(&mut url, host)?;
+    push_host(url, host)?;
     if let Some(port) = port {
         // Cannot fail: writing to a `String` is infallible.
         write!(url, ":{port}").expect("write to String");
@@ -70,18 +79,22 @@ pub fn parse(text: &str) -> Result<String, Reason> {
     match path.is_empty() {
         true => url.push('/'),
         false => {
-            let mut normalised = String::with_capacity(path.len());
-            normalise_escapes(&mut normalised, path, is_path_byte);
-            url.push_str(&remove_dot_segments(&normalised));
+            normalise_escapes(url, path, is_path_byte);
+            if let Cow::Owned(resolved) = remove_dot_segments(&url[path_start..]) {
+                url.truncate(path_start);
+                url.push_str(&resolved);
+            }
         }
     }
     if let Some(query) = query {
         url.push('?');
-        normalise_escapes(&mut url, query, is_query_byte);
+        normalise_escapes(url, query, is_query_byte);
     }
-    let path_and_query = url.split_off(path_start);
-    url.push_str(&defuse_markers(&path_and_query));
-    Ok(url)
+    if let Cow::Owned(defused) = defuse_markers(&url[path_start..]) {
+        url.truncate(path_start);
+        url.push_str(&defused);
+    }
+    Ok(())
 }
 
 /// Tells whether `text` starts with a scheme followed by `://`.
@@ -126,21 +139,24 @@ fn scheme_len(text: &str) -> usize {
 }
 
 /// Splits off the lower-cased scheme, defaulting to `http` when there is none.
-fn split_scheme(text: &str) -> Result<(String, &str), Reason> {
+fn split_scheme(text: &str) -> Result<(Cow<'_, str>, &str), Reason> {
     let scheme_len = scheme_len(text);
     let (scheme, after_scheme) = text.split_at(scheme_len);
     if scheme_len > 0 {
+        let lowered = match scheme.bytes().any(|b| b.is_ascii_uppercase()) {
+            true => Cow::Owned(scheme.to_ascii_lowercase()),
+            false => Cow::Borrowed(scheme),
+        };
         if let Some(rest) = after_scheme.strip_prefix("://") {
-            return Ok((scheme.to_ascii_lowercase(), rest));
+            return Ok((lowered, rest));
         }
-        let lowered = scheme.to_ascii_lowercase();
         if after_scheme.starts_with(':') && (default_port(&lowered).is_some() || lowered == "ftps")
         {
             return Err(Reason::UrlNoAuthority);
         }
     }
     let rest = text.strip_prefix("//").unwrap_or(text);
-    Ok(("http".to_owned(), rest))
+    Ok((Cow::Borrowed("http"), rest))
 }
 
 /// Splits `host[:port]` or `[ipv6][:port]`, leaving the brackets on the host.
@@ -174,9 +190,9 @@ fn push_host(url: &mut String, host: &str) -> Result<(), Reason> {
         return Ok(());
     }
     if ipv4::has_shape(host) {
-        let address = ipv4::parse(host)?;
-        // Cannot fail: writing to a `String` is infallible.
-        write!(url, "{address}").expect("write to String");
+        // A dotted quad that parses is its own canonical text (see `ipv4::parse`).
+        ipv4::parse(host)?;
+        url.push_str(host);
         return Ok(());
     }
     url.push_str(&domain::parse(host)?);
@@ -237,12 +253,13 @@ fn defuse_markers(path_and_query: &str) -> Cow<'_, str> {
     Cow::Owned(defused)
 }
 
-/// Removes `.` and `..` segments from an absolute path (RFC 3986 section 5.2.4).
-fn remove_dot_segments(path: &str) -> String {
+/// Removes `.` and `..` segments from an absolute path (RFC 3986 section 5.2.4); borrows when
+/// there are none.
+fn remove_dot_segments(path: &str) -> Cow<'_, str> {
     let segments = path.strip_prefix('/').unwrap_or(path).split('/');
     let has_dot_segment = segments.clone().any(|segment| segment == "." || segment == "..");
     if !has_dot_segment {
-        return path.to_owned();
+        return Cow::Borrowed(path);
     }
     let n_segments = segments.clone().count();
     let mut kept: Vec<&str> = Vec::with_capacity(n_segments);
@@ -262,7 +279,7 @@ fn remove_dot_segments(path: &str) -> String {
             kept.push("");
         }
     }
-    format!("/{}", kept.join("/"))
+    Cow::Owned(format!("/{}", kept.join("/")))
 }
 
 fn decode_hex_pair(pair: &[u8]) -> Option<u8> {
