@@ -2,8 +2,11 @@
 //! `input::open` of the file, then the format's `read`), single-threaded, for
 //! `cargo xtask bench-formats`.
 //!
-//! Usage: `read_bench FORMAT FILE RUNS`. Prints one line per run: `records rejects seconds`,
-//! where the time covers opening the file, reading it to the end and dropping every item.
+//! Usage: `read_bench FORMAT FILE RUNS`. Prints one line per run: `records rejects seconds
+//! cpu_seconds`, where the time covers opening the file, reading it to the end and dropping every
+//! item, and the CPU time is the thread's time on a CPU over the same span (from
+//! `/proc/thread-self/schedstat`; `-1` where that file is missing), which a busy machine does not
+//! inflate.
 
 use std::fs::File;
 use std::process::ExitCode;
@@ -32,6 +35,7 @@ fn bench(format_name: &str, path: &str, runs: &str) -> Result<(), String> {
     let context = Context::new(path);
     for _ in 0..runs {
         let started = Instant::now();
+        let cpu_started = thread_cpu_nanos();
         let file = File::open(path).map_err(|error| format!("cannot open {path}: {error}"))?;
         let mut reader = input::open(path, file).map_err(|error| error.to_string())?;
         let (mut n_records, mut n_rejects) = (0u64, 0u64);
@@ -45,10 +49,20 @@ fn bench(format_name: &str, path: &str, runs: &str) -> Result<(), String> {
         })
         .map_err(|error| error.to_string())?;
         let seconds = started.elapsed().as_secs_f64();
+        let cpu_seconds = match (cpu_started, thread_cpu_nanos()) {
+            (Some(start), Some(end)) => end.saturating_sub(start) as f64 / 1e9,
+            _ => -1.0,
+        };
         if let Some(reject) = first_reject {
             eprintln!("read_bench: first reject: {reject}");
         }
-        println!("{n_records} {n_rejects} {seconds:.6}");
+        println!("{n_records} {n_rejects} {seconds:.6} {cpu_seconds:.6}");
     }
     Ok(())
+}
+
+/// Returns the nanoseconds this thread has run on a CPU (Linux).
+fn thread_cpu_nanos() -> Option<u64> {
+    let schedstat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    schedstat.split_whitespace().next()?.parse().ok()
 }
