@@ -6,40 +6,13 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 
 use expect_test::expect;
+
+mod common;
+use common::{fixture, watchfire};
 use flate2::Compression;
 use flate2::write::GzEncoder;
-
-/// What one run of the binary gave.
-struct Run {
-    stdout: String,
-    stderr: String,
-    code: Option<i32>,
-}
-
-fn watchfire(args: &[&str], stdin: &[u8]) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_watchfire"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the watchfire binary runs");
-    let mut child_stdin = child.stdin.take().expect("stdin is piped");
-    let input = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = child_stdin.write_all(&input);
-    });
-    let output = child.wait_with_output().expect("watchfire finishes");
-    writer.join().expect("the stdin writer finishes");
-    Run {
-        stdout: String::from_utf8(output.stdout).expect("utf-8 output"),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        code: output.status.code(),
-    }
-}
 
 /// Writes `bytes` to a file named `name` in a directory of its own for `test`, and returns its path.
 fn input_file(test: &str, name: &str, bytes: &[u8]) -> String {
@@ -54,10 +27,6 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
     encoder.write_all(bytes).expect("gzip in memory");
     encoder.finish().expect("gzip in memory")
-}
-
-fn fixture(path: &str) -> String {
-    format!("{}/../../../shared/fixtures/feeds/{path}", env!("CARGO_MANIFEST_DIR"))
 }
 
 /// Replaces the reason of every reject line with `<reason>`: the wording is the reader's.
