@@ -1,8 +1,5 @@
 //! End-to-end tests of `watchfire convert`: the real binary reading inputs written here and
 //! writing an export format, with its summary on standard error, and the usage errors.
-//!
-//! The tests that convert records need the `plain-ip` reader (readers branch `lists`) and the
-//! `text` and `hosts` writers (branch `fmt-writers`); they fail on a branch without them.
 
 use std::path::PathBuf;
 

@@ -1,8 +1,5 @@
 //! End-to-end tests of `watchfire import --dry-run`: the real binary on inputs written here, its
 //! exact `--json` lines, the readable summary, detection, decompression, and the errors.
-//!
-//! The tests that read records need the `plain-ip` and `abusech-feodotracker` readers, which come
-//! with the readers branches; they fail on a branch without them.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -94,8 +91,6 @@ fn files_are_required() {
     assert!(run.stderr.contains("<FILE>"), "{}", run.stderr);
 }
 
-// The tests below need the `plain-ip` reader (readers branch `lists`).
-
 #[test]
 fn json_prints_each_reject_then_one_summary_line() {
     let run = watchfire(
@@ -163,8 +158,6 @@ fn a_truncated_gzip_is_an_unreadable_file() {
     assert_eq!(run.code, Some(1), "{}", run.stdout);
     assert!(run.stderr.contains("list.txt.gz"), "{}", run.stderr);
 }
-
-// The test below needs the `abusech-feodotracker` reader (readers branch `lists` or `reports`).
 
 #[test]
 fn auto_detects_the_format_inside_a_gzip_file() {
