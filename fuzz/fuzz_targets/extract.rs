@@ -11,7 +11,11 @@ fuzz_target!(|data: &[u8]| {
     for refang in [true, false] {
         let mut last_offset = 0;
         extract(data, &ExtractOptions { refang }, 1, |hit| {
-            assert_eq!(&data[hit.offset..hit.offset + hit.raw.len()], hit.raw.as_bytes(), "raw is not at its offset");
+            assert_eq!(
+                &data[hit.offset..hit.offset + hit.raw.len()],
+                hit.raw.as_bytes(),
+                "raw is not at its offset"
+            );
             assert!(hit.offset >= last_offset, "hits out of order");
             last_offset = hit.offset;
             let again = Observable::parse_as(hit.observable.kind(), hit.observable.value());

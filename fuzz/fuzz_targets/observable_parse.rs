@@ -15,7 +15,8 @@ fuzz_target!(|data: &[u8]| {
     }
     for kind in ObservableKind::ALL {
         if let Ok(parsed) = Observable::parse_as(kind, text) {
-            let again = Observable::parse_as(parsed.kind(), parsed.value()).expect("a canonical value parses as its kind");
+            let again = Observable::parse_as(parsed.kind(), parsed.value())
+                .expect("a canonical value parses as its kind");
             assert_eq!(again, parsed, "parse_as({kind}) is not idempotent for {text:?}");
         }
     }

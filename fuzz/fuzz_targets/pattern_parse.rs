@@ -14,7 +14,9 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(again, pattern, "display does not round-trip for {text:?}");
     if let Ok(observables) = pattern.observables() {
         for observable in &observables {
-            let back = Pattern::from_observable(observable).observables().expect("an observable's pattern is matchable");
+            let back = Pattern::from_observable(observable)
+                .observables()
+                .expect("an observable's pattern is matchable");
             assert_eq!(back, vec![observable.clone()]);
         }
     }

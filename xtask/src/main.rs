@@ -18,14 +18,93 @@ commands:
   test                 fmt --check, clippy -D warnings, every test, and a short run of each fuzz target
   bench-extract        criterion benchmark of `watchfire extract` on a generated 100+ MB mixed log
   bench-formats [...]  feed readers vs Python (stix2, csv, json, PyMISP) on generated 1M-record inputs
-  fuzz [RUNS]          run every fuzz target for RUNS executions each (default 1000000)
+  fuzz [RUNS [TARGET...]]
+                       run every fuzz target (or the named ones) for RUNS executions each
+                       (default 1000000), starting from the shared feed samples
 ";
 
-/// The fuzz targets under `fuzz/fuzz_targets/`, each fed untrusted bytes.
-const FUZZ_TARGETS: [&str; 3] = ["observable_parse", "extract", "pattern_parse"];
+/// A fuzz target under `fuzz/fuzz_targets/` and where its seeds come from.
+struct FuzzTarget {
+    name: &'static str,
+    /// Folders of [`FIXTURES`] whose files are copied into the target's corpus before a run.
+    fixtures: &'static [&'static str],
+    /// Folders of this project whose files are copied into the corpus too.
+    project_seeds: &'static [&'static str],
+}
+
+const fn target(name: &'static str, fixtures: &'static [&'static str]) -> FuzzTarget {
+    FuzzTarget { name, fixtures, project_seeds: &[] }
+}
+
+/// Every fuzz target, each fed untrusted bytes: the `model` parsers, then `formats`' input layer,
+/// detection, and one target per reader family.
+const FUZZ_TARGETS: &[FuzzTarget] = &[
+    target("observable_parse", &[]),
+    target("extract", &[]),
+    target("pattern_parse", &[]),
+    target("input", &["plain-ip-list", "spamhaus-drop", "abusech-urlhaus"]),
+    // The whole fixture folder (every family, and SOURCES.md as free text).
+    target("detect", &[""]),
+    target(
+        "abusech",
+        &[
+            "abusech-feodotracker",
+            "abusech-legacy",
+            "abusech-sslbl",
+            "abusech-threatfox",
+            "abusech-urlhaus",
+        ],
+    ),
+    target("spamhaus", &["spamhaus-drop", "spamhaus-cert"]),
+    target(
+        "blocklists",
+        &[
+            "alienvault-reputation",
+            "bambenek",
+            "blocklist-de",
+            "cins-army",
+            "danger-rulez",
+            "dataplane",
+            "dshield",
+            "emergingthreats-compromised",
+            "generic-csv",
+            "malwaredomains",
+            "team-cymru-fullbogons",
+            "tor-exit-nodes",
+            "turris-greylist",
+        ],
+    ),
+    target("team_cymru", &["team-cymru-cap"]),
+    target("plain", &["plain-ip-list", "plain-domain-list"]),
+    FuzzTarget {
+        name: "csvmap",
+        fixtures: &["generic-csv", "abusech-urlhaus", "turris-greylist", "bambenek"],
+        project_seeds: &["crates/formats/mappings"],
+    },
+    target("stix", &["stix20", "stix21"]),
+    target("misp", &["misp-event", "misp-feed-metadata", "misp-feed-osint", "misp-warninglists"]),
+    target("alienvault_otx", &["alienvault-otx"]),
+    target("phishtank", &["phishtank"]),
+    target("openphish", &["openphish"]),
+    target("json_stream", &["stix21", "misp-event", "phishtank", "abusech-threatfox"]),
+    target("shadowserver", &["shadowserver"]),
+    target("cleanmx", &["cleanmx"]),
+    target("cybercrime_tracker", &["cybercrime-tracker"]),
+    target("freetext", &["cybercrime-tracker", "openphish", "dshield"]),
+];
+
+/// The shared feed samples the fuzz corpora start from (outside the project, never committed).
+const FIXTURES: &str = "../shared/fixtures/feeds";
 
 /// Executions per fuzz target inside `cargo xtask test`: enough to catch a shallow crash, short enough for CI.
 const FUZZ_RUNS_IN_TEST: u64 = 20_000;
+
+/// Where the smoke run keeps its corpus: a fresh one each time (removed afterwards), so the smoke
+/// never loads the big corpus a long `cargo xtask fuzz` grows in `fuzz/corpus/`.
+const SMOKE_CORPUS: &str = "target/fuzz-smoke-corpus";
+
+/// The longest input libFuzzer makes; the feed samples are cut to it.
+const FUZZ_MAX_LEN: usize = 4096;
 
 fn main() -> Result<()> {
     let args: Vec<String> = env::args().skip(1).collect();
@@ -42,7 +121,13 @@ fn main() -> Result<()> {
                 }
                 None => 1_000_000,
             };
-            fuzz(runs)
+            let names = &args[args.len().min(2)..];
+            if let Some(unknown) =
+                names.iter().find(|name| !FUZZ_TARGETS.iter().any(|target| target.name == *name))
+            {
+                bail!("fuzz: unknown target {unknown:?}");
+            }
+            fuzz(runs, names, Path::new("fuzz/corpus"))
         }
         Some("help" | "--help" | "-h") | None => {
             print!("{USAGE}");
@@ -61,7 +146,7 @@ fn test() -> Result<()> {
     })?;
     step("tests", || cargo(&["test", "--workspace", "--locked"]))?;
     step("writer consumer checks", tools::consumer_checks)?;
-    step("fuzz smoke", || fuzz(FUZZ_RUNS_IN_TEST))?;
+    step("fuzz smoke", || fuzz(FUZZ_RUNS_IN_TEST, &[], Path::new(SMOKE_CORPUS)))?;
     println!("xtask test: all checks passed in {:.0?}", started.elapsed());
     Ok(())
 }
@@ -74,31 +159,102 @@ fn step(name: &str, run: impl FnOnce() -> Result<()>) -> Result<()> {
     Ok(())
 }
 
-/// Runs each fuzz target for `runs` executions with cargo-fuzz, installing it first if needed.
+/// Runs each fuzz target named in `names` (every one when empty) for `runs` executions, growing its
+/// corpus in `corpus_root/<target>/`, with cargo-fuzz, installing it first if needed.
 ///
 /// cargo-fuzz needs a nightly compiler only for its sanitizers; the machine has one stable
 /// toolchain, so the targets run with `--sanitizer none` (the code is safe Rust: a crash is a panic,
-/// which libFuzzer catches without a sanitizer).
-fn fuzz(runs: u64) -> Result<()> {
+/// which libFuzzer catches without a sanitizer). All targets are built in one `cargo fuzz build`
+/// first, so each run starts at once.
+fn fuzz(runs: u64, names: &[String], corpus_root: &Path) -> Result<()> {
+    let is_smoke = corpus_root == Path::new(SMOKE_CORPUS);
     ensure_cargo_fuzz()?;
-    for target in FUZZ_TARGETS {
+    let started = Instant::now();
+    let status = Command::new("cargo")
+        .args(["fuzz", "build", "--sanitizer", "none", "--release"])
+        .status()
+        .context("cannot run cargo fuzz build")?;
+    if !status.success() {
+        bail!("cargo fuzz build failed ({status})");
+    }
+    println!("fuzz targets built in {:.1?}", started.elapsed());
+    let is_chosen =
+        |target: &&FuzzTarget| names.is_empty() || names.iter().any(|name| name == target.name);
+    for target in FUZZ_TARGETS.iter().filter(is_chosen) {
         let started = Instant::now();
-        let corpus = PathBuf::from("fuzz/corpus").join(target);
+        let corpus = corpus_root.join(target.name);
+        if is_smoke && corpus.exists() {
+            std::fs::remove_dir_all(&corpus)
+                .with_context(|| format!("cannot remove {}", corpus.display()))?;
+        }
         std::fs::create_dir_all(&corpus)
             .with_context(|| format!("cannot create {}", corpus.display()))?;
-        let status = Command::new("cargo")
-            .args(["fuzz", "run", "--sanitizer", "none", "--release", target])
-            .arg(&corpus)
-            .arg(PathBuf::from("fuzz/seeds").join(target))
-            .args(["--", &format!("-runs={runs}"), "-max_len=4096", "-print_final_stats=1"])
-            .status()
-            .context("cannot run cargo fuzz")?;
-        if !status.success() {
-            bail!("fuzz target {target} failed ({status}): see fuzz/artifacts/{target}");
+        let n_seeds = copy_seeds(target, &corpus)?;
+        let mut command = Command::new("cargo");
+        command.args(["fuzz", "run", "--sanitizer", "none", "--release", target.name]).arg(&corpus);
+        let seeds = PathBuf::from("fuzz/seeds").join(target.name);
+        if seeds.is_dir() {
+            command.arg(seeds);
         }
-        println!("fuzz target {target}: {runs} runs, no crash, in {:.1?}", started.elapsed());
+        let max_len = format!("-max_len={FUZZ_MAX_LEN}");
+        command.args(["--", &format!("-runs={runs}"), &max_len, "-print_final_stats=1"]);
+        let status = command.status().context("cannot run cargo fuzz")?;
+        if is_smoke {
+            std::fs::remove_dir_all(&corpus)
+                .with_context(|| format!("cannot remove {}", corpus.display()))?;
+        }
+        if !status.success() {
+            bail!(
+                "fuzz target {} failed ({status}): see fuzz/artifacts/{}",
+                target.name,
+                target.name
+            );
+        }
+        println!(
+            "fuzz target {}: {runs} runs ({n_seeds} sample files copied), no crash, in {:.1?}",
+            target.name,
+            started.elapsed()
+        );
     }
     Ok(())
+}
+
+/// Copies the files of the target's fixture and project seed folders (recursively) into its
+/// corpus, named after their paths, and returns how many. A missing fixture folder is skipped
+/// with a note: the shared samples are not part of the project.
+fn copy_seeds(target: &FuzzTarget, corpus: &Path) -> Result<usize> {
+    let fixtures = target.fixtures.iter().map(|folder| Path::new(FIXTURES).join(folder));
+    let project = target.project_seeds.iter().map(PathBuf::from);
+    let mut n_copied = 0;
+    for folder in fixtures.chain(project) {
+        if !folder.is_dir() {
+            println!("fuzz target {}: no seed folder {}, skipped", target.name, folder.display());
+            continue;
+        }
+        let mut pending = vec![folder.clone()];
+        while let Some(directory) = pending.pop() {
+            let entries = std::fs::read_dir(&directory)
+                .with_context(|| format!("cannot list {}", directory.display()))?;
+            for entry in entries {
+                let path =
+                    entry.with_context(|| format!("cannot list {}", directory.display()))?.path();
+                if path.is_dir() {
+                    pending.push(path);
+                    continue;
+                }
+                let relative = path.strip_prefix(&folder).unwrap_or(&path);
+                let name = format!(
+                    "sample-{}-{}",
+                    folder.file_name().unwrap_or_default().to_string_lossy(),
+                    relative.to_string_lossy().replace(['/', '\\'], "-")
+                );
+                std::fs::copy(&path, corpus.join(name))
+                    .with_context(|| format!("cannot copy {}", path.display()))?;
+                n_copied += 1;
+            }
+        }
+    }
+    Ok(n_copied)
 }
 
 fn ensure_cargo_fuzz() -> Result<()> {

@@ -72,7 +72,8 @@ fn split_offset(rest: &str) -> Option<(&str, i64)> {
     let (clock, offset) = rest.split_at(sign_at);
     let sign = if offset.starts_with('-') { -1 } else { 1 };
     let digits_only: String = offset[1..].chars().filter(|character| *character != ':').collect();
-    if digits_only.len() != 4 {
+    // Checking the bytes before slicing keeps a multi-byte character out of the two-byte halves.
+    if digits_only.len() != 4 || !digits_only.bytes().all(|byte| byte.is_ascii_digit()) {
         return None;
     }
     let hours = i64::from(digits(&digits_only[..2])?);
@@ -173,5 +174,18 @@ mod tests {
             assert!(parse(input).is_err(), "{input:?} should be rejected");
         }
         assert_eq!(parse("yesterday"), Err("bad timestamp \"yesterday\"".to_owned()));
+    }
+
+    /// Found by the `cybercrime_tracker` fuzz target: a 4-byte offset holding a 3-byte character
+    /// was sliced in the middle of the character.
+    #[test]
+    fn offset_with_a_multibyte_character_is_an_error_not_a_panic() {
+        for input in [
+            "15-02-2019 00:00+\u{e464}P",
+            "2021-08-17T10:51:12+1\u{e9}1",
+            "2021-08-17 10:51+\u{20ac}0",
+        ] {
+            assert_eq!(parse(input), Err(format!("bad timestamp {input:?}")), "{input:?}");
+        }
     }
 }

@@ -1,0 +1,12 @@
+//! Fuzzes the readers of Spamhaus DROP/EDROP/ASN-DROP lists and the CERT feed: see `watchfire_fuzz::check_family`.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use watchfire_fuzz::{DEFAULT_FILE_NAME, check_family};
+
+fuzz_target!(|data: &[u8]| check_family(
+    data,
+    watchfire_formats::spamhaus::FORMATS,
+    &[DEFAULT_FILE_NAME]
+));
