@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
+mod bench_formats;
 mod tools;
 
 const USAGE: &str = "\
@@ -16,6 +17,7 @@ usage: cargo xtask <command>
 commands:
   test                 fmt --check, clippy -D warnings, every test, and a short run of each fuzz target
   bench-extract        criterion benchmark of `watchfire extract` on a generated 100+ MB mixed log
+  bench-formats [...]  feed readers vs Python (stix2, csv, json, PyMISP) on generated 1M-record inputs
   fuzz [RUNS [TARGET...]]
                        run every fuzz target (or the named ones) for RUNS executions each
                        (default 1000000), starting from the shared feed samples
@@ -111,6 +113,7 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("test") => test(),
         Some("bench-extract") => cargo(&["bench", "-p", "watchfire-model", "--bench", "extract"]),
+        Some("bench-formats") => bench_formats::run(&args[1..]),
         Some("fuzz") => {
             let runs = match args.get(1) {
                 Some(runs) => {

@@ -12,9 +12,10 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 
 /// The PyPI packages of the venv, pinned. stix2-validator 3.3.2, not 3.3.1; idstools parses
-/// Suricata and Snort rules as rule-management tools (suricata-update's ancestor) do.
-const PYTHON_REQUIREMENTS: [&str; 3] =
-    ["stix2-validator==3.3.2", "idstools==0.6.5", "pymisp==2.5.34.4"];
+/// Suricata and Snort rules as rule-management tools (suricata-update's ancestor) do; stix2 is
+/// the reference STIX parser of `cargo xtask bench-formats`.
+const PYTHON_REQUIREMENTS: [&str; 4] =
+    ["stix2-validator==3.3.2", "idstools==0.6.5", "pymisp==2.5.34.4", "stix2==3.0.2"];
 
 /// Written into the venv once its packages are installed; a venv with another marker is rebuilt.
 const VENV_MARKER: &str = ".watchfire-requirements";
@@ -55,9 +56,8 @@ pub fn ensure_test_tools() -> Result<Tools> {
         .filter(|(program, _)| find_program(program).is_none())
         .map(|(_, package)| *package)
         .collect();
-    let venv = env::current_dir().context("cannot read the current directory")?.join("target/venv");
-    let venv_is_ready = fs::read_to_string(venv.join(VENV_MARKER))
-        .is_ok_and(|marker| marker.trim() == PYTHON_REQUIREMENTS.join(" "));
+    let venv = venv_path()?;
+    let venv_is_ready = venv_is_ready(&venv);
     if !venv_is_ready && !python_can_make_venvs() {
         missing_packages.extend(["python3", "python3-venv"]);
     }
@@ -71,6 +71,28 @@ pub fn ensure_test_tools() -> Result<Tools> {
         find_program(program).with_context(|| format!("{program} is still missing after apt-get"))
     };
     Ok(Tools { venv, named_checkzone: found("named-checkzone")?, nft: found("nft")? })
+}
+
+/// Makes the Python venv if it is missing or outdated (installing `python3-venv` with apt-get
+/// only if Python cannot make venvs) and returns its path.
+pub fn ensure_venv() -> Result<PathBuf> {
+    let venv = venv_path()?;
+    if !venv_is_ready(&venv) {
+        if !python_can_make_venvs() {
+            apt_install(&["python3", "python3-venv"])?;
+        }
+        make_venv(&venv)?;
+    }
+    Ok(venv)
+}
+
+fn venv_path() -> Result<PathBuf> {
+    Ok(env::current_dir().context("cannot read the current directory")?.join("target/venv"))
+}
+
+fn venv_is_ready(venv: &Path) -> bool {
+    fs::read_to_string(venv.join(VENV_MARKER))
+        .is_ok_and(|marker| marker.trim() == PYTHON_REQUIREMENTS.join(" "))
 }
 
 /// Runs the writer consumer tests with the tools in their environment, so that a missing tool

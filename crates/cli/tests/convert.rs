@@ -1,43 +1,12 @@
 //! End-to-end tests of `watchfire convert`: the real binary reading inputs written here and
 //! writing an export format, with its summary on standard error, and the usage errors.
-//!
-//! The tests that convert records need the `plain-ip` reader (readers branch `lists`) and the
-//! `text` and `hosts` writers (branch `fmt-writers`); they fail on a branch without them.
 
-use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 
 use expect_test::expect;
 
-/// What one run of the binary gave.
-struct Run {
-    stdout: String,
-    stderr: String,
-    code: Option<i32>,
-}
-
-fn watchfire(args: &[&str], stdin: &[u8]) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_watchfire"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the watchfire binary runs");
-    let mut child_stdin = child.stdin.take().expect("stdin is piped");
-    let input = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = child_stdin.write_all(&input);
-    });
-    let output = child.wait_with_output().expect("watchfire finishes");
-    writer.join().expect("the stdin writer finishes");
-    Run {
-        stdout: String::from_utf8(output.stdout).expect("utf-8 output"),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        code: output.status.code(),
-    }
-}
+mod common;
+use common::watchfire;
 
 /// Returns a fresh directory for `test`.
 fn test_directory(test: &str) -> PathBuf {

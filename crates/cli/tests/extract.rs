@@ -1,68 +1,42 @@
 //! End-to-end tests of `watchfire extract`: the real binary, its exact output format, files and
 //! stdin, refanging on and off, and streaming across chunk boundaries.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use expect_test::expect;
 
-fn watchfire(args: &[&str], stdin: &[u8]) -> (String, String, bool) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_watchfire"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the watchfire binary runs");
-    let mut child_stdin = child.stdin.take().expect("stdin is piped");
-    let input = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = child_stdin.write_all(&input);
-    });
-    let output = child.wait_with_output().expect("watchfire finishes");
-    writer.join().expect("the stdin writer finishes");
-    (
-        String::from_utf8(output.stdout).expect("utf-8 output"),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-        output.status.success(),
-    )
-}
-
-fn fixture(path: &str) -> String {
-    format!("{}/../../../shared/fixtures/feeds/{path}", env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
+use common::{fixture, watchfire};
 
 #[test]
 fn prints_one_json_object_per_hit_with_exactly_the_four_fields() {
     let text = "first line\nC2 at 192.0.2[.]55, payload hxxps://evil[.]example/a.exe\nmd5 D41D8CD98F00B204E9800998ECF8427E\n";
-    let (stdout, stderr, ok) = watchfire(&["extract"], text.as_bytes());
-    assert!(ok, "{stderr}");
+    let run = watchfire(&["extract"], text.as_bytes());
+    assert!(run.ok(), "{}", run.stderr);
     expect![[r#"
         {"kind":"ipv4","value":"192.0.2.55","raw":"192.0.2[.]55","line":2}
         {"kind":"url","value":"https://evil.example/a.exe","raw":"hxxps://evil[.]example/a.exe","line":2}
         {"kind":"md5","value":"d41d8cd98f00b204e9800998ecf8427e","raw":"D41D8CD98F00B204E9800998ECF8427E","line":3}
     "#]]
-    .assert_eq(&stdout);
+    .assert_eq(&run.stdout);
 }
 
 #[test]
 fn no_refang_finds_only_literal_observables() {
     let text = "literal 198.51.100.7 and defanged 192.0.2[.]55 hxxp://evil[.]example/x\n";
-    let (stdout, _, ok) = watchfire(&["extract", "--no-refang"], text.as_bytes());
-    assert!(ok);
+    let run = watchfire(&["extract", "--no-refang"], text.as_bytes());
+    assert!(run.ok());
     expect![[r#"
         {"kind":"ipv4","value":"198.51.100.7","raw":"198.51.100.7","line":1}
     "#]]
-    .assert_eq(&stdout);
+    .assert_eq(&run.stdout);
 }
 
 #[test]
 fn reads_files_and_dash_for_stdin_in_order() {
     let file = fixture("plain-ip-list/blocklist-de_imap.txt");
-    let (stdout, stderr, ok) = watchfire(&["extract", &file, "-"], b"from stdin 203.0.113.9\n");
-    assert!(ok, "{stderr}");
-    let lines: Vec<&str> = stdout.lines().collect();
-    assert!(lines.len() > 1, "the fixture has IPs: {stdout}");
+    let run = watchfire(&["extract", &file, "-"], b"from stdin 203.0.113.9\n");
+    assert!(run.ok(), "{}", run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(lines.len() > 1, "the fixture has IPs: {}", run.stdout);
     assert_eq!(
         lines.last(),
         Some(&r#"{"kind":"ipv4","value":"203.0.113.9","raw":"203.0.113.9","line":1}"#)
@@ -72,9 +46,9 @@ fn reads_files_and_dash_for_stdin_in_order() {
 
 #[test]
 fn a_missing_file_is_a_clear_error() {
-    let (_, stderr, ok) = watchfire(&["extract", "/nonexistent/advisory.txt"], b"");
-    assert!(!ok);
-    assert!(stderr.contains("cannot open /nonexistent/advisory.txt"), "{stderr}");
+    let run = watchfire(&["extract", "/nonexistent/advisory.txt"], b"");
+    assert!(!run.ok());
+    assert!(run.stderr.contains("cannot open /nonexistent/advisory.txt"), "{}", run.stderr);
 }
 
 #[test]
@@ -95,10 +69,10 @@ fn streams_across_chunk_boundaries_and_over_long_lines() {
     }
     text.extend(std::iter::repeat_n(b'a', 6 << 20));
     text.extend_from_slice(b" 198.51.100.200\nlast 203.0.113.1");
-    let (stdout, stderr, ok) = watchfire(&["extract"], &text);
-    assert!(ok, "{stderr}");
+    let run = watchfire(&["extract"], &text);
+    assert!(run.ok(), "{}", run.stderr);
     let mut found: Vec<(String, u64)> = Vec::new();
-    for output_line in stdout.lines() {
+    for output_line in run.stdout.lines() {
         let hit: serde_json::Value = serde_json::from_str(output_line).expect("json line");
         found.push((
             hit["value"].as_str().expect("value").to_owned(),
@@ -115,7 +89,7 @@ fn streams_across_chunk_boundaries_and_over_long_lines() {
 #[test]
 fn every_command_has_help() {
     for args in [&["--help"][..], &["extract", "--help"]] {
-        let (stdout, _, ok) = watchfire(args, b"");
-        assert!(ok && stdout.contains("Usage: watchfire"), "{args:?}: {stdout}");
+        let run = watchfire(args, b"");
+        assert!(run.ok() && run.stdout.contains("Usage: watchfire"), "{args:?}: {}", run.stdout);
     }
 }

@@ -1,45 +1,15 @@
 //! End-to-end tests of `watchfire import --dry-run`: the real binary on inputs written here, its
 //! exact `--json` lines, the readable summary, detection, decompression, and the errors.
-//!
-//! The tests that read records need the `plain-ip` and `abusech-feodotracker` readers, which come
-//! with the readers branches; they fail on a branch without them.
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 
 use expect_test::expect;
+
+mod common;
+use common::{fixture, watchfire};
 use flate2::Compression;
 use flate2::write::GzEncoder;
-
-/// What one run of the binary gave.
-struct Run {
-    stdout: String,
-    stderr: String,
-    code: Option<i32>,
-}
-
-fn watchfire(args: &[&str], stdin: &[u8]) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_watchfire"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the watchfire binary runs");
-    let mut child_stdin = child.stdin.take().expect("stdin is piped");
-    let input = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = child_stdin.write_all(&input);
-    });
-    let output = child.wait_with_output().expect("watchfire finishes");
-    writer.join().expect("the stdin writer finishes");
-    Run {
-        stdout: String::from_utf8(output.stdout).expect("utf-8 output"),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        code: output.status.code(),
-    }
-}
 
 /// Writes `bytes` to a file named `name` in a directory of its own for `test`, and returns its path.
 fn input_file(test: &str, name: &str, bytes: &[u8]) -> String {
@@ -54,10 +24,6 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
     encoder.write_all(bytes).expect("gzip in memory");
     encoder.finish().expect("gzip in memory")
-}
-
-fn fixture(path: &str) -> String {
-    format!("{}/../../../shared/fixtures/feeds/{path}", env!("CARGO_MANIFEST_DIR"))
 }
 
 /// Replaces the reason of every reject line with `<reason>`: the wording is the reader's.
@@ -124,8 +90,6 @@ fn files_are_required() {
     assert_eq!(run.code, Some(2));
     assert!(run.stderr.contains("<FILE>"), "{}", run.stderr);
 }
-
-// The tests below need the `plain-ip` reader (readers branch `lists`).
 
 #[test]
 fn json_prints_each_reject_then_one_summary_line() {
@@ -194,8 +158,6 @@ fn a_truncated_gzip_is_an_unreadable_file() {
     assert_eq!(run.code, Some(1), "{}", run.stdout);
     assert!(run.stderr.contains("list.txt.gz"), "{}", run.stderr);
 }
-
-// The test below needs the `abusech-feodotracker` reader (readers branch `lists` or `reports`).
 
 #[test]
 fn auto_detects_the_format_inside_a_gzip_file() {

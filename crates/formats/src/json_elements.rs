@@ -2,24 +2,21 @@
 //! responses wrap them) with the 1-based line each element starts on, so a bad element is a reject
 //! with a line number and the rest still comes out.
 //!
-//! The document is read into memory with a hard cap of [`MAX_DOCUMENT`] bytes (an
-//! [`Error::input`] beyond); elements are then parsed one by one. A syntax error stops the walk
-//! with one reject at the line of the element it is in: the elements before it still count.
+//! It streams through [`json_stream::Splitter`], the crate's one JSON splitter, and parses each
+//! element into a `serde_json::Value` for the caller. A truncated document ends the walk with one
+//! reject at the line of the unfinished element: the elements before it still count.
 
-use std::io::{BufRead, Read};
+use std::io::BufRead;
 
-use serde::de::IgnoredAny;
 use serde_json::Value;
 
+use crate::json_stream::{Piece, SplitError, Splitter};
 use crate::{Context, Error, Item};
 
-/// The most bytes a JSON document may have.
-pub const MAX_DOCUMENT: u64 = 256 << 20;
-
-/// Reads `input` whole (capped) and calls `on_element(line, element)` for each element of the
-/// array: the top-level array when `key` is `None`, else the array under `key` of the top-level
-/// object. An object whose `query_status` is not `ok` and that has no such array yields nothing
-/// when the status says there are no results, and an error otherwise.
+/// Calls `on_element(line, element)` for each element of the array: the top-level array when `key`
+/// is `None`, else the array under `key` of the top-level object. An API answer whose
+/// `query_status` is not `ok` yields nothing when the status says there are no results
+/// (`no_result`), and an error otherwise.
 pub fn for_each_element(
     input: &mut dyn BufRead,
     context: &Context,
@@ -28,154 +25,70 @@ pub fn for_each_element(
     on_element: &mut dyn FnMut(u64, &Value) -> Result<Item, String>,
 ) -> Result<(), Error> {
     let file = context.file.as_str();
-    let mut bytes = Vec::new();
-    input.take(MAX_DOCUMENT + 1).read_to_end(&mut bytes).map_err(|error| Error::io(file, error))?;
-    if bytes.len() as u64 > MAX_DOCUMENT {
-        return Err(Error::input(
-            file,
-            format!("JSON document is over the {MAX_DOCUMENT}-byte cap"),
-        ));
+    // The outer shape is checked up front; the splitter also takes an object where an array is wanted.
+    let expected_open = if key.is_some() { b'{' } else { b'[' };
+    let head = input.fill_buf().map_err(|error| Error::io(file, error))?;
+    let first = head.iter().copied().find(|byte| !byte.is_ascii_whitespace());
+    if first.is_some_and(|byte| byte != expected_open) {
+        let shape = if key.is_some() { "a JSON object" } else { "a JSON array" };
+        return Err(Error::input(file, format!("expected {shape}")));
     }
-    let mut walker = Walker { bytes: &bytes, position: 0, line: 1, counted_to: 0 };
-    let array_start = match key {
-        None => {
-            walker.skip_blanks();
-            match walker.peek() {
-                Some(b'[') => walker.position,
-                _ => return Err(Error::input(file, "expected a JSON array")),
-            }
-        }
-        Some(key) => match walker.find_member_array(key) {
-            Ok(Some(start)) => start,
-            Ok(None) => return Ok(()),
-            Err(reason) => return Err(Error::input(file, reason)),
-        },
-    };
-    walker.position = array_start + 1;
+    let key_list = [key.unwrap_or_default()];
+    let split_keys: &[&str] = if key.is_some() { &key_list } else { &[] };
+    let mut splitter = Splitter::new(input, split_keys);
+    let mut n_elements = 0u64;
     loop {
-        walker.skip_blanks();
-        if walker.peek() == Some(b']') {
-            return Ok(());
-        }
-        let line = walker.line_here();
-        let mut stream =
-            serde_json::Deserializer::from_slice(&bytes[walker.position..]).into_iter::<Value>();
-        let element = match stream.next() {
-            Some(Ok(element)) => element,
-            Some(Err(error)) => {
-                on_item(context.reject(line, format!("bad JSON: {error}")));
-                return Ok(());
-            }
-            None => {
-                on_item(context.reject(line, "JSON array is not closed"));
+        let piece = match splitter.next_piece() {
+            Ok(Some(piece)) => piece,
+            Ok(None) => break,
+            Err(SplitError::Io(error)) => return Err(Error::io(file, error)),
+            Err(SplitError::Broken { line, reason }) => {
+                on_item(context.reject(line, reason));
                 return Ok(());
             }
         };
-        walker.position += stream.byte_offset();
+        let (line, bytes) = match piece {
+            Piece::Element { line, bytes, .. } => (line, bytes),
+            Piece::Reject { line, reason } => {
+                on_item(context.reject(line, reason));
+                continue;
+            }
+            Piece::Property { .. } => continue,
+        };
+        n_elements += 1;
+        let element: Value = match serde_json::from_slice(bytes) {
+            Ok(element) => element,
+            Err(error) => {
+                on_item(context.reject(line, format!("bad JSON: {error}")));
+                continue;
+            }
+        };
+        // An API's "no results" answer puts a message where the array would be.
+        if key.is_some() && !is_ok_status(query_status(&splitter).as_deref()) {
+            continue;
+        }
         match on_element(line, &element) {
             Ok(item) => on_item(item),
             Err(reason) => on_item(context.reject(line, reason)),
         }
-        walker.skip_blanks();
-        match walker.peek() {
-            Some(b',') => walker.position += 1,
-            Some(b']') => return Ok(()),
-            _ => {
-                let line = walker.line_here();
-                on_item(context.reject(line, "expected `,` or `]` after an array element"));
-                return Ok(());
-            }
+    }
+    match (key, query_status(&splitter)) {
+        (Some(_), Some(status)) if status.starts_with("no_result") => Ok(()),
+        (Some(_), Some(status)) if status != "ok" => {
+            Err(Error::input(file, format!("the API answered query_status {status:?}")))
         }
+        (Some(key), _) if n_elements == 0 && splitter.property(key).is_none() => {
+            Err(Error::input(file, format!("no {key:?} array in the JSON object")))
+        }
+        _ => Ok(()),
     }
 }
 
-struct Walker<'a> {
-    bytes: &'a [u8],
-    position: usize,
-    /// The line number at `counted_to`.
-    line: u64,
-    counted_to: usize,
+fn query_status<R: std::io::Read>(splitter: &Splitter<'_, R>) -> Option<String> {
+    let raw = splitter.property("query_status")?;
+    serde_json::from_slice::<Value>(raw).ok()?.as_str().map(str::to_owned)
 }
 
-impl Walker<'_> {
-    fn peek(&self) -> Option<u8> {
-        self.bytes.get(self.position).copied()
-    }
-
-    fn skip_blanks(&mut self) {
-        while self.peek().is_some_and(|byte| byte.is_ascii_whitespace()) {
-            self.position += 1;
-        }
-    }
-
-    /// Returns the 1-based line of the current position (positions only move forward).
-    fn line_here(&mut self) -> u64 {
-        let end = self.position.min(self.bytes.len());
-        if end > self.counted_to {
-            self.line +=
-                memchr::memchr_iter(b'\n', &self.bytes[self.counted_to..end]).count() as u64;
-            self.counted_to = end;
-        }
-        self.line
-    }
-
-    /// Walks the members of the top-level object to the array under `key` and returns where it
-    /// starts; `None` for an empty answer (`query_status` like `no_result`).
-    fn find_member_array(&mut self, key: &str) -> Result<Option<usize>, String> {
-        self.skip_blanks();
-        if self.peek() != Some(b'{') {
-            return Err("expected a JSON object".to_owned());
-        }
-        self.position += 1;
-        let mut query_status: Option<String> = None;
-        loop {
-            self.skip_blanks();
-            if self.peek() == Some(b'}') {
-                break;
-            }
-            let member: String =
-                self.parse_next().map_err(|error| format!("bad JSON object key: {error}"))?;
-            self.skip_blanks();
-            if self.peek() != Some(b':') {
-                return Err(format!("expected `:` after {member:?}"));
-            }
-            self.position += 1;
-            self.skip_blanks();
-            if member == key && self.peek() == Some(b'[') {
-                return Ok(Some(self.position));
-            }
-            if member == "query_status" {
-                let status: Value =
-                    self.parse_next().map_err(|error| format!("bad JSON: {error}"))?;
-                query_status = status.as_str().map(str::to_owned);
-            } else {
-                let _: IgnoredAny =
-                    self.parse_next().map_err(|error| format!("bad JSON: {error}"))?;
-            }
-            self.skip_blanks();
-            match self.peek() {
-                Some(b',') => self.position += 1,
-                Some(b'}') => break,
-                _ => return Err("expected `,` or `}` in the top-level object".to_owned()),
-            }
-        }
-        match query_status {
-            Some(status) if status.starts_with("no_result") => Ok(None),
-            Some(status) if status != "ok" => {
-                Err(format!("the API answered query_status {status:?}"))
-            }
-            _ => Err(format!("no {key:?} array in the JSON object")),
-        }
-    }
-
-    fn parse_next<T: serde::de::DeserializeOwned>(&mut self) -> Result<T, serde_json::Error> {
-        let mut stream =
-            serde_json::Deserializer::from_slice(&self.bytes[self.position..]).into_iter::<T>();
-        let value = match stream.next() {
-            Some(result) => result?,
-            None => return Err(serde::de::Error::custom("unexpected end of input")),
-        };
-        self.position += stream.byte_offset();
-        Ok(value)
-    }
+fn is_ok_status(status: Option<&str>) -> bool {
+    status.is_none_or(|status| status == "ok")
 }

@@ -67,6 +67,14 @@ fn formats_with_three_or_six_digits() {
         "1969-12-31T23:59:59.999999Z"
     );
     assert_eq!(
+        Timestamp::from_unix_nanos(i64::MIN, Precision::Micros).as_str(),
+        "1677-09-21T00:12:43.145224Z"
+    );
+    assert_eq!(
+        Timestamp::from_unix_nanos(1_000_000_000 * 86_400 + 7_000_000, Precision::Millis).as_str(),
+        "1970-01-02T00:00:00.007Z"
+    );
+    assert_eq!(
         ts("2016-01-20T12:31:12Z").with_precision(Precision::Micros).as_str(),
         "2016-01-20T12:31:12.000000Z"
     );

@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 use watchfire_model::record::{Category, Confidence, IndicatorRecord, Record, Subject};
 use watchfire_model::stix::{
-    ExternalReference, Indicator, MarkingDefinition, Precision, StixId, StixObject, Timestamp,
+    ExternalReference, Indicator, MarkingDefinition, Precision, StixId, StixObject,
     WATCHFIRE_NAMESPACE,
 };
 use watchfire_model::tlp::Tlp;
@@ -68,7 +68,7 @@ impl StixWriter {
             Subject::Pattern(pattern) => {
                 let text = pattern.to_string();
                 let id = stix_id("indicator", &[&self.options.source, "stix-pattern", &text]);
-                pattern_indicator(id, text, created.clone())
+                Indicator::with_pattern(id, text, created.clone())
             }
         };
         if let Some(last_seen) = &record.last_seen
@@ -244,36 +244,6 @@ fn write_value(out: &mut dyn Write, object: &Value) -> io::Result<()> {
     out.write_all(b",\n")?;
     serde_json::to_writer(&mut *out, object)?;
     Ok(())
-}
-
-/// An indicator of `pattern` with only the required properties set, as
-/// `Indicator::for_observable` builds one for an observable.
-fn pattern_indicator(id: StixId, pattern: String, created: Timestamp) -> Indicator {
-    Indicator {
-        spec_version: Some("2.1".to_owned()),
-        id,
-        created_by_ref: None,
-        created: created.clone(),
-        modified: created.clone(),
-        revoked: None,
-        labels: Vec::new(),
-        confidence: None,
-        lang: None,
-        external_references: Vec::new(),
-        object_marking_refs: Vec::new(),
-        granular_markings: Vec::new(),
-        extensions: serde_json::Map::new(),
-        pattern,
-        pattern_type: "stix".to_owned(),
-        valid_from: created,
-        name: None,
-        description: None,
-        indicator_types: Vec::new(),
-        pattern_version: Some("2.1".to_owned()),
-        valid_until: None,
-        kill_chain_phases: Vec::new(),
-        extra: serde_json::Map::new(),
-    }
 }
 
 /// A deterministic id: a UUIDv5 in watchfire's namespace over the NUL-joined `parts`.

@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use super::StixObject;
 use super::error::{Error, ErrorKind};
-use super::id::{indicator_id, sco_id};
+use super::id::{StixId, indicator_id, sco_id};
 use super::sco::{AutonomousSystem, DomainName, EmailAddr, File, Ipv4Addr, Ipv6Addr, Url};
 use super::sdo::Indicator;
 use super::timestamp::Timestamp;
@@ -67,9 +67,19 @@ impl Indicator {
     /// `created`, with the deterministic id of [`indicator_id`] and the pattern of
     /// [`equality_pattern`]. Name, types, confidence and markings are left for the caller.
     pub fn for_observable(source: &str, observable: &Observable, created: Timestamp) -> Indicator {
+        Indicator::with_pattern(
+            indicator_id(source, observable),
+            equality_pattern(observable),
+            created,
+        )
+    }
+
+    /// Builds an indicator of a STIX `pattern` with only the required properties set, created and
+    /// valid from `created`.
+    pub fn with_pattern(id: StixId, pattern: String, created: Timestamp) -> Indicator {
         Indicator {
             spec_version: Some("2.1".to_owned()),
-            id: indicator_id(source, observable),
+            id,
             created_by_ref: None,
             created: created.clone(),
             modified: created.clone(),
@@ -81,7 +91,7 @@ impl Indicator {
             object_marking_refs: Vec::new(),
             granular_markings: Vec::new(),
             extensions: Map::new(),
-            pattern: equality_pattern(observable),
+            pattern,
             pattern_type: "stix".to_owned(),
             valid_from: created,
             name: None,

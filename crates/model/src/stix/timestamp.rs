@@ -137,20 +137,44 @@ impl Timestamp {
 
     fn from_parts(seconds: i64, nanos: u32, precision: Precision) -> Timestamp {
         let days = seconds.div_euclid(86_400);
-        let second_of_day = seconds.rem_euclid(86_400);
+        // Cannot truncate: `rem_euclid` of 86 400 lies in 0..86 400.
+        let second_of_day = seconds.rem_euclid(86_400) as u32;
         let (year, month, day) = civil_from_days(days);
         let (hour, minute, second) =
             (second_of_day / 3600, second_of_day % 3600 / 60, second_of_day % 60);
-        let fraction = match precision {
-            Precision::Millis => format!("{:03}", nanos / 1_000_000),
-            Precision::Micros => format!("{:06}", nanos / 1_000),
+        let (fraction, n_digits) = match precision {
+            Precision::Millis => (nanos / 1_000_000, 3),
+            Precision::Micros => (nanos / 1_000, 6),
         };
         let truncated_nanos = match precision {
             Precision::Millis => nanos / 1_000_000 * 1_000_000,
             Precision::Micros => nanos / 1_000 * 1_000,
         };
-        let text =
-            format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{fraction}Z");
+        // Built digit by digit: readers make a timestamp per feed row, and `format!` was a tenth
+        // of the time of a CSV row.
+        let text = match u32::try_from(year) {
+            Ok(year) if year <= 9999 => {
+                let mut text = String::with_capacity(27);
+                let parts = [
+                    (year, 4, '-'),
+                    (month, 2, '-'),
+                    (day, 2, 'T'),
+                    (hour, 2, ':'),
+                    (minute, 2, ':'),
+                    (second, 2, '.'),
+                    (fraction, n_digits, 'Z'),
+                ];
+                for (value, width, separator) in parts {
+                    push_padded(&mut text, value, width);
+                    text.push(separator);
+                }
+                text
+            }
+            _ => format!(
+                "{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{fraction:0width$}Z",
+                width = n_digits as usize
+            ),
+        };
         Timestamp { text: text.into(), seconds, nanos: truncated_nanos }
     }
 }
@@ -235,6 +259,20 @@ fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
 }
 
 // The inverse of `days_from_civil`.
+/// Appends `value` in decimal, zero-padded to `width` digits (more digits if it needs them).
+fn push_padded(text: &mut String, mut value: u32, width: u32) {
+    // A u32 has at most 10 digits, and the widths asked for are at most 6.
+    let mut digits = [0u8; 10];
+    let mut n_digits = 0;
+    while (value > 0 || n_digits < width as usize) && n_digits < digits.len() {
+        // Cannot truncate: a decimal digit is below 10.
+        digits[n_digits] = b'0' + (value % 10) as u8;
+        value /= 10;
+        n_digits += 1;
+    }
+    text.extend(digits[..n_digits].iter().rev().map(|&digit| char::from(digit)));
+}
+
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let days = days + 719_468;
     let era = days.div_euclid(146_097);
