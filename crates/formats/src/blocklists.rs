@@ -22,7 +22,7 @@ use watchfire_model::record::{Category, IndicatorRecord, Record};
 
 use crate::abusech::has;
 use crate::csvmap::mapping_reader;
-use crate::input::Lines;
+use crate::input::for_each_line;
 use crate::{Context, Error, Format, Item, time};
 
 /// The provider blocklist formats.
@@ -153,27 +153,6 @@ mapping_reader!(read_tor_bulk_exit_list, "tor-bulk-exit-list");
 mapping_reader!(read_turris_greylist, "turris-greylist");
 mapping_reader!(read_cert_eu, "cert-eu");
 mapping_reader!(read_zone_h, "zone-h");
-
-/// The per-line callback of [`for_each_line`]: the line number, its text, and where items go.
-pub(crate) type OnLine<'a> = dyn FnMut(u64, &str, &mut dyn FnMut(Item)) + 'a;
-
-/// Calls `on_line(number, text)` for each line of `input`, passing bad lines on as rejects.
-pub(crate) fn for_each_line(
-    input: &mut dyn BufRead,
-    context: &Context,
-    on_item: &mut dyn FnMut(Item),
-    on_line: &mut OnLine<'_>,
-) -> Result<(), Error> {
-    let file = context.file.as_str();
-    let mut lines = Lines::new(input);
-    while let Some(line) = lines.next_line(file).map_err(|error| Error::io(file, error))? {
-        match line {
-            Ok((number, text)) => on_line(number, text, on_item),
-            Err(reject) => on_item(Item::Reject(reject)),
-        }
-    }
-    Ok(())
-}
 
 fn read_dshield_block(
     input: &mut dyn BufRead,

@@ -3,7 +3,7 @@
 
 use std::io::{self, BufRead, BufReader, Cursor, Read};
 
-use crate::{Error, Reject};
+use crate::{Context, Error, Item, Reject};
 
 /// The most bytes a compressed input may expand to. A feed larger than this is split upstream;
 /// a "zip bomb" stops here with an error instead of filling the memory or the disk.
@@ -154,6 +154,28 @@ impl<R: BufRead> Lines<R> {
             )))),
         }
     }
+}
+
+/// The per-line callback of [`for_each_line`]: the line number, its text, and where items go.
+pub type OnLine<'a> = dyn FnMut(u64, &str, &mut dyn FnMut(Item)) + 'a;
+
+/// Calls `on_line(number, text, on_item)` for each line of `input`, passing bad lines (invalid
+/// UTF-8, over-long) on as rejects. This is the one line loop of the line-based readers.
+pub fn for_each_line(
+    input: &mut dyn BufRead,
+    context: &Context,
+    on_item: &mut dyn FnMut(Item),
+    on_line: &mut OnLine<'_>,
+) -> Result<(), Error> {
+    let file = context.file.as_str();
+    let mut lines = Lines::new(input);
+    while let Some(line) = lines.next_line(file).map_err(|error| Error::io(file, error))? {
+        match line {
+            Ok((number, text)) => on_line(number, text, on_item),
+            Err(reject) => on_item(Item::Reject(reject)),
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

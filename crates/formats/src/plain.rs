@@ -15,7 +15,7 @@ use std::io::BufRead;
 use watchfire_model::observable::{Observable, ObservableKind};
 use watchfire_model::record::{IndicatorRecord, Record};
 
-use crate::blocklists::for_each_line;
+use crate::input::for_each_line;
 use crate::{Context, Error, Format, Item};
 
 /// The generic list formats, in detection order.

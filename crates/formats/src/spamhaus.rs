@@ -27,7 +27,7 @@ use watchfire_model::record::{Category, HostEvent, IndicatorRecord, Record};
 use watchfire_model::stix::Timestamp;
 
 use crate::abusech::has;
-use crate::input::Lines;
+use crate::input::for_each_line;
 use crate::{Context, Error, Format, Item, time};
 
 /// The Spamhaus formats.
@@ -71,18 +71,9 @@ fn read_drop(
     context: &Context,
     on_item: &mut dyn FnMut(Item),
 ) -> Result<(), Error> {
-    let file = context.file.as_str();
-    let mut lines = Lines::new(input);
     let mut last_modified = None;
     let mut expires = None;
-    while let Some(line) = lines.next_line(file).map_err(|error| Error::io(file, error))? {
-        let (number, text) = match line {
-            Ok(line) => line,
-            Err(reject) => {
-                on_item(Item::Reject(reject));
-                continue;
-            }
-        };
+    for_each_line(input, context, on_item, &mut |number, text, on_item| {
         let text = text.trim();
         if let Some(comment) = text.strip_prefix(';') {
             let comment = comment.trim();
@@ -91,10 +82,10 @@ fn read_drop(
             } else if let Some(date) = comment.strip_prefix("Expires:") {
                 expires = http_date(date.trim());
             }
-            continue;
+            return;
         }
         if text.is_empty() {
-            continue;
+            return;
         }
         let (entry, rest) = match text.split_once(';') {
             Some((entry, rest)) => (entry.trim(), rest.trim()),
@@ -106,7 +97,7 @@ fn read_drop(
             Ok(observable) => observable,
             Err(error) => {
                 on_item(context.reject(number, format!("entry: {error}")));
-                continue;
+                return;
             }
         };
         let mut record = IndicatorRecord::new(observable);
@@ -127,8 +118,7 @@ fn read_drop(
             false => record.tags.extend((!rest.is_empty()).then(|| rest.to_owned())),
         }
         on_item(Item::Record(Record::Indicator(record)));
-    }
-    Ok(())
+    })
 }
 
 /// Parses an HTTP date, `Mon, 14 Sep 2015 04:39:22 GMT`.
@@ -150,26 +140,16 @@ fn read_drop_json(
     context: &Context,
     on_item: &mut dyn FnMut(Item),
 ) -> Result<(), Error> {
-    let file = context.file.as_str();
-    let mut lines = Lines::new(input);
-    while let Some(line) = lines.next_line(file).map_err(|error| Error::io(file, error))? {
-        let (number, text) = match line {
-            Ok(line) => line,
-            Err(reject) => {
-                on_item(Item::Reject(reject));
-                continue;
-            }
-        };
+    for_each_line(input, context, on_item, &mut |number, text, on_item| {
         if text.trim().is_empty() {
-            continue;
+            return;
         }
         match drop_json_record(text) {
             Ok(Some(record)) => on_item(Item::Record(Record::Indicator(record))),
             Ok(None) => {}
             Err(reason) => on_item(context.reject(number, reason)),
         }
-    }
-    Ok(())
+    })
 }
 
 fn drop_json_record(text: &str) -> Result<Option<IndicatorRecord>, String> {
@@ -229,34 +209,24 @@ fn read_cert(
     context: &Context,
     on_item: &mut dyn FnMut(Item),
 ) -> Result<(), Error> {
-    let file = context.file.as_str();
-    let mut lines = Lines::new(input);
     let mut names: Vec<String> = CERT_COLUMNS.iter().map(|name| (*name).to_owned()).collect();
-    while let Some(line) = lines.next_line(file).map_err(|error| Error::io(file, error))? {
-        let (number, text) = match line {
-            Ok(line) => line,
-            Err(reject) => {
-                on_item(Item::Reject(reject));
-                continue;
-            }
-        };
+    for_each_line(input, context, on_item, &mut |number, text, on_item| {
         let text = text.trim();
         if let Some(comment) = text.strip_prefix(';') {
             if comment.trim_start().starts_with("ip, asn,") {
                 names = comment.split(',').map(|name| name.trim().to_owned()).collect();
             }
-            continue;
+            return;
         }
         if text.is_empty() {
-            continue;
+            return;
         }
         let cells: Vec<&str> = text.split(',').map(str::trim).collect();
         match cert_event(&names, &cells) {
             Ok(event) => on_item(Item::Record(Record::Event(event))),
             Err(reason) => on_item(context.reject(number, reason)),
         }
-    }
-    Ok(())
+    })
 }
 
 fn cert_event(names: &[String], cells: &[&str]) -> Result<HostEvent, String> {

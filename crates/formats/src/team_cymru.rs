@@ -18,7 +18,7 @@ use std::net::IpAddr;
 
 use watchfire_model::record::{Category, HostEvent, Record};
 
-use crate::blocklists::for_each_line;
+use crate::input::for_each_line;
 use crate::{Context, Error, Format, Item, time};
 
 /// The Team Cymru CAP format.
