@@ -11,7 +11,7 @@
 //! Ids are deterministic, so exporting the same claims twice yields the same objects: indicators
 //! use `watchfire_model::stix::indicator_id` (a pattern subject: the same UUIDv5 scheme over
 //! `source NUL stix-pattern NUL pattern`), the identity, families and relationships UUIDv5s of
-//! their names. An indicator is `created` (and valid from) its first sighting, or the export time
+//! their names. An indicator is `created` (and valid from) its first sighting (else its last one), or the export time
 //! when the source gave none; `modified` is the last sighting when later. A `valid_until` that is
 //! not after `valid_from` (which STIX forbids) is left out. Timestamps are written to the
 //! millisecond, as STIX 2.1 asks of `created` and `modified`. The record's port has no place in an
@@ -114,7 +114,11 @@ impl StixConverter {
     /// Returns the STIX indicator of `record` (see the module doc for ids and times).
     pub fn indicator(&self, record: &IndicatorRecord) -> Indicator {
         // STIX 2.1 section 3.2: `created` and `modified` are precise to the millisecond.
-        let created = record.first_seen.as_ref().unwrap_or(&self.options.created);
+        let created = record
+            .first_seen
+            .as_ref()
+            .or(record.last_seen.as_ref())
+            .unwrap_or(&self.options.created);
         let created = created.with_precision(Precision::Millis);
         let mut indicator = match &record.subject {
             Subject::Observable(observable) => {
