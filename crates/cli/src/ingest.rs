@@ -15,7 +15,6 @@
 //! same value twice yields its first entry.
 
 use std::collections::HashSet;
-use std::hash::{DefaultHasher, Hash, Hasher};
 
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
@@ -27,6 +26,7 @@ use watchfire_model::stix::{
 };
 use watchfire_model::tlp::Tlp;
 use watchfire_store::Fact;
+use xxhash_rust::xxh3::{Xxh3DefaultBuilder, xxh3_64};
 
 /// Turns the records of one import into facts.
 #[derive(Debug)]
@@ -41,7 +41,7 @@ pub struct Ingest {
     /// Hashes of the ids of objects with made-up times emitted so far: a list naming a value
     /// twice yields its first entry only, so that re-importing the list finds it unchanged
     /// (two entries would take turns as the current version).
-    made_up_ids: HashSet<u64>,
+    made_up_ids: HashSet<u64, Xxh3DefaultBuilder>,
 }
 
 impl Ingest {
@@ -56,7 +56,7 @@ impl Ingest {
             now,
             markings: [false; 5],
             identity_emitted: false,
-            made_up_ids: HashSet::new(),
+            made_up_ids: HashSet::with_hasher(Xxh3DefaultBuilder),
         }
     }
 
@@ -126,9 +126,7 @@ impl Ingest {
 
     // Tells whether `id` is new to this import.
     fn first_time(&mut self, id: &str) -> bool {
-        let mut hasher = DefaultHasher::new();
-        id.hash(&mut hasher);
-        self.made_up_ids.insert(hasher.finish())
+        self.made_up_ids.insert(xxh3_64(id.as_bytes()))
     }
 
     fn push(&mut self, out: &mut Vec<Fact>, tlp: Tlp, object: Value, made_up: bool) {

@@ -13,6 +13,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc instead of the system allocator: bulk imports allocate on one thread and free on
+/// another, which glibc's allocator serves several times slower (see BENCHMARKS.md, ingest).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// watchfire: a federated early-warning and collaboration node for CERTs.
 #[derive(Debug, Parser)]
 #[command(name = "watchfire", version, about, long_about = None, propagate_version = true)]

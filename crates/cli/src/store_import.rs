@@ -1,8 +1,8 @@
 //! `watchfire import` without `--dry-run`: parse each file and append what it holds to the store.
 //!
-//! A reader thread parses the file and turns records into facts (`ingest`), in batches of
-//! [`BATCH`]; the main thread appends each batch (one durable transaction) while the next one is
-//! parsed. On a terminal, a progress line shows how far into the file the import is.
+//! A reader thread parses the file, turns records into facts (`ingest`) and prepares them for
+//! the store (`Batch::prepare`: serialising, digests, claims), in batches of [`BATCH`]; the main
+//! thread appends each batch (one durable transaction) while the next one is prepared. On a terminal, a progress line shows how far into the file the import is.
 //!
 //! A store error (locked, full, corrupt, newer schema) stops the whole import with a non-zero
 //! exit: every batch appended before it is durable, nothing after it was written.
@@ -19,13 +19,13 @@ use anyhow::{Context as _, Result};
 use watchfire_formats::{Format, Item, Reject};
 use watchfire_model::stix::{Precision, Timestamp};
 use watchfire_model::tlp::Tlp;
-use watchfire_store::{AppendOutcome, Fact, Store};
+use watchfire_store::{AppendOutcome, Batch, Store};
 
 use crate::import::{self, FormatChoice, JsonReject, JsonSummary, Tally, Watch};
 use crate::ingest::Ingest;
 
 /// Facts per append: large enough for the databases' fast paths, small enough to keep memory flat.
-pub const BATCH: usize = 100_000;
+pub const BATCH: usize = 25_000;
 
 /// How the records of a file are stored.
 #[derive(Clone, Debug)]
@@ -48,7 +48,7 @@ pub enum ImportError {
 }
 
 enum Message {
-    Batch(Vec<Fact>),
+    Batch(Result<Batch, watchfire_store::Error>),
     Reject(Reject),
 }
 
@@ -75,7 +75,8 @@ pub fn store_file(
         let reader = scope.spawn(|| read_facts(choice, path, options, &watch, sender));
         for message in &receiver {
             match message {
-                Message::Batch(facts) => match store.append(&facts) {
+                Message::Batch(batch) => match batch.and_then(|batch| store.append_prepared(batch))
+                {
                     Ok(outcome) => {
                         stored.new_versions += outcome.new_versions;
                         stored.unchanged += outcome.unchanged;
@@ -166,8 +167,10 @@ fn read_facts(
                 });
                 ingest.facts(&record, &mut batch);
                 if batch.len() >= BATCH {
-                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH + 16));
-                    closed = sender.send(Message::Batch(full)).is_err();
+                    // Prepared here, so that it overlaps the writing of the previous batch.
+                    let prepared = Batch::prepare(&batch);
+                    batch.clear();
+                    closed = sender.send(Message::Batch(prepared)).is_err();
                 }
             }
             Item::Reject(reject) => {
@@ -179,7 +182,7 @@ fn read_facts(
         },
     );
     if !closed && !batch.is_empty() {
-        let _ = sender.send(Message::Batch(batch));
+        let _ = sender.send(Message::Batch(Batch::prepare(&batch)));
     }
     // Closing the channel ends the main thread's loop.
     drop(sender);

@@ -105,6 +105,32 @@ impl Fact {
     }
 }
 
+/// A batch of facts prepared for appending: serialised, versioned and digested, with their
+/// claims extracted. Preparing is CPU work that needs no lock, so it can overlap the writing of
+/// the previous batch.
+#[derive(Debug)]
+pub struct Batch {
+    prepared: Vec<rows::Prepared>,
+}
+
+impl Batch {
+    /// Prepares `facts`; fails on an object that cannot be serialised.
+    pub fn prepare(facts: &[Fact]) -> Result<Batch, Error> {
+        let prepared = facts.iter().map(rows::prepare).collect::<Result<Vec<_>, _>>()?;
+        Ok(Batch { prepared })
+    }
+
+    /// Returns the number of facts.
+    pub fn len(&self) -> usize {
+        self.prepared.len()
+    }
+
+    /// Tells whether the batch holds no fact.
+    pub fn is_empty(&self) -> bool {
+        self.prepared.is_empty()
+    }
+}
+
 /// What an append did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct AppendOutcome {
@@ -335,7 +361,13 @@ pub enum Error {
 /// commits later with a smaller number).
 pub trait Store: Send + Sync + std::fmt::Debug {
     /// Appends a batch of facts atomically; returns once the batch is durable.
-    fn append(&self, facts: &[Fact]) -> Result<AppendOutcome, Error>;
+    fn append(&self, facts: &[Fact]) -> Result<AppendOutcome, Error> {
+        self.append_prepared(Batch::prepare(facts)?)
+    }
+
+    /// Appends a batch prepared with [`Batch::prepare`] (which a bulk importer runs on another
+    /// thread while the previous batch is written); atomic and durable like [`Store::append`].
+    fn append_prepared(&self, batch: Batch) -> Result<AppendOutcome, Error>;
 
     /// Returns an object's current version, or all its versions oldest first, if the reader may
     /// see them. A deleted or invisible object gives an empty list, exactly like a missing one.

@@ -9,35 +9,43 @@
 //! - an object newer than the current version becomes the current version;
 //! - an object older than the current version is added to the log as a past version, unless the
 //!   log already holds that (id, modified);
-//! - an object of a deleted id comes back as the current version, unless that very version was
-//!   deleted (a deleted version stays deleted);
+//! - an object of a deleted id comes back as the current version when it is newer than the
+//!   deleted one; an older or equal one is unchanged (a deleted version stays deleted);
 //! - a tombstone of a live object deletes it; a tombstone of a missing or deleted object is counted
 //!   as missing and not logged.
+//!
+//! The "latest version" view is the `live` flag of log entries: the current version of each live
+//! object has it, every other entry not. The planner says which earlier entries lose it.
 
 use std::collections::{HashMap, HashSet};
 
-use watchfire_model::Observable;
+use watchfire_model::tlp::Tlp;
+use xxhash_rust::xxh3::Xxh3DefaultBuilder;
 
-use crate::rows::{ClaimRow, CurrentRow, LogRow, Prepared, SightingRow, claim_observables_of_body};
+use crate::rows::{ClaimRow, LogRow, Prepared, SightingRow, claim_observables_of_body, hash_key};
 use crate::score::score;
 use crate::{AppendOutcome, EntryKind, Error, Seq};
 
-/// The state of an id in the "latest version" view.
+/// The state of an id: its current version (or the last one, when deleted).
 #[derive(Clone, Debug)]
 pub(crate) struct CurrentState {
     pub seq: Seq,
     pub version: i64,
     pub digest: i64,
     pub object_type: String,
-    pub tlp: watchfire_model::tlp::Tlp,
+    pub source: String,
+    pub tlp: Tlp,
     pub audience: Option<String>,
     pub deleted: bool,
 }
 
+/// The current states of ids, by id.
+pub(crate) type States = HashMap<String, CurrentState, Xxh3DefaultBuilder>;
+
 /// What the planner reads from the store, under the backend's write lock.
 pub(crate) trait Lookup {
     /// Returns the current state of each of `ids` that the store knows.
-    fn current_states(&mut self, ids: &[&str]) -> Result<HashMap<String, CurrentState>, Error>;
+    fn current_states(&mut self, ids: &[&str]) -> Result<States, Error>;
     /// Tells whether the log holds the version (`id`, `version`).
     fn version_exists(&mut self, id: &str, version: i64) -> Result<bool, Error>;
     /// Returns the body of the log entry `seq`.
@@ -51,13 +59,18 @@ pub(crate) struct Head {
     pub last_added: i64,
 }
 
-/// What a batch writes. Views are keyed, so each key appears once with its final state.
+/// The key of the live-object counts: (type, source, TLP, audience).
+pub(crate) type CountKey = (String, String, Tlp, Option<String>);
+
+/// What a batch writes.
 #[derive(Debug, Default)]
 pub(crate) struct Plan {
     pub log: Vec<LogRow>,
-    pub current: Vec<CurrentRow>,
-    /// Ids whose current row is only marked deleted.
-    pub current_deleted: Vec<String>,
+    /// Entries written before this batch that stop being the current version.
+    pub unlive: Vec<Seq>,
+    /// Changes of the live-object counts.
+    pub counts: Vec<(CountKey, i64)>,
+    /// Claims to write; each replaces the claim of the same (value, indicator) if there is one.
     pub claims_upsert: Vec<ClaimRow>,
     /// (value, indicator) keys of claims to delete.
     pub claims_delete: Vec<(String, String)>,
@@ -82,37 +95,39 @@ pub(crate) fn plan(
     lookup: &mut dyn Lookup,
 ) -> Result<Plan, Error> {
     let ids: Vec<&str> = {
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::with_hasher(Xxh3DefaultBuilder);
         prepared.iter().map(|fact| fact.id.as_str()).filter(|id| seen.insert(*id)).collect()
     };
     let mut states = lookup.current_states(&ids)?;
     // The added time never goes back along the log, whatever the clocks of several writers say.
     let added = now.max(head.last_added);
-    let mut builder =
-        Builder { plan: Plan::default(), seq: head.last_seq, added, now, ..Builder::default() };
-    for fact in prepared {
-        let state = states.get(&fact.id);
+    let mut builder = Builder {
+        plan: Plan::default(),
+        seq: head.last_seq,
+        first_seq: head.last_seq + 1,
+        added,
+        now,
+        ..Builder::default()
+    };
+    for mut fact in prepared {
+        let state = states.get(&fact.id).cloned();
         match fact.kind {
-            EntryKind::Object => {
-                let decision = builder.decide(&fact, state, lookup)?;
-                match decision {
-                    Decision::Unchanged => builder.plan.outcome.unchanged += 1,
-                    Decision::PastVersion => {
-                        let mut fact = fact;
-                        let body = std::mem::take(&mut fact.body);
-                        builder.log(&fact, body);
-                    }
-                    Decision::NewCurrent => {
-                        let new_state = builder.new_current(fact);
-                        states.insert(new_state.0, new_state.1);
-                    }
+            EntryKind::Object => match builder.decide(&fact, state.as_ref(), lookup)? {
+                Decision::Unchanged => builder.plan.outcome.unchanged += 1,
+                Decision::PastVersion => {
+                    let body = std::mem::take(&mut fact.body);
+                    builder.log(&fact, body, false);
                 }
-            }
+                Decision::NewCurrent => {
+                    let new_state = builder.new_current(fact, state.as_ref());
+                    states.insert(new_state.0, new_state.1);
+                }
+            },
             EntryKind::Tombstone => match state {
                 Some(state) if !state.deleted => {
-                    let state = state.clone();
+                    let id = fact.id.clone();
                     builder.tombstone(fact, &state, lookup)?;
-                    if let Some(state) = states.get_mut(&builder.last_id) {
+                    if let Some(state) = states.get_mut(&id) {
                         state.deleted = true;
                     }
                 }
@@ -127,18 +142,21 @@ pub(crate) fn plan(
 struct Builder {
     plan: Plan,
     seq: Seq,
+    /// The first sequence number of this batch: entries before it are in the store.
+    first_seq: Seq,
     added: i64,
     now: i64,
-    /// Versions logged by this batch, which the store's index cannot know yet.
-    logged_versions: HashSet<(String, i64)>,
-    /// Bodies logged by this batch by sequence number (for tombstones of objects added in it).
-    bodies: HashMap<Seq, usize>,
-    current_index: HashMap<String, usize>,
-    claim_index: HashMap<(String, String), Option<usize>>,
+    /// Versions (id key, version) logged by this batch, which the store's index cannot know yet.
+    logged_versions: HashSet<(i64, i64), Xxh3DefaultBuilder>,
+    counts: HashMap<CountKey, i64>,
+    /// The count key of the last change and its pending delta: a batch mostly changes one key.
+    pending_count: Option<(CountKey, i64)>,
+    /// The final state of each claim key (value key, indicator key) the batch touches: the index
+    /// of its upsert, or `None` when deleted.
+    claim_index: HashMap<(i64, i64), Option<usize>, Xxh3DefaultBuilder>,
+    /// Claims deleted: (value key, indicator key, value, indicator).
+    claim_deletes: Vec<(i64, i64, String, String)>,
     sighting_index: HashMap<String, Option<usize>>,
-    /// Ids deleted whose current row is not written by this batch.
-    current_deleted: HashSet<String>,
-    last_id: String,
 }
 
 impl Builder {
@@ -151,16 +169,12 @@ impl Builder {
         let Some(state) = state else {
             return Ok(Decision::NewCurrent);
         };
-        let key = (fact.id.clone(), fact.version);
-        let known = |lookup: &mut dyn Lookup| -> Result<bool, Error> {
-            Ok(self.logged_versions.contains(&key)
-                || lookup.version_exists(&fact.id, fact.version)?)
-        };
         if state.deleted {
-            if fact.version > state.version || !known(lookup)? {
-                return Ok(Decision::NewCurrent);
-            }
-            return Ok(Decision::Unchanged);
+            return Ok(if fact.version > state.version {
+                Decision::NewCurrent
+            } else {
+                Decision::Unchanged
+            });
         }
         if fact.digest == state.digest || fact.version == state.version {
             return Ok(Decision::Unchanged);
@@ -168,7 +182,9 @@ impl Builder {
         if fact.version > state.version {
             return Ok(Decision::NewCurrent);
         }
-        Ok(if known(lookup)? { Decision::Unchanged } else { Decision::PastVersion })
+        let known = self.logged_versions.contains(&(fact.idh, fact.version))
+            || lookup.version_exists(&fact.id, fact.version)?;
+        Ok(if known { Decision::Unchanged } else { Decision::PastVersion })
     }
 
     fn next_seq(&mut self) -> Seq {
@@ -177,50 +193,93 @@ impl Builder {
     }
 
     // Appends a log row for `fact` with `body` and returns its sequence number.
-    fn log(&mut self, fact: &Prepared, body: String) -> Seq {
+    fn log(&mut self, fact: &Prepared, body: String, live: bool) -> Seq {
         let seq = self.next_seq();
-        self.logged_versions.insert((fact.id.clone(), fact.version));
-        self.bodies.insert(seq, self.plan.log.len());
+        self.logged_versions.insert((fact.idh, fact.version));
         self.plan.log.push(LogRow {
             seq,
             added: self.added,
             kind: fact.kind,
             id: fact.id.clone(),
+            idh: fact.idh,
             object_type: fact.object_type.clone(),
             version: fact.version,
+            digest: fact.digest,
             source: fact.source.clone(),
             tlp: fact.tlp,
             audience: fact.audience.clone(),
+            live,
             body,
         });
         self.plan.outcome.new_versions += 1;
         seq
     }
 
-    fn new_current(&mut self, mut fact: Prepared) -> (String, CurrentState) {
+    // The entry `state.seq` stops being the current version of a live object.
+    fn unlive(&mut self, state: &CurrentState) {
+        if state.seq >= self.first_seq {
+            let index = usize::try_from(state.seq - self.first_seq).unwrap_or(usize::MAX);
+            if let Some(row) = self.plan.log.get_mut(index) {
+                row.live = false;
+            }
+        } else {
+            self.plan.unlive.push(state.seq);
+        }
+        self.count(&state.object_type, &state.source, state.tlp, state.audience.as_ref(), -1);
+    }
+
+    // Changes the live-object count of (type, source, TLP, audience) by `delta`.
+    fn count(
+        &mut self,
+        object_type: &str,
+        source: &str,
+        tlp: Tlp,
+        audience: Option<&String>,
+        delta: i64,
+    ) {
+        if let Some((key, pending)) = &mut self.pending_count
+            && key.0 == object_type
+            && key.1 == source
+            && key.2 == tlp
+            && key.3.as_ref() == audience
+        {
+            *pending += delta;
+            return;
+        }
+        let key = (object_type.to_owned(), source.to_owned(), tlp, audience.cloned());
+        if let Some((key, pending)) = self.pending_count.replace((key, delta)) {
+            *self.counts.entry(key).or_default() += pending;
+        }
+    }
+
+    fn delete_claim(&mut self, valueh: i64, value: &str, indicatorh: i64, indicator: &str) {
+        self.claim_index.insert((valueh, indicatorh), None);
+        self.claim_deletes.push((valueh, indicatorh, value.to_owned(), indicator.to_owned()));
+    }
+
+    fn new_current(
+        &mut self,
+        mut fact: Prepared,
+        previous: Option<&CurrentState>,
+    ) -> (String, CurrentState) {
+        if let Some(previous) = previous.filter(|state| !state.deleted) {
+            self.unlive(previous);
+        }
         let body = std::mem::take(&mut fact.body);
-        let seq = self.log(&fact, body);
-        self.set_current(CurrentRow {
-            id: fact.id.clone(),
-            seq,
-            version: fact.version,
-            digest: fact.digest,
-            object_type: fact.object_type.clone(),
-            source: fact.source.clone(),
-            tlp: fact.tlp,
-            audience: fact.audience.clone(),
-            deleted: false,
-        });
+        let seq = self.log(&fact, body, true);
+        self.count(&fact.object_type, &fact.source, fact.tlp, fact.audience.as_ref(), 1);
         if fact.object_type == "indicator" {
             for claim in &fact.claims {
-                let key = (claim.value.clone(), fact.id.clone());
                 if fact.revoked {
-                    self.claim_index.insert(key, None);
+                    self.delete_claim(claim.valueh, &claim.value, fact.idh, &fact.id);
                     continue;
                 }
+                let key = (claim.valueh, fact.idh);
                 let row = ClaimRow {
                     value: claim.value.clone(),
+                    valueh: claim.valueh,
                     indicator: fact.id.clone(),
+                    indicatorh: fact.idh,
                     kind: claim.kind,
                     source: fact.source.clone(),
                     category: claim.category,
@@ -237,6 +296,7 @@ impl Builder {
                         self.now,
                     ),
                     seq,
+                    may_exist: previous.is_some(),
                 };
                 self.claim_index.insert(key, Some(self.plan.claims_upsert.len()));
                 self.plan.claims_upsert.push(row);
@@ -259,9 +319,10 @@ impl Builder {
             seq,
             version: fact.version,
             digest: fact.digest,
-            object_type: fact.object_type.clone(),
+            object_type: fact.object_type,
+            source: fact.source,
             tlp: fact.tlp,
-            audience: fact.audience.clone(),
+            audience: fact.audience,
             deleted: false,
         };
         (fact.id, state)
@@ -273,65 +334,50 @@ impl Builder {
         state: &CurrentState,
         lookup: &mut dyn Lookup,
     ) -> Result<(), Error> {
+        self.unlive(state);
         // A tombstone is seen by whoever could see the object it deletes.
         fact.version = state.version;
         fact.tlp = state.tlp;
         fact.audience.clone_from(&state.audience);
-        self.log(&fact, String::new());
+        self.log(&fact, String::new(), false);
         let id = fact.id;
         if state.object_type == "indicator" {
-            let body = match self.bodies.get(&state.seq) {
-                Some(&index) => Some(self.plan.log[index].body.clone()),
-                None => lookup.body_at(state.seq)?,
+            let body = if state.seq >= self.first_seq {
+                let index = usize::try_from(state.seq - self.first_seq).unwrap_or(usize::MAX);
+                self.plan.log.get(index).map(|row| row.body.clone())
+            } else {
+                lookup.body_at(state.seq)?
             };
-            let observables: Vec<Observable> =
-                body.as_deref().map(claim_observables_of_body).unwrap_or_default();
-            for observable in observables {
-                self.claim_index.insert((observable.value().to_owned(), id.clone()), None);
+            let idh = hash_key(&id);
+            for observable in body.as_deref().map(claim_observables_of_body).unwrap_or_default() {
+                let value = observable.value();
+                self.delete_claim(hash_key(value), value, idh, &id);
             }
         }
         if state.object_type == "sighting" {
-            self.sighting_index.insert(id.clone(), None);
+            self.sighting_index.insert(id, None);
         }
-        // The view keeps pointing at the last object version; the id is marked deleted.
-        match self.current_index.get(&id) {
-            Some(&index) => self.plan.current[index].deleted = true,
-            None => {
-                self.current_deleted.insert(id.clone());
-            }
-        }
-        self.last_id = id;
         Ok(())
     }
 
-    fn set_current(&mut self, row: CurrentRow) {
-        self.current_deleted.remove(&row.id);
-        match self.current_index.get(&row.id) {
-            Some(&index) => self.plan.current[index] = row,
-            None => {
-                self.current_index.insert(row.id.clone(), self.plan.current.len());
-                self.plan.current.push(row);
-            }
-        }
-    }
-
     fn finish(mut self) -> Plan {
-        // Keys deleted after an upsert in this batch: drop the upsert, keep the delete.
-        let mut claims = Vec::with_capacity(self.plan.claims_upsert.len());
         // Only the last upsert of a key survives, and none of a key deleted after it.
+        let mut claims = Vec::with_capacity(self.plan.claims_upsert.len());
         for (position, row) in std::mem::take(&mut self.plan.claims_upsert).into_iter().enumerate()
         {
-            let key = (row.value.clone(), row.indicator.clone());
+            let key = (row.valueh, row.indicatorh);
             if self.claim_index.get(&key) == Some(&Some(position)) {
                 claims.push(row);
             }
         }
         self.plan.claims_upsert = claims;
-        self.plan.claims_delete = self
-            .claim_index
-            .into_iter()
-            .filter_map(|(key, index)| index.is_none().then_some(key))
-            .collect();
+        for (valueh, indicatorh, value, indicator) in std::mem::take(&mut self.claim_deletes) {
+            // Deleted at the end of the batch, and listed once.
+            if self.claim_index.get(&(valueh, indicatorh)) == Some(&None) {
+                self.claim_index.remove(&(valueh, indicatorh));
+                self.plan.claims_delete.push((value, indicator));
+            }
+        }
         let mut sightings = Vec::with_capacity(self.plan.sightings_upsert.len());
         for (position, row) in
             std::mem::take(&mut self.plan.sightings_upsert).into_iter().enumerate()
@@ -346,7 +392,10 @@ impl Builder {
             .into_iter()
             .filter_map(|(id, index)| index.is_none().then_some(id))
             .collect();
-        self.plan.current_deleted = self.current_deleted.into_iter().collect();
+        if let Some((key, pending)) = self.pending_count.take() {
+            *self.counts.entry(key).or_default() += pending;
+        }
+        self.plan.counts = self.counts.into_iter().filter(|(_, delta)| *delta != 0).collect();
         self.plan.head = Head { last_seq: self.seq, last_added: self.added };
         self.plan.outcome.last_seq = self.seq;
         self.plan

@@ -3,11 +3,10 @@
 //!
 //! Writers of every process serialise on one transaction-scoped advisory lock, so sequence
 //! numbers are assigned in commit order and a follower never skips an entry that commits later
-//! with a smaller number. Log rows go in by binary `COPY`; the views are upserted from staging
-//! tables in the same transaction. Each commit sends `NOTIFY watchfire_log`, which wakes the
+//! with a smaller number. Log rows and claims go in by binary `COPY`, the other changes by
+//! array-parameter statements, all in the one transaction. Each commit sends `NOTIFY watchfire_log`, which wakes the
 //! followers of every process (`Store::wait`).
 
-use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -18,11 +17,11 @@ use postgres::{Client, GenericClient, NoTls, Transaction};
 use watchfire_model::Observable;
 use watchfire_model::record::Category;
 
-use crate::plan::{CurrentState, Head, Lookup, Plan, plan};
+use crate::plan::{CurrentState, Head, Lookup, Plan, States, plan};
 use crate::read::{self, ClaimFields, RawEntry};
-use crate::rows::{Prepared, decode_tlp, prepare};
+use crate::rows::{decode_tlp, hash_key};
 use crate::{
-    AppendOutcome, Claim, Entry, Error, Fact, Page, Query, Reader, SCHEMA_VERSION, Seq,
+    AppendOutcome, Batch, Claim, Entry, Error, Page, Query, Reader, SCHEMA_VERSION, Seq,
     SightingCount, SourceStats, Stats, Store, Versions, now_micros,
 };
 
@@ -41,28 +40,30 @@ const MIGRATIONS: &[&str] = &[
         seq BIGINT PRIMARY KEY,
         added BIGINT NOT NULL,
         kind BIGINT NOT NULL,
+        idh BIGINT NOT NULL,
         id TEXT NOT NULL,
         type TEXT NOT NULL,
         version BIGINT NOT NULL,
+        digest BIGINT NOT NULL,
         source TEXT NOT NULL,
         tlp TEXT NOT NULL,
         audience TEXT,
+        live BOOLEAN NOT NULL,
         body TEXT NOT NULL
     );
-    CREATE UNIQUE INDEX log_version ON log (id, version) WHERE kind = 0;
+    CREATE INDEX log_id ON log (idh, version);
     CREATE INDEX log_type ON log (type, seq);
-    CREATE TABLE current (
-        id TEXT PRIMARY KEY,
-        seq BIGINT NOT NULL,
-        version BIGINT NOT NULL,
-        digest BIGINT NOT NULL,
+    CREATE TABLE counts (
         type TEXT NOT NULL,
         source TEXT NOT NULL,
         tlp TEXT NOT NULL,
-        audience TEXT,
-        deleted BOOLEAN NOT NULL
+        audience TEXT NOT NULL,
+        n BIGINT NOT NULL,
+        PRIMARY KEY (type, source, tlp, audience)
     );
     CREATE TABLE claims (
+        claim BIGSERIAL PRIMARY KEY,
+        valueh BIGINT NOT NULL,
         value TEXT NOT NULL,
         indicator TEXT NOT NULL,
         kind TEXT NOT NULL,
@@ -74,9 +75,9 @@ const MIGRATIONS: &[&str] = &[
         valid_until BIGINT,
         last_seen BIGINT NOT NULL,
         score BIGINT NOT NULL,
-        seq BIGINT NOT NULL,
-        PRIMARY KEY (value, indicator)
+        seq BIGINT NOT NULL
     );
+    CREATE INDEX claims_value ON claims (valueh);
     CREATE TABLE sightings (
         id TEXT PRIMARY KEY,
         sighting_of TEXT NOT NULL,
@@ -112,12 +113,6 @@ impl PostgresStore {
     pub fn connect(url: &str) -> Result<PostgresStore, Error> {
         let mut client = open_client(url)?;
         migrate(&mut client)?;
-        client
-            .batch_execute(
-                "CREATE TEMP TABLE IF NOT EXISTS current_stage (LIKE current) ON COMMIT DELETE ROWS;
-                 CREATE TEMP TABLE IF NOT EXISTS claims_stage (LIKE claims) ON COMMIT DELETE ROWS;",
-            )
-            .map_err(|error| map_error(&error))?;
         Ok(PostgresStore {
             url: url.to_owned(),
             client: Mutex::new(client),
@@ -132,11 +127,7 @@ impl PostgresStore {
 
     fn object_groups(client: &mut Client) -> Result<Vec<read::ObjectGroup>, Error> {
         let rows = client
-            .query(
-                "SELECT type, source, tlp, audience, count(*) FROM current WHERE NOT deleted
-                 GROUP BY type, source, tlp, audience",
-                &[],
-            )
+            .query("SELECT type, source, tlp, NULLIF(audience, ''), n FROM counts WHERE n > 0", &[])
             .map_err(|error| map_error(&error))?;
         Ok(rows
             .iter()
@@ -258,28 +249,38 @@ struct PostgresLookup<'a, 'b> {
 }
 
 impl Lookup for PostgresLookup<'_, '_> {
-    fn current_states(&mut self, ids: &[&str]) -> Result<HashMap<String, CurrentState>, Error> {
+    fn current_states(&mut self, ids: &[&str]) -> Result<States, Error> {
+        let keys: Vec<i64> = ids.iter().map(|id| hash_key(id)).collect();
+        // The highest version of an id is its current one, or its deleted one when not live.
         let rows = self
             .transaction
             .query(
-                "SELECT id, seq, version, digest, type, tlp, audience, deleted FROM current
-                 WHERE id = ANY($1)",
-                &[&ids],
+                "SELECT DISTINCT ON (id) id, seq, version, digest, type, source, tlp, audience, live
+                 FROM log WHERE idh = ANY($1) AND kind = 0 ORDER BY id, version DESC",
+                &[&keys],
             )
             .map_err(|error| map_error(&error))?;
-        let mut states = HashMap::with_capacity(rows.len());
+        let wanted: std::collections::HashSet<&str> = ids.iter().copied().collect();
+        let mut states = States::with_capacity_and_hasher(rows.len(), Default::default());
         for row in rows {
-            let tlp: &str = row.get(5);
+            let id: String = row.get(0);
+            // Another id with the same hash key.
+            if !wanted.contains(id.as_str()) {
+                continue;
+            }
+            let tlp: &str = row.get(6);
+            let live: bool = row.get(8);
             states.insert(
-                row.get(0),
+                id,
                 CurrentState {
                     seq: u64::try_from(row.get::<_, i64>(1)).unwrap_or(0),
                     version: row.get(2),
                     digest: row.get(3),
                     object_type: row.get(4),
+                    source: row.get(5),
                     tlp: decode_tlp(tlp)?,
-                    audience: row.get(6),
-                    deleted: row.get(7),
+                    audience: row.get(7),
+                    deleted: !live,
                 },
             );
         }
@@ -290,8 +291,8 @@ impl Lookup for PostgresLookup<'_, '_> {
         let row = self
             .transaction
             .query_opt(
-                "SELECT 1 FROM log WHERE id = $1 AND version = $2 AND kind = 0",
-                &[&id, &version],
+                "SELECT 1 FROM log WHERE idh = $1 AND version = $2 AND id = $3 AND kind = 0",
+                &[&hash_key(id), &version, &id],
             )
             .map_err(|error| map_error(&error))?;
         Ok(row.is_some())
@@ -309,19 +310,22 @@ impl Lookup for PostgresLookup<'_, '_> {
 fn write_plan(transaction: &mut Transaction<'_>, plan: &Plan) -> Result<(), postgres::Error> {
     if !plan.log.is_empty() {
         let sink = transaction.copy_in(
-            "COPY log (seq, added, kind, id, type, version, source, tlp, audience, body)
-             FROM STDIN BINARY",
+            "COPY log (seq, added, kind, idh, id, type, version, digest, source, tlp, audience,
+                 live, body) FROM STDIN BINARY",
         )?;
         let types = [
             Type::INT8,
             Type::INT8,
             Type::INT8,
+            Type::INT8,
             Type::TEXT,
             Type::TEXT,
+            Type::INT8,
             Type::INT8,
             Type::TEXT,
             Type::TEXT,
             Type::TEXT,
+            Type::BOOL,
             Type::TEXT,
         ];
         let mut writer = BinaryCopyInWriter::new(sink, &types);
@@ -330,79 +334,69 @@ fn write_plan(transaction: &mut Transaction<'_>, plan: &Plan) -> Result<(), post
                 &to_i64(row.seq),
                 &row.added,
                 &read::kind_code(row.kind),
+                &row.idh,
                 &row.id,
                 &row.object_type,
                 &row.version,
+                &row.digest,
                 &row.source,
                 &row.tlp.level_name(),
                 &row.audience,
+                &row.live,
                 &row.body,
             ])?;
         }
         writer.finish()?;
     }
-    if !plan.current.is_empty() {
-        let sink = transaction.copy_in(
-            "COPY current_stage (id, seq, version, digest, type, source, tlp, audience, deleted)
-             FROM STDIN BINARY",
-        )?;
-        let types = [
-            Type::TEXT,
-            Type::INT8,
-            Type::INT8,
-            Type::INT8,
-            Type::TEXT,
-            Type::TEXT,
-            Type::TEXT,
-            Type::TEXT,
-            Type::BOOL,
-        ];
-        let mut writer = BinaryCopyInWriter::new(sink, &types);
-        for row in &plan.current {
-            writer.write(&[
-                &row.id,
-                &to_i64(row.seq),
-                &row.version,
-                &row.digest,
-                &row.object_type,
-                &row.source,
-                &row.tlp.level_name(),
-                &row.audience,
-                &row.deleted,
-            ])?;
+    if !plan.unlive.is_empty() {
+        let seqs: Vec<i64> = plan.unlive.iter().map(|seq| to_i64(*seq)).collect();
+        transaction.execute("UPDATE log SET live = FALSE WHERE seq = ANY($1)", &[&seqs])?;
+    }
+    if !plan.counts.is_empty() {
+        let mut types = Vec::new();
+        let mut sources = Vec::new();
+        let mut tlps = Vec::new();
+        let mut audiences = Vec::new();
+        let mut deltas = Vec::new();
+        for ((object_type, source, tlp, audience), delta) in &plan.counts {
+            types.push(object_type.as_str());
+            sources.push(source.as_str());
+            tlps.push(tlp.level_name());
+            audiences.push(audience.as_deref().unwrap_or(""));
+            deltas.push(*delta);
         }
-        writer.finish()?;
-        transaction.batch_execute(
-            "INSERT INTO current SELECT * FROM current_stage
-             ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, version = excluded.version,
-                 digest = excluded.digest, type = excluded.type, source = excluded.source,
-                 tlp = excluded.tlp, audience = excluded.audience, deleted = excluded.deleted",
+        transaction.execute(
+            "INSERT INTO counts (type, source, tlp, audience, n)
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[])
+             ON CONFLICT (type, source, tlp, audience) DO UPDATE SET n = counts.n + excluded.n",
+            &[&types, &sources, &tlps, &audiences, &deltas],
         )?;
     }
-    if !plan.current_deleted.is_empty() {
+    // Claims to delete, and claims about to be replaced.
+    let replaced = plan.claims_upsert.iter().filter(|row| row.may_exist);
+    let deleted: Vec<(&str, &str)> = plan
+        .claims_delete
+        .iter()
+        .map(|(value, indicator)| (value.as_str(), indicator.as_str()))
+        .chain(replaced.map(|row| (row.value.as_str(), row.indicator.as_str())))
+        .collect();
+    if !deleted.is_empty() {
+        let keys: Vec<i64> = deleted.iter().map(|(value, _)| hash_key(value)).collect();
+        let (values, indicators): (Vec<&str>, Vec<&str>) = deleted.into_iter().unzip();
         transaction.execute(
-            "UPDATE current SET deleted = TRUE WHERE id = ANY($1)",
-            &[&plan.current_deleted],
-        )?;
-    }
-    if !plan.claims_delete.is_empty() {
-        let (values, indicators): (Vec<&str>, Vec<&str>) = plan
-            .claims_delete
-            .iter()
-            .map(|(value, indicator)| (value.as_str(), indicator.as_str()))
-            .unzip();
-        transaction.execute(
-            "DELETE FROM claims WHERE (value, indicator) IN
-                 (SELECT * FROM unnest($1::text[], $2::text[]))",
-            &[&values, &indicators],
+            "DELETE FROM claims c USING unnest($1::bigint[], $2::text[], $3::text[])
+                 AS d(valueh, value, indicator)
+             WHERE c.valueh = d.valueh AND c.value = d.value AND c.indicator = d.indicator",
+            &[&keys, &values, &indicators],
         )?;
     }
     if !plan.claims_upsert.is_empty() {
         let sink = transaction.copy_in(
-            "COPY claims_stage (value, indicator, kind, source, category, confidence, tlp, audience,
-                 valid_until, last_seen, score, seq) FROM STDIN BINARY",
+            "COPY claims (valueh, value, indicator, kind, source, category, confidence, tlp,
+                 audience, valid_until, last_seen, score, seq) FROM STDIN BINARY",
         )?;
         let types = [
+            Type::INT8,
             Type::TEXT,
             Type::TEXT,
             Type::TEXT,
@@ -419,6 +413,7 @@ fn write_plan(transaction: &mut Transaction<'_>, plan: &Plan) -> Result<(), post
         let mut writer = BinaryCopyInWriter::new(sink, &types);
         for row in &plan.claims_upsert {
             writer.write(&[
+                &row.valueh,
                 &row.value,
                 &row.indicator,
                 &row.kind.as_str(),
@@ -434,14 +429,6 @@ fn write_plan(transaction: &mut Transaction<'_>, plan: &Plan) -> Result<(), post
             ])?;
         }
         writer.finish()?;
-        transaction.batch_execute(
-            "INSERT INTO claims SELECT * FROM claims_stage
-             ON CONFLICT (value, indicator) DO UPDATE SET kind = excluded.kind,
-                 source = excluded.source, category = excluded.category,
-                 confidence = excluded.confidence, tlp = excluded.tlp,
-                 audience = excluded.audience, valid_until = excluded.valid_until,
-                 last_seen = excluded.last_seen, score = excluded.score, seq = excluded.seq",
-        )?;
     }
     if !plan.sightings_delete.is_empty() {
         transaction
@@ -500,8 +487,8 @@ fn parameters(values: &[Box<dyn ToSql + Sync>]) -> Vec<&(dyn ToSql + Sync)> {
 }
 
 impl Store for PostgresStore {
-    fn append(&self, facts: &[Fact]) -> Result<AppendOutcome, Error> {
-        let prepared: Vec<Prepared> = facts.iter().map(prepare).collect::<Result<_, _>>()?;
+    fn append_prepared(&self, batch: Batch) -> Result<AppendOutcome, Error> {
+        let prepared = batch.prepared;
         let mut client = self.client();
         let mut transaction = client.transaction().map_err(|error| map_error(&error))?;
         transaction
@@ -523,27 +510,26 @@ impl Store for PostgresStore {
     fn get(&self, reader: Reader<'_>, id: &str, versions: Versions) -> Result<Vec<Entry>, Error> {
         let sql = match versions {
             Versions::Latest => format!(
-                "SELECT {ENTRY_COLUMNS} FROM current c JOIN log l ON l.seq = c.seq
-                 WHERE c.id = $1 AND NOT c.deleted"
+                "SELECT {ENTRY_COLUMNS} FROM log l WHERE l.idh = $1 AND l.id = $2 AND l.live"
             ),
+            // Every version of an id that is live (a deleted id has no live entry).
             Versions::All => format!(
-                "SELECT {ENTRY_COLUMNS} FROM log l JOIN current c ON c.id = l.id AND NOT c.deleted
-                 WHERE l.id = $1 AND l.kind = 0 ORDER BY l.version"
+                "SELECT {ENTRY_COLUMNS} FROM log l
+                 WHERE l.idh = $1 AND l.id = $2 AND l.kind = 0 AND EXISTS
+                     (SELECT 1 FROM log c WHERE c.idh = $1 AND c.id = $2 AND c.live)
+                 ORDER BY l.version"
             ),
         };
-        let rows = self.client().query(&sql, &[&id]).map_err(|error| map_error(&error))?;
+        let rows =
+            self.client().query(&sql, &[&hash_key(id), &id]).map_err(|error| map_error(&error))?;
         read::visible_entries(reader, rows.iter().map(raw_entry).collect())
     }
 
     fn query(&self, reader: Reader<'_>, query: &Query) -> Result<Page, Error> {
         let (filter, values) = read::query_filter(query, read::Dialect::Postgres);
         let sql = format!(
-            "SELECT {ENTRY_COLUMNS} FROM log l {join} WHERE l.seq > $1 {filter} ORDER BY l.seq LIMIT $2",
-            join = if query.latest_only {
-                "JOIN current c ON c.seq = l.seq AND NOT c.deleted"
-            } else {
-                ""
-            },
+            "SELECT {ENTRY_COLUMNS} FROM log l WHERE l.seq > $1 {live} {filter} ORDER BY l.seq LIMIT $2",
+            live = if query.latest_only { "AND l.live" } else { "" },
         );
         let mut client = self.client();
         let statement = client.prepare(&sql).map_err(|error| map_error(&error))?;
@@ -564,8 +550,9 @@ impl Store for PostgresStore {
             .query(
                 "SELECT value, indicator, kind, source, category, confidence, tlp, audience,
                         valid_until, last_seen, score, seq
-                 FROM claims WHERE value = $1 AND kind = $2 ORDER BY last_seen DESC, indicator",
-                &[&observable.value(), &observable.kind().as_str()],
+                 FROM claims WHERE valueh = $1 AND value = $2 AND kind = $3
+                 ORDER BY last_seen DESC, indicator",
+                &[&hash_key(observable.value()), &observable.value(), &observable.kind().as_str()],
             )
             .map_err(|error| map_error(&error))?;
         let fields = rows
@@ -669,37 +656,30 @@ impl Store for PostgresStore {
     fn refresh_scores(&self, now: i64) -> Result<u64, Error> {
         let mut client = self.client();
         let rows = client
-            .query(
-                "SELECT value, indicator, kind, confidence, last_seen, valid_until, score FROM claims",
-                &[],
-            )
+            .query("SELECT claim, kind, confidence, last_seen, valid_until, score FROM claims", &[])
             .map_err(|error| map_error(&error))?;
         let changed = read::rescore(
             rows.iter()
                 .map(|row| read::ScoreRow {
-                    value: row.get(0),
-                    indicator: row.get(1),
-                    kind: row.get(2),
-                    confidence: row.get(3),
-                    last_seen: row.get(4),
-                    valid_until: row.get(5),
-                    score: row.get(6),
+                    claim: row.get(0),
+                    kind: row.get(1),
+                    confidence: row.get(2),
+                    last_seen: row.get(3),
+                    valid_until: row.get(4),
+                    score: row.get(5),
                 })
                 .collect(),
             now,
         );
         let mut transaction = client.transaction().map_err(|error| map_error(&error))?;
         for chunk in changed.chunks(10_000) {
-            let values: Vec<&str> = chunk.iter().map(|(value, _, _)| value.as_str()).collect();
-            let indicators: Vec<&str> =
-                chunk.iter().map(|(_, indicator, _)| indicator.as_str()).collect();
-            let scores: Vec<i64> = chunk.iter().map(|(_, _, score)| *score).collect();
+            let (claims, scores): (Vec<i64>, Vec<i64>) = chunk.iter().copied().unzip();
             transaction
                 .execute(
                     "UPDATE claims SET score = u.score
-                     FROM unnest($1::text[], $2::text[], $3::bigint[]) AS u(value, indicator, score)
-                     WHERE claims.value = u.value AND claims.indicator = u.indicator",
-                    &[&values, &indicators, &scores],
+                     FROM unnest($1::bigint[], $2::bigint[]) AS u(claim, score)
+                     WHERE claims.claim = u.claim",
+                    &[&claims, &scores],
                 )
                 .map_err(|error| map_error(&error))?;
         }

@@ -264,7 +264,8 @@ pub(crate) fn count_sightings(
     Ok(total)
 }
 
-/// Live objects of one type, source and audience.
+/// Live objects of one type, source and audience (a row of the counts view; `audience` is empty
+/// for the node's own data, as keys cannot hold NULL).
 #[derive(Debug)]
 pub(crate) struct ObjectGroup {
     pub object_type: String,
@@ -361,8 +362,7 @@ pub(crate) fn audience_filter(
 /// A claims row as the score refresh reads it.
 #[derive(Debug)]
 pub(crate) struct ScoreRow {
-    pub value: String,
-    pub indicator: String,
+    pub claim: i64,
     pub kind: String,
     pub confidence: Option<i64>,
     pub last_seen: i64,
@@ -370,14 +370,14 @@ pub(crate) struct ScoreRow {
     pub score: i64,
 }
 
-/// Returns (value, indicator, new score) of every claim whose score changes at `now`.
-pub(crate) fn rescore(rows: Vec<ScoreRow>, now: i64) -> Vec<(String, String, i64)> {
+/// Returns (claim, new score) of every claim whose score changes at `now`.
+pub(crate) fn rescore(rows: Vec<ScoreRow>, now: i64) -> Vec<(i64, i64)> {
     rows.into_iter()
         .filter_map(|row| {
             let kind: ObservableKind = row.kind.parse().ok()?;
             let confidence = row.confidence.and_then(|value| u8::try_from(value).ok());
             let new = i64::from(score(confidence, kind, row.last_seen, row.valid_until, now));
-            (new != row.score).then_some((row.value, row.indicator, new))
+            (new != row.score).then_some((row.claim, new))
         })
         .collect()
 }

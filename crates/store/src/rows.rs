@@ -21,6 +21,8 @@ pub(crate) const MAX_CLAIMS_PER_INDICATOR: usize = 256;
 pub(crate) struct Prepared {
     pub kind: EntryKind,
     pub id: String,
+    /// `hash_key(id)`.
+    pub idh: i64,
     pub object_type: String,
     pub version: i64,
     pub digest: i64,
@@ -38,6 +40,8 @@ pub(crate) struct Prepared {
 #[derive(Clone, Debug)]
 pub(crate) struct ClaimDraft {
     pub value: String,
+    /// `hash_key(value)`.
+    pub valueh: i64,
     pub kind: ObservableKind,
     pub category: Option<Category>,
     pub confidence: Option<u8>,
@@ -60,33 +64,25 @@ pub(crate) struct LogRow {
     pub added: i64,
     pub kind: EntryKind,
     pub id: String,
+    pub idh: i64,
     pub object_type: String,
-    pub version: i64,
-    pub source: String,
-    pub tlp: Tlp,
-    pub audience: Option<String>,
-    pub body: String,
-}
-
-/// The row of the "latest version per id" view.
-#[derive(Clone, Debug)]
-pub(crate) struct CurrentRow {
-    pub id: String,
-    pub seq: Seq,
     pub version: i64,
     pub digest: i64,
-    pub object_type: String,
     pub source: String,
     pub tlp: Tlp,
     pub audience: Option<String>,
-    pub deleted: bool,
+    /// Whether this entry is the current version of a live object.
+    pub live: bool,
+    pub body: String,
 }
 
 /// The row of the "observable → claims" view.
 #[derive(Clone, Debug)]
 pub(crate) struct ClaimRow {
     pub value: String,
+    pub valueh: i64,
     pub indicator: String,
+    pub indicatorh: i64,
     pub kind: ObservableKind,
     pub source: String,
     pub category: Option<Category>,
@@ -97,6 +93,9 @@ pub(crate) struct ClaimRow {
     pub last_seen: i64,
     pub score: u8,
     pub seq: Seq,
+    /// Whether a claim of the same (value, indicator) may exist already (the indicator had an
+    /// earlier version): the backend then replaces it.
+    pub may_exist: bool,
 }
 
 /// The row of the sightings view (one per sighting object).
@@ -109,6 +108,12 @@ pub(crate) struct SightingRow {
     pub tlp: Tlp,
     pub audience: Option<String>,
     pub seq: Seq,
+}
+
+/// Returns the 64-bit key under which the store indexes a text (an id or an observable value):
+/// short integer keys keep the indexes small, and every lookup also compares the text itself.
+pub(crate) fn hash_key(text: &str) -> i64 {
+    i64::from_ne_bytes(xxhash_rust::xxh3::xxh3_64(text.as_bytes()).to_ne_bytes())
 }
 
 /// Returns microseconds since the epoch of a timestamp, saturating far outside the i64 range.
@@ -152,6 +157,7 @@ pub(crate) fn prepare(fact: &Fact) -> Result<Prepared, Error> {
         FactBody::Tombstone(id) => {
             return Ok(Prepared {
                 kind: EntryKind::Tombstone,
+                idh: hash_key(id.as_str()),
                 id: id.as_str().to_owned(),
                 object_type: id.object_type().to_owned(),
                 version: 0,
@@ -176,6 +182,7 @@ pub(crate) fn prepare(fact: &Fact) -> Result<Prepared, Error> {
         object_type: object.object_type().to_owned(),
         version,
         digest: digest(&body, fact.times_made_up),
+        idh: hash_key(&id),
         id,
         source,
         tlp,
@@ -195,6 +202,7 @@ pub(crate) fn prepare(fact: &Fact) -> Result<Prepared, Error> {
             prepared.claims = claim_observables(&indicator.pattern, &indicator.pattern_type)
                 .into_iter()
                 .map(|observable| ClaimDraft {
+                    valueh: hash_key(observable.value()),
                     kind: observable.kind(),
                     value: observable.value().to_owned(),
                     category,

@@ -4,7 +4,6 @@
 //! One connection, behind a mutex, serves the process; other processes on the same file are
 //! serialised by SQLite's write lock (`BEGIN IMMEDIATE`, waiting up to the busy timeout).
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -13,11 +12,11 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, params, para
 use watchfire_model::Observable;
 use watchfire_model::record::Category;
 
-use crate::plan::{CurrentState, Head, Lookup, Plan, plan};
+use crate::plan::{CurrentState, Head, Lookup, Plan, States, plan};
 use crate::read::{self, ClaimFields, RawEntry};
-use crate::rows::{Prepared, prepare};
+use crate::rows::{Prepared, decode_tlp, hash_key};
 use crate::{
-    AppendOutcome, Claim, Entry, Error, Fact, Page, Query, Reader, SCHEMA_VERSION, Seq,
+    AppendOutcome, Batch, Claim, Entry, Error, Page, Query, Reader, SCHEMA_VERSION, Seq,
     SightingCount, SourceStats, Stats, Store, Versions, now_micros,
 };
 
@@ -35,28 +34,30 @@ const MIGRATIONS: &[&str] = &[
         seq INTEGER PRIMARY KEY,
         added INTEGER NOT NULL,
         kind INTEGER NOT NULL,
+        idh INTEGER NOT NULL,
         id TEXT NOT NULL,
         type TEXT NOT NULL,
         version INTEGER NOT NULL,
+        digest INTEGER NOT NULL,
         source TEXT NOT NULL,
         tlp TEXT NOT NULL,
         audience TEXT,
+        live INTEGER NOT NULL,
         body TEXT NOT NULL
     );
-    CREATE UNIQUE INDEX log_version ON log (id, version) WHERE kind = 0;
+    CREATE INDEX log_id ON log (idh, version);
     CREATE INDEX log_type ON log (type, seq);
-    CREATE TABLE current (
-        id TEXT PRIMARY KEY,
-        seq INTEGER NOT NULL,
-        version INTEGER NOT NULL,
-        digest INTEGER NOT NULL,
+    CREATE TABLE counts (
         type TEXT NOT NULL,
         source TEXT NOT NULL,
         tlp TEXT NOT NULL,
-        audience TEXT,
-        deleted INTEGER NOT NULL
+        audience TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (type, source, tlp, audience)
     ) WITHOUT ROWID;
     CREATE TABLE claims (
+        claim INTEGER PRIMARY KEY,
+        valueh INTEGER NOT NULL,
         value TEXT NOT NULL,
         indicator TEXT NOT NULL,
         kind TEXT NOT NULL,
@@ -68,9 +69,9 @@ const MIGRATIONS: &[&str] = &[
         valid_until INTEGER,
         last_seen INTEGER NOT NULL,
         score INTEGER NOT NULL,
-        seq INTEGER NOT NULL,
-        PRIMARY KEY (value, indicator)
-    ) WITHOUT ROWID;
+        seq INTEGER NOT NULL
+    );
+    CREATE INDEX claims_value ON claims (valueh);
     CREATE TABLE sightings (
         id TEXT PRIMARY KEY,
         sighting_of TEXT NOT NULL,
@@ -268,6 +269,33 @@ fn read_head(connection: &Connection) -> rusqlite::Result<Head> {
     Ok(head)
 }
 
+/// A log row as the planner's lookup reads it.
+struct CurrentRaw {
+    seq: i64,
+    version: i64,
+    digest: i64,
+    object_type: String,
+    source: String,
+    tlp: String,
+    audience: Option<String>,
+    live: bool,
+}
+
+impl CurrentRaw {
+    fn into_state(self) -> Result<CurrentState, Error> {
+        Ok(CurrentState {
+            seq: u64::try_from(self.seq).unwrap_or(0),
+            version: self.version,
+            digest: self.digest,
+            object_type: self.object_type,
+            source: self.source,
+            tlp: decode_tlp(&self.tlp)?,
+            audience: self.audience,
+            deleted: !self.live,
+        })
+    }
+}
+
 struct SqliteLookup<'a> {
     connection: &'a Connection,
     error: Option<rusqlite::Error>,
@@ -282,54 +310,46 @@ impl SqliteLookup<'_> {
 }
 
 impl Lookup for SqliteLookup<'_> {
-    fn current_states(&mut self, ids: &[&str]) -> Result<HashMap<String, CurrentState>, Error> {
-        let result = (|| -> rusqlite::Result<HashMap<String, CurrentState>> {
+    fn current_states(&mut self, ids: &[&str]) -> Result<States, Error> {
+        let result = (|| -> rusqlite::Result<Vec<(String, CurrentRaw)>> {
+            // The highest version of an id is its current one, or its deleted one when not live.
             let mut statement = self.connection.prepare_cached(
-                "SELECT seq, version, digest, type, tlp, audience, deleted FROM current WHERE id = ?1",
+                "SELECT seq, version, digest, type, source, tlp, audience, live FROM log
+                 WHERE idh = ?1 AND id = ?2 AND kind = 0 ORDER BY version DESC LIMIT 1",
             )?;
-            let mut states = HashMap::new();
+            let mut found = Vec::new();
             for id in ids {
                 let state = statement
-                    .query_row([id], |row| {
-                        Ok((
-                            row.get::<_, i64>(0)?,
-                            row.get::<_, i64>(1)?,
-                            row.get::<_, i64>(2)?,
-                            row.get::<_, String>(3)?,
-                            row.get::<_, String>(4)?,
-                            row.get::<_, Option<String>>(5)?,
-                            row.get::<_, bool>(6)?,
-                        ))
+                    .query_row(params![hash_key(id), id], |row| {
+                        Ok(CurrentRaw {
+                            seq: row.get(0)?,
+                            version: row.get(1)?,
+                            digest: row.get(2)?,
+                            object_type: row.get(3)?,
+                            source: row.get(4)?,
+                            tlp: row.get(5)?,
+                            audience: row.get(6)?,
+                            live: row.get(7)?,
+                        })
                     })
                     .optional()?;
-                if let Some((seq, version, digest, object_type, tlp, audience, deleted)) = state {
-                    let Ok(tlp) = crate::rows::decode_tlp(&tlp) else {
-                        continue;
-                    };
-                    states.insert(
-                        (*id).to_owned(),
-                        CurrentState {
-                            seq: u64::try_from(seq).unwrap_or(0),
-                            version,
-                            digest,
-                            object_type,
-                            tlp,
-                            audience,
-                            deleted,
-                        },
-                    );
+                if let Some(state) = state {
+                    found.push(((*id).to_owned(), state));
                 }
             }
-            Ok(states)
+            Ok(found)
         })();
-        result.map_err(|error| self.fail(error))
+        let found = result.map_err(|error| self.fail(error))?;
+        found.into_iter().map(|(id, raw)| Ok((id, raw.into_state()?))).collect()
     }
 
     fn version_exists(&mut self, id: &str, version: i64) -> Result<bool, Error> {
         let result = self
             .connection
-            .prepare_cached("SELECT 1 FROM log WHERE id = ?1 AND version = ?2 AND kind = 0")
-            .and_then(|mut statement| statement.exists(params![id, version]));
+            .prepare_cached(
+                "SELECT 1 FROM log WHERE idh = ?1 AND version = ?2 AND id = ?3 AND kind = 0",
+            )
+            .and_then(|mut statement| statement.exists(params![hash_key(id), version, id]));
         result.map_err(|error| self.fail(error))
     }
 
@@ -363,57 +383,61 @@ fn write_batch(
 
 fn write_plan(connection: &Connection, plan: &Plan) -> rusqlite::Result<()> {
     let mut insert_log = connection.prepare_cached(
-        "INSERT INTO log (seq, added, kind, id, type, version, source, tlp, audience, body)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        "INSERT INTO log (seq, added, kind, idh, id, type, version, digest, source, tlp, audience,
+             live, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?;
     for row in &plan.log {
         insert_log.execute(params![
             to_i64(row.seq),
             row.added,
             read::kind_code(row.kind),
+            row.idh,
             row.id,
             row.object_type,
             row.version,
+            row.digest,
             row.source,
             row.tlp.level_name(),
             row.audience,
+            row.live,
             row.body,
         ])?;
     }
-    let mut upsert_current = connection.prepare_cached(
-        "INSERT OR REPLACE INTO current (id, seq, version, digest, type, source, tlp, audience, deleted)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    let mut unlive = connection.prepare_cached("UPDATE log SET live = 0 WHERE seq = ?1")?;
+    for seq in &plan.unlive {
+        unlive.execute([to_i64(*seq)])?;
+    }
+    let mut count = connection.prepare_cached(
+        "INSERT INTO counts (type, source, tlp, audience, n) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (type, source, tlp, audience) DO UPDATE SET n = n + excluded.n",
     )?;
-    for row in &plan.current {
-        upsert_current.execute(params![
-            row.id,
-            to_i64(row.seq),
-            row.version,
-            row.digest,
-            row.object_type,
-            row.source,
-            row.tlp.level_name(),
-            row.audience,
-            row.deleted,
+    for ((object_type, source, tlp, audience), delta) in &plan.counts {
+        count.execute(params![
+            object_type,
+            source,
+            tlp.level_name(),
+            audience.as_deref().unwrap_or(""),
+            delta
         ])?;
     }
-    let mut mark_deleted =
-        connection.prepare_cached("UPDATE current SET deleted = 1 WHERE id = ?1")?;
-    for id in &plan.current_deleted {
-        mark_deleted.execute([id])?;
-    }
-    let mut delete_claim =
-        connection.prepare_cached("DELETE FROM claims WHERE value = ?1 AND indicator = ?2")?;
+    let mut delete_claim = connection
+        .prepare_cached("DELETE FROM claims WHERE valueh = ?1 AND value = ?2 AND indicator = ?3")?;
     for (value, indicator) in &plan.claims_delete {
-        delete_claim.execute([value, indicator])?;
+        delete_claim.execute(params![hash_key(value), value, indicator])?;
     }
-    let mut upsert_claim = connection.prepare_cached(
-        "INSERT OR REPLACE INTO claims (value, indicator, kind, source, category, confidence, tlp,
+    let mut insert_claim = connection.prepare_cached(
+        "INSERT INTO claims (valueh, value, indicator, kind, source, category, confidence, tlp,
              audience, valid_until, last_seen, score, seq)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?;
     for row in &plan.claims_upsert {
-        upsert_claim.execute(params![
+        let valueh = row.valueh;
+        if row.may_exist {
+            delete_claim.execute(params![valueh, row.value, row.indicator])?;
+        }
+        insert_claim.execute(params![
+            valueh,
             row.value,
             row.indicator,
             row.kind.as_str(),
@@ -472,27 +496,30 @@ fn raw_entry(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawEntry> {
 }
 
 impl Store for SqliteStore {
-    fn append(&self, facts: &[Fact]) -> Result<AppendOutcome, Error> {
-        let prepared = facts.iter().map(prepare).collect::<Result<Vec<_>, _>>()?;
-        self.write(prepared)
+    fn append_prepared(&self, batch: Batch) -> Result<AppendOutcome, Error> {
+        self.write(batch.prepared)
     }
 
     fn get(&self, reader: Reader<'_>, id: &str, versions: Versions) -> Result<Vec<Entry>, Error> {
         let connection = self.connection();
         let sql = match versions {
             Versions::Latest => format!(
-                "SELECT {ENTRY_COLUMNS} FROM current c JOIN log l ON l.seq = c.seq
-                 WHERE c.id = ?1 AND c.deleted = 0"
+                "SELECT {ENTRY_COLUMNS} FROM log l WHERE l.idh = ?1 AND l.id = ?2 AND l.live = 1"
             ),
+            // Every version of an id that is live (a deleted id has no live entry).
             Versions::All => format!(
-                "SELECT {ENTRY_COLUMNS} FROM log l JOIN current c ON c.id = l.id AND c.deleted = 0
-                 WHERE l.id = ?1 AND l.kind = 0 ORDER BY l.version"
+                "SELECT {ENTRY_COLUMNS} FROM log l
+                 WHERE l.idh = ?1 AND l.id = ?2 AND l.kind = 0 AND EXISTS
+                     (SELECT 1 FROM log c WHERE c.idh = ?1 AND c.id = ?2 AND c.live = 1)
+                 ORDER BY l.version"
             ),
         };
         let raw = connection
             .prepare_cached(&sql)
             .and_then(|mut statement| {
-                statement.query_map([id], raw_entry)?.collect::<rusqlite::Result<Vec<_>>>()
+                statement
+                    .query_map(params![hash_key(id), id], raw_entry)?
+                    .collect::<rusqlite::Result<Vec<_>>>()
             })
             .map_err(|error| self.error(&error))?;
         read::visible_entries(reader, raw)
@@ -502,12 +529,8 @@ impl Store for SqliteStore {
         let connection = self.connection();
         let (filter, values) = read::query_filter(query, read::Dialect::Sqlite);
         let sql = format!(
-            "SELECT {ENTRY_COLUMNS} FROM log l {join} WHERE l.seq > ?1 {filter} ORDER BY l.seq LIMIT ?2",
-            join = if query.latest_only {
-                "JOIN current c ON c.seq = l.seq AND c.deleted = 0"
-            } else {
-                ""
-            },
+            "SELECT {ENTRY_COLUMNS} FROM log l WHERE l.seq > ?1 {live} {filter} ORDER BY l.seq LIMIT ?2",
+            live = if query.latest_only { "AND l.live = 1" } else { "" },
         );
         let mut statement = connection.prepare_cached(&sql).map_err(|error| self.error(&error))?;
         read::page(reader, query, |after, chunk| {
@@ -527,26 +550,31 @@ impl Store for SqliteStore {
             .prepare_cached(
                 "SELECT value, indicator, kind, source, category, confidence, tlp, audience,
                         valid_until, last_seen, score, seq
-                 FROM claims WHERE value = ?1 AND kind = ?2 ORDER BY last_seen DESC, indicator",
+                 FROM claims WHERE valueh = ?1 AND value = ?2 AND kind = ?3
+                 ORDER BY last_seen DESC, indicator",
             )
             .and_then(|mut statement| {
+                let value = observable.value();
                 statement
-                    .query_map(params![observable.value(), observable.kind().as_str()], |row| {
-                        Ok(ClaimFields {
-                            value: row.get(0)?,
-                            indicator: row.get(1)?,
-                            kind: row.get(2)?,
-                            source: row.get(3)?,
-                            category: row.get(4)?,
-                            confidence: row.get(5)?,
-                            tlp: row.get(6)?,
-                            audience: row.get(7)?,
-                            valid_until: row.get(8)?,
-                            last_seen: row.get(9)?,
-                            score: row.get(10)?,
-                            seq: row.get(11)?,
-                        })
-                    })?
+                    .query_map(
+                        params![hash_key(value), value, observable.kind().as_str()],
+                        |row| {
+                            Ok(ClaimFields {
+                                value: row.get(0)?,
+                                indicator: row.get(1)?,
+                                kind: row.get(2)?,
+                                source: row.get(3)?,
+                                category: row.get(4)?,
+                                confidence: row.get(5)?,
+                                tlp: row.get(6)?,
+                                audience: row.get(7)?,
+                                valid_until: row.get(8)?,
+                                last_seen: row.get(9)?,
+                                score: row.get(10)?,
+                                seq: row.get(11)?,
+                            })
+                        },
+                    )?
                     .collect::<rusqlite::Result<Vec<_>>>()
             })
             .map_err(|error| self.error(&error))?;
@@ -624,19 +652,18 @@ impl Store for SqliteStore {
         let connection = self.connection();
         let rows = connection
             .prepare_cached(
-                "SELECT value, indicator, kind, confidence, last_seen, valid_until, score FROM claims",
+                "SELECT claim, kind, confidence, last_seen, valid_until, score FROM claims",
             )
             .and_then(|mut statement| {
                 statement
                     .query_map([], |row| {
                         Ok(read::ScoreRow {
-                            value: row.get(0)?,
-                            indicator: row.get(1)?,
-                            kind: row.get(2)?,
-                            confidence: row.get(3)?,
-                            last_seen: row.get(4)?,
-                            valid_until: row.get(5)?,
-                            score: row.get(6)?,
+                            claim: row.get(0)?,
+                            kind: row.get(1)?,
+                            confidence: row.get(2)?,
+                            last_seen: row.get(3)?,
+                            valid_until: row.get(4)?,
+                            score: row.get(5)?,
                         })
                     })?
                     .collect::<rusqlite::Result<Vec<_>>>()
@@ -645,11 +672,10 @@ impl Store for SqliteStore {
         let changed = read::rescore(rows, now);
         let result = (|| -> rusqlite::Result<()> {
             connection.execute_batch("BEGIN IMMEDIATE")?;
-            let mut update = connection.prepare_cached(
-                "UPDATE claims SET score = ?3 WHERE value = ?1 AND indicator = ?2",
-            )?;
-            for (value, indicator, score) in &changed {
-                update.execute(params![value, indicator, score])?;
+            let mut update =
+                connection.prepare_cached("UPDATE claims SET score = ?2 WHERE claim = ?1")?;
+            for (claim, score) in &changed {
+                update.execute(params![claim, score])?;
             }
             connection.execute_batch("COMMIT")
         })();
@@ -666,8 +692,7 @@ impl SqliteStore {
         let connection = self.connection();
         connection
             .prepare_cached(
-                "SELECT type, source, tlp, audience, count(*) FROM current WHERE deleted = 0
-                 GROUP BY type, source, tlp, audience",
+                "SELECT type, source, tlp, NULLIF(audience, ''), n FROM counts WHERE n > 0",
             )
             .and_then(|mut statement| {
                 statement

@@ -133,6 +133,23 @@ fn a_tombstone_deletes_an_object_and_its_claims(store: &dyn Store) {
     assert_eq!(store.stats(Reader::Operator).unwrap().objects, 0);
 }
 
+fn a_deleted_version_stays_deleted_and_a_newer_one_comes_back(store: &dyn Store) {
+    let first = indicator("feed", "198.51.100.40", 1);
+    let id = first.id().clone();
+    store.append(&[fact("feed", Tlp::Green, first.clone())]).unwrap();
+    store.append(&[Fact::tombstone("admin", Audience::node(Tlp::Green), id.clone())]).unwrap();
+    let outcome = store.append(&[fact("feed", Tlp::Green, first)]).unwrap();
+    assert_eq!((outcome.new_versions, outcome.unchanged), (0, 1));
+    assert!(store.get(Reader::Operator, id.as_str(), Versions::Latest).unwrap().is_empty());
+    let newer = indicator("feed", "198.51.100.40", 2);
+    assert_eq!(store.append(&[fact("feed", Tlp::Green, newer)]).unwrap().new_versions, 1);
+    let latest = store.get(Reader::Operator, id.as_str(), Versions::Latest).unwrap();
+    assert_eq!(latest[0].version_micros, day_micros(2));
+    let observable = Observable::parse("198.51.100.40").unwrap();
+    assert_eq!(store.claims(Reader::Operator, &observable).unwrap().len(), 1);
+    assert_eq!(store.stats(Reader::Operator).unwrap().objects, 1);
+}
+
 fn a_tombstone_in_the_same_batch_as_its_object(store: &dyn Store) {
     let object = indicator("feed", "203.0.113.5", 1);
     let id = object.id().clone();
@@ -484,6 +501,7 @@ both_backends!(
     a_newer_version_is_current_and_an_older_one_is_history,
     a_tombstone_deletes_an_object_and_its_claims,
     a_tombstone_in_the_same_batch_as_its_object,
+    a_deleted_version_stays_deleted_and_a_newer_one_comes_back,
     one_observable_from_five_sources_has_five_claims,
     categories_come_from_indicator_types_without_one_of_ours,
     every_read_follows_the_access_policy,
