@@ -29,6 +29,7 @@ use serde::Serialize;
 use watchfire_formats::{self as formats, Context, DETECT_BYTES, Format, Item, Reject, input};
 use watchfire_model::record::{Record, Subject};
 use watchfire_model::tlp::Tlp;
+use watchfire_store::AppendOutcome;
 
 use crate::store_import::{ImportError, StoreOptions, store_file};
 
@@ -176,14 +177,14 @@ impl Tally {
 /// The summary line of one file in `--json` mode, exactly these fields in this order
 /// (`new_versions` only when storing).
 #[derive(Serialize)]
-pub struct JsonSummary<'a> {
-    pub file: &'a str,
-    pub format: &'a str,
-    pub records: u64,
-    pub rejects: u64,
-    pub by_kind: &'a BTreeMap<String, u64>,
+struct JsonSummary<'a> {
+    file: &'a str,
+    format: &'a str,
+    records: u64,
+    rejects: u64,
+    by_kind: &'a BTreeMap<String, u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub new_versions: Option<u64>,
+    new_versions: Option<u64>,
 }
 
 /// A reject line in `--json` mode: `{"reject":{"file":…,"line":N,"reason":…}}`.
@@ -208,20 +209,39 @@ fn report_file(out: &mut impl Write, choice: FormatChoice, path: &Path, json: bo
     if let Some(error) = write_error {
         return Err(error).context("cannot write to standard output");
     }
-    let written = if json {
+    write_summary(out, json, &name, format, &tally, None).context("cannot write to standard output")
+}
+
+/// Writes the summary of one file: its JSON line (with `new_versions` when `stored` is given) or
+/// the readable report (with a `stored:` line).
+pub fn write_summary(
+    out: &mut impl Write,
+    json: bool,
+    name: &str,
+    format: &Format,
+    tally: &Tally,
+    stored: Option<&AppendOutcome>,
+) -> io::Result<()> {
+    if json {
         let summary = JsonSummary {
-            file: &name,
+            file: name,
             format: format.name,
             records: tally.n_records,
             rejects: tally.n_rejects,
             by_kind: &tally.by_kind,
-            new_versions: None,
+            new_versions: stored.map(|stored| stored.new_versions),
         };
-        write_json_line(out, &summary)
-    } else {
-        write_readable(out, &name, format, &tally)
-    };
-    written.context("cannot write to standard output")
+        return write_json_line(out, &summary);
+    }
+    write_readable(out, name, format, tally)?;
+    match stored {
+        Some(stored) => writeln!(
+            out,
+            "  stored: {} new versions, {} unchanged (log at {})",
+            stored.new_versions, stored.unchanged, stored.last_seq
+        ),
+        None => Ok(()),
+    }
 }
 
 /// Opens `path` (`-` is standard input), unpacks it, picks its format and hands every item to

@@ -21,7 +21,7 @@ use watchfire_model::stix::{Precision, Timestamp};
 use watchfire_model::tlp::Tlp;
 use watchfire_store::{AppendOutcome, Batch, Store};
 
-use crate::import::{self, FormatChoice, JsonReject, JsonSummary, Tally, Watch};
+use crate::import::{self, FormatChoice, JsonReject, Tally, Watch};
 use crate::ingest::Ingest;
 
 /// Facts per append: large enough for the databases' fast paths, small enough to keep memory flat.
@@ -111,25 +111,7 @@ pub fn store_file(
             anyhow::Error::new(error).context("cannot write to standard output"),
         ));
     }
-    let written = if options.json {
-        let summary = JsonSummary {
-            file: &name,
-            format: format.name,
-            records: tally.n_records,
-            rejects: tally.n_rejects,
-            by_kind: &tally.by_kind,
-            new_versions: Some(stored.new_versions),
-        };
-        import::write_json_line(out, &summary)
-    } else {
-        import::write_readable(out, &name, format, &tally).and_then(|()| {
-            writeln!(
-                out,
-                "  stored: {} new versions, {} unchanged (log at {})",
-                stored.new_versions, stored.unchanged, stored.last_seq
-            )
-        })
-    };
+    let written = import::write_summary(out, options.json, &name, format, &tally, Some(&stored));
     written.context("cannot write to standard output").map_err(ImportError::File)
 }
 

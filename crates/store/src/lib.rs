@@ -25,6 +25,7 @@ mod plan;
 mod postgres;
 mod read;
 mod rows;
+mod schema;
 mod score;
 mod sqlite;
 

@@ -18,8 +18,9 @@ use watchfire_model::Observable;
 use watchfire_model::record::Category;
 
 use crate::plan::{CurrentState, Head, Lookup, Plan, States, plan};
-use crate::read::{self, ClaimFields, RawEntry};
+use crate::read::{self, ClaimFields, Dialect, RawEntry};
 use crate::rows::{decode_tlp, hash_key};
+use crate::schema;
 use crate::{
     AppendOutcome, Batch, Claim, Entry, Error, Page, Query, Reader, SCHEMA_VERSION, Seq,
     SightingCount, SourceStats, Stats, Store, Versions, now_micros,
@@ -32,65 +33,14 @@ const MIGRATE_LOCK: i64 = 0x0057_4649_524d_4947;
 /// The notification channel of new log entries.
 const CHANNEL: &str = "watchfire_log";
 
-/// The schema, one entry per version.
-const MIGRATIONS: &[&str] = &[
-    // Version 1.
-    "
-    CREATE TABLE log (
-        seq BIGINT PRIMARY KEY,
-        added BIGINT NOT NULL,
-        kind BIGINT NOT NULL,
-        idh BIGINT NOT NULL,
-        id TEXT NOT NULL,
-        type TEXT NOT NULL,
-        version BIGINT NOT NULL,
-        digest BIGINT NOT NULL,
-        source TEXT NOT NULL,
-        tlp TEXT NOT NULL,
-        audience TEXT,
-        live BOOLEAN NOT NULL,
-        body TEXT NOT NULL
-    );
-    CREATE INDEX log_id ON log (idh, version);
-    CREATE INDEX log_type ON log (type, seq);
-    CREATE TABLE counts (
-        type TEXT NOT NULL,
-        source TEXT NOT NULL,
-        tlp TEXT NOT NULL,
-        audience TEXT NOT NULL,
-        n BIGINT NOT NULL,
-        PRIMARY KEY (type, source, tlp, audience)
-    );
-    CREATE TABLE claims (
-        claim BIGSERIAL PRIMARY KEY,
-        valueh BIGINT NOT NULL,
-        value TEXT NOT NULL,
-        indicator TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        source TEXT NOT NULL,
-        category TEXT,
-        confidence BIGINT,
-        tlp TEXT NOT NULL,
-        audience TEXT,
-        valid_until BIGINT,
-        last_seen BIGINT NOT NULL,
-        score BIGINT NOT NULL,
-        seq BIGINT NOT NULL
-    );
-    CREATE INDEX claims_value ON claims (valueh);
-    CREATE TABLE sightings (
-        id TEXT PRIMARY KEY,
-        sighting_of TEXT NOT NULL,
-        count BIGINT NOT NULL,
-        last_seen BIGINT NOT NULL,
-        tlp TEXT NOT NULL,
-        audience TEXT,
-        seq BIGINT NOT NULL
-    );
-    CREATE INDEX sightings_of ON sightings (sighting_of);
-    INSERT INTO meta (key, value) VALUES ('last_seq', 0), ('last_added', 0);
-    ",
-];
+/// The schema, one function per version (the `meta` table comes before, in `migrate`).
+const MIGRATIONS: &[fn() -> String] = &[|| {
+    format!(
+        "{}
+         INSERT INTO meta (key, value) VALUES ('last_seq', 0), ('last_added', 0);",
+        schema::tables_v1(Dialect::Postgres)
+    )
+}];
 
 /// The PostgreSQL store.
 pub struct PostgresStore {
@@ -194,7 +144,7 @@ fn migrate(client: &mut Client) -> Result<(), Error> {
     }
     let from = usize::try_from(version).unwrap_or(0);
     for (index, migration) in MIGRATIONS.iter().enumerate().skip(from) {
-        transaction.batch_execute(migration).map_err(|error| map_error(&error))?;
+        transaction.batch_execute(&migration()).map_err(|error| map_error(&error))?;
         let version = i64::try_from(index + 1).unwrap_or(i64::MAX);
         transaction
             .execute("UPDATE meta SET value = $1 WHERE key = 'schema_version'", &[&version])
@@ -526,7 +476,7 @@ impl Store for PostgresStore {
     }
 
     fn query(&self, reader: Reader<'_>, query: &Query) -> Result<Page, Error> {
-        let (filter, values) = read::query_filter(query, read::Dialect::Postgres);
+        let (filter, values) = read::query_filter(query, Dialect::Postgres);
         let sql = format!(
             "SELECT {ENTRY_COLUMNS} FROM log l WHERE l.seq > $1 {live} {filter} ORDER BY l.seq LIMIT $2",
             live = if query.latest_only { "AND l.live" } else { "" },
@@ -608,7 +558,7 @@ impl Store for PostgresStore {
             .collect();
         let mut stats = read::stats(reader, &objects, &claims)?;
         stats.last_seq = read_head(&mut *client)?.last_seq;
-        let (filter, values) = read::audience_filter(reader, &claims, read::Dialect::Postgres)?;
+        let (filter, values) = read::audience_filter(reader, &claims, Dialect::Postgres)?;
         let values: Vec<Box<dyn ToSql + Sync>> =
             values.iter().map(read::SqlValue::to_postgres).collect();
         let observables: i64 = client

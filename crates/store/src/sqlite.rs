@@ -13,8 +13,9 @@ use watchfire_model::Observable;
 use watchfire_model::record::Category;
 
 use crate::plan::{CurrentState, Head, Lookup, Plan, States, plan};
-use crate::read::{self, ClaimFields, RawEntry};
+use crate::read::{self, ClaimFields, Dialect, RawEntry};
 use crate::rows::{Prepared, decode_tlp, hash_key};
+use crate::schema;
 use crate::{
     AppendOutcome, Batch, Claim, Entry, Error, Page, Query, Reader, SCHEMA_VERSION, Seq,
     SightingCount, SourceStats, Stats, Store, Versions, now_micros,
@@ -24,66 +25,15 @@ use crate::{
 /// recognised as not ours before anything is written to it.
 const APPLICATION_ID: i64 = 0x5746_4952;
 
-/// The schema, one entry per version; a store at version N runs the entries after N.
-const MIGRATIONS: &[&str] = &[
-    // Version 1.
-    "
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
-    INSERT INTO meta (key, value) VALUES ('last_seq', 0), ('last_added', 0);
-    CREATE TABLE log (
-        seq INTEGER PRIMARY KEY,
-        added INTEGER NOT NULL,
-        kind INTEGER NOT NULL,
-        idh INTEGER NOT NULL,
-        id TEXT NOT NULL,
-        type TEXT NOT NULL,
-        version INTEGER NOT NULL,
-        digest INTEGER NOT NULL,
-        source TEXT NOT NULL,
-        tlp TEXT NOT NULL,
-        audience TEXT,
-        live INTEGER NOT NULL,
-        body TEXT NOT NULL
-    );
-    CREATE INDEX log_id ON log (idh, version);
-    CREATE INDEX log_type ON log (type, seq);
-    CREATE TABLE counts (
-        type TEXT NOT NULL,
-        source TEXT NOT NULL,
-        tlp TEXT NOT NULL,
-        audience TEXT NOT NULL,
-        n INTEGER NOT NULL,
-        PRIMARY KEY (type, source, tlp, audience)
-    ) WITHOUT ROWID;
-    CREATE TABLE claims (
-        claim INTEGER PRIMARY KEY,
-        valueh INTEGER NOT NULL,
-        value TEXT NOT NULL,
-        indicator TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        source TEXT NOT NULL,
-        category TEXT,
-        confidence INTEGER,
-        tlp TEXT NOT NULL,
-        audience TEXT,
-        valid_until INTEGER,
-        last_seen INTEGER NOT NULL,
-        score INTEGER NOT NULL,
-        seq INTEGER NOT NULL
-    );
-    CREATE INDEX claims_value ON claims (valueh);
-    CREATE TABLE sightings (
-        id TEXT PRIMARY KEY,
-        sighting_of TEXT NOT NULL,
-        count INTEGER NOT NULL,
-        last_seen INTEGER NOT NULL,
-        tlp TEXT NOT NULL,
-        audience TEXT,
-        seq INTEGER NOT NULL
-    ) WITHOUT ROWID;
-    CREATE INDEX sightings_of ON sightings (sighting_of);
-    ",
-];
+/// The schema, one function per version; a store at version N runs the ones after N.
+const MIGRATIONS: &[fn() -> String] = &[|| {
+    format!(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+         INSERT INTO meta (key, value) VALUES ('last_seq', 0), ('last_added', 0);
+         {}",
+        schema::tables_v1(Dialect::Sqlite)
+    )
+}];
 
 /// Options of the embedded store.
 #[derive(Clone, Debug)]
@@ -212,6 +162,7 @@ fn migrate(connection: &Connection, from: i64) -> rusqlite::Result<()> {
     let from = usize::try_from(from).unwrap_or(0);
     for (index, migration) in MIGRATIONS.iter().enumerate().skip(from) {
         let version = index + 1;
+        let migration = migration();
         connection.execute_batch(&format!(
             "BEGIN IMMEDIATE;
              {migration}
@@ -527,7 +478,7 @@ impl Store for SqliteStore {
 
     fn query(&self, reader: Reader<'_>, query: &Query) -> Result<Page, Error> {
         let connection = self.connection();
-        let (filter, values) = read::query_filter(query, read::Dialect::Sqlite);
+        let (filter, values) = read::query_filter(query, Dialect::Sqlite);
         let sql = format!(
             "SELECT {ENTRY_COLUMNS} FROM log l WHERE l.seq > ?1 {live} {filter} ORDER BY l.seq LIMIT ?2",
             live = if query.latest_only { "AND l.live = 1" } else { "" },
@@ -619,7 +570,7 @@ impl Store for SqliteStore {
         let last_seq = read_head(&connection).map_err(|error| self.error(&error))?.last_seq;
         let mut stats = read::stats(reader, &objects, &claims)?;
         stats.last_seq = last_seq;
-        let (filter, values) = read::audience_filter(reader, &claims, read::Dialect::Sqlite)?;
+        let (filter, values) = read::audience_filter(reader, &claims, Dialect::Sqlite)?;
         let sql = format!("SELECT count(DISTINCT value) FROM claims WHERE {filter}");
         let parameters: Vec<rusqlite::types::Value> =
             values.iter().map(read::SqlValue::to_sqlite).collect();
