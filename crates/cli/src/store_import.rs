@@ -24,8 +24,10 @@ use watchfire_store::{AppendOutcome, Batch, Store};
 use crate::import::{self, FormatChoice, JsonReject, Tally, Watch};
 use crate::ingest::Ingest;
 
-/// Facts per append: large enough for the databases' fast paths, small enough to keep memory flat.
-pub const BATCH: usize = 25_000;
+/// Facts per append. Each commit rewrites the index pages it touched, and index keys come in
+/// random order, so fewer, larger commits write far less (1 M indicators: 72 s at 10 000, 14 s
+/// at 100 000). At most three batches are in memory: one filling, one queued, one being written.
+pub const BATCH: usize = 100_000;
 
 /// How the records of a file are stored.
 #[derive(Clone, Debug)]
@@ -67,7 +69,7 @@ pub fn store_file(
         std::fs::metadata(path).ok().map(|metadata| metadata.len())
     };
     let mut progress = Progress::new(&path.display().to_string(), total_bytes);
-    let (sender, receiver) = mpsc::sync_channel::<Message>(2);
+    let (sender, receiver) = mpsc::sync_channel::<Message>(1);
     let mut stored = AppendOutcome::default();
     let mut store_error = None;
     let mut write_error = None;
