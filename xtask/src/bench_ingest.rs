@@ -490,8 +490,9 @@ fn write_threatfox(out: &mut dyn Write, n: u64) -> io::Result<()> {
         };
         let (malware, printable) = *rng.pick(&MALWARE);
         let first_seen = rng.datetime().replace('T', " ");
+        // After every first_seen (those are in 2024 and 2025).
         let last_seen = match rng.chance(30) {
-            true => rng.datetime().replace('T', " "),
+            true => format!("2026-{:02}-{:02} 12:00:00", 1 + rng.below(12), 1 + rng.below(28)),
             false => String::new(),
         };
         let confidence = rng.pick(&[50, 75, 100]);

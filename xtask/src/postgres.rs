@@ -195,10 +195,9 @@ impl Cluster {
             .context("cannot run pg_ctl start")?;
         if !output.status.success() {
             bail!(
-                "pg_ctl start failed ({}): {}\nserver log ({}):\n{}",
+                "pg_ctl start failed ({}): {}\nend of the server log:\n{}",
                 output.status,
                 String::from_utf8_lossy(&output.stderr).trim(),
-                self.log().display(),
                 log_tail(&self.log())
             );
         }
