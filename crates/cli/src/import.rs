@@ -1,14 +1,15 @@
-//! `watchfire import`: reads feed files with the `formats` readers and reports what they hold.
+//! `watchfire import`: reads feed files with the `formats` readers and stores what they hold
+//! (`store_import`), or with `--dry-run` only reports it.
 //!
-//! Only `--dry-run` works until the store exists: it parses every file and prints, per file, the
-//! format, the records counted by kind, and the rejects (a reject is data, so the exit code stays 0).
-//! Files that cannot be read at all (missing, unrecognised, a broken archive) make the exit code 1
-//! after the other files are done.
+//! Per file it prints the format, the records counted by kind, and the rejects (a reject is data,
+//! so the exit code stays 0), and when storing the new versions the log gained. Files that cannot
+//! be read at all (missing, unrecognised, a broken archive) make the exit code 1 after the other
+//! files are done; a store error (locked, full, corrupt, newer schema) stops at once with exit 1.
 //!
 //! With `--json`, each reject is printed as it is read, `{"reject":{"file":…,"line":N,"reason":…}}`,
 //! and each file ends with its summary line, in the order the files were given:
-//! `{"file":…,"format":…,"records":N,"rejects":N,"by_kind":{…}}` (`file` tells the summaries of
-//! several files apart; `by_kind` keys are sorted).
+//! `{"file":…,"format":…,"records":N,"rejects":N,"by_kind":{…},"new_versions":N}` (`file` tells
+//! the summaries of several files apart; `by_kind` keys are sorted; `new_versions` only when storing).
 //!
 //! Record kinds as counted in `by_kind`: the observable kind of an indicator (`ipv4`, `url`,
 //! `sha256`, ...), `pattern` for an indicator with a STIX pattern, `event` for a host event,
@@ -20,11 +21,16 @@ use std::fs::File;
 use std::io::{self, BufRead, BufWriter, Cursor, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 use watchfire_formats::{self as formats, Context, DETECT_BYTES, Format, Item, Reject, input};
 use watchfire_model::record::{Record, Subject};
+use watchfire_model::tlp::Tlp;
+
+use crate::store_import::{ImportError, StoreOptions, store_file};
 
 /// How many rejects the readable summary shows per file; the rest are counted.
 const SHOWN_REJECTS: usize = 20;
@@ -35,9 +41,18 @@ pub const EXIT_USAGE: u8 = 2;
 /// Arguments of `watchfire import`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Parse and report only, storing nothing (required until the store exists).
+    /// Parse and report only, storing nothing.
     #[arg(long)]
     dry_run: bool,
+
+    /// The source name the records are stored under (default: the format's name, such as
+    /// `abusech-urlhaus`).
+    #[arg(long, value_name = "NAME")]
+    source: Option<String>,
+
+    /// The TLP of records that carry none: clear, green, amber, amber+strict or red.
+    #[arg(long, value_name = "TLP", default_value = "green")]
+    tlp: String,
 
     /// The format of every file, or `auto` to recognise each file from its first bytes and name.
     #[arg(long, value_name = "FORMAT", default_value = "auto")]
@@ -52,14 +67,8 @@ pub struct Args {
     files: Vec<PathBuf>,
 }
 
-/// Runs `watchfire import`.
-pub fn run(args: &Args) -> Result<ExitCode> {
-    if !args.dry_run {
-        eprintln!(
-            "watchfire: import: the store is not built yet; use --dry-run to parse and report without storing"
-        );
-        return Ok(ExitCode::from(EXIT_USAGE));
-    }
+/// Runs `watchfire import`, storing into the store at `data` or `database` unless `--dry-run`.
+pub fn run(args: &Args, data: &Path, database: Option<&str>) -> Result<ExitCode> {
     let choice = match FormatChoice::parse(&args.format) {
         Ok(choice) => choice,
         Err(error) => {
@@ -67,19 +76,48 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
+    let Ok(tlp) = args.tlp.parse::<Tlp>() else {
+        eprintln!(
+            "watchfire: import: --tlp {:?} is no TLP level (clear, green, amber, amber+strict, red)",
+            args.tlp
+        );
+        return Ok(ExitCode::from(EXIT_USAGE));
+    };
+    let store = if args.dry_run {
+        None
+    } else {
+        match watchfire_store::open(data, database) {
+            Ok(store) => Some(store),
+            Err(error) => {
+                eprintln!("watchfire: import: {error}");
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+    };
+    let options = StoreOptions { source: args.source.clone(), tlp, json: args.json };
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut n_failed = 0usize;
     for path in &args.files {
-        let result = report_file(&mut out, choice, path, args.json);
+        let result = match &store {
+            None => report_file(&mut out, choice, path, args.json).map_err(ImportError::File),
+            Some(store) => store_file(&mut out, &**store, choice, path, &options),
+        };
         match result {
             Ok(()) => {}
-            Err(error) if is_broken_pipe(&error) => return Ok(ExitCode::SUCCESS),
-            Err(error) => {
+            Err(ImportError::File(error)) if is_broken_pipe(&error) => {
+                return Ok(ExitCode::SUCCESS);
+            }
+            Err(ImportError::File(error)) => {
                 // Keep what was printed so far in order before the error.
                 let _ = out.flush();
                 eprintln!("watchfire: import: {error:#}");
                 n_failed += 1;
+            }
+            Err(ImportError::Store(error)) => {
+                let _ = out.flush();
+                eprintln!("watchfire: import: {}: {error}", path.display());
+                return Ok(ExitCode::FAILURE);
             }
         }
     }
@@ -112,27 +150,46 @@ impl FormatChoice {
 
 /// What reading one file gave, for its summary.
 #[derive(Debug, Default)]
-struct Tally {
-    n_records: u64,
-    n_rejects: u64,
-    by_kind: BTreeMap<String, u64>,
-    shown_rejects: Vec<Reject>,
+pub struct Tally {
+    pub n_records: u64,
+    pub n_rejects: u64,
+    pub by_kind: BTreeMap<String, u64>,
+    pub shown_rejects: Vec<Reject>,
 }
 
-/// The summary line of one file in `--json` mode, exactly these fields in this order.
+impl Tally {
+    /// Counts a record by its kind.
+    pub fn count(&mut self, record: &Record) {
+        self.n_records += 1;
+        *self.by_kind.entry(record_kind(record)).or_default() += 1;
+    }
+
+    /// Counts a reject, keeping the first few for the readable report.
+    pub fn reject(&mut self, reject: Reject) {
+        self.n_rejects += 1;
+        if self.shown_rejects.len() < SHOWN_REJECTS {
+            self.shown_rejects.push(reject);
+        }
+    }
+}
+
+/// The summary line of one file in `--json` mode, exactly these fields in this order
+/// (`new_versions` only when storing).
 #[derive(Serialize)]
-struct JsonSummary<'a> {
-    file: &'a str,
-    format: &'a str,
-    records: u64,
-    rejects: u64,
-    by_kind: &'a BTreeMap<String, u64>,
+pub struct JsonSummary<'a> {
+    pub file: &'a str,
+    pub format: &'a str,
+    pub records: u64,
+    pub rejects: u64,
+    pub by_kind: &'a BTreeMap<String, u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_versions: Option<u64>,
 }
 
 /// A reject line in `--json` mode: `{"reject":{"file":…,"line":N,"reason":…}}`.
 #[derive(Serialize)]
-struct JsonReject<'a> {
-    reject: &'a Reject,
+pub struct JsonReject<'a> {
+    pub reject: &'a Reject,
 }
 
 fn report_file(out: &mut impl Write, choice: FormatChoice, path: &Path, json: bool) -> Result<()> {
@@ -140,19 +197,12 @@ fn report_file(out: &mut impl Write, choice: FormatChoice, path: &Path, json: bo
     // The reader's callback cannot return an error: keep the first write failure and stop writing.
     let mut write_error: Option<io::Error> = None;
     let (name, format) = read_file(choice, path, &mut |item| match item {
-        Item::Record(record) => {
-            tally.n_records += 1;
-            *tally.by_kind.entry(record_kind(&record)).or_default() += 1;
-        }
+        Item::Record(record) => tally.count(&record),
         Item::Reject(reject) => {
-            tally.n_rejects += 1;
-            if json {
-                if write_error.is_none() {
-                    write_error = write_json_line(out, &JsonReject { reject: &reject }).err();
-                }
-            } else if tally.shown_rejects.len() < SHOWN_REJECTS {
-                tally.shown_rejects.push(reject);
+            if json && write_error.is_none() {
+                write_error = write_json_line(out, &JsonReject { reject: &reject }).err();
             }
+            tally.reject(reject);
         }
     })?;
     if let Some(error) = write_error {
@@ -165,6 +215,7 @@ fn report_file(out: &mut impl Write, choice: FormatChoice, path: &Path, json: bo
             records: tally.n_records,
             rejects: tally.n_rejects,
             by_kind: &tally.by_kind,
+            new_versions: None,
         };
         write_json_line(out, &summary)
     } else {
@@ -180,12 +231,56 @@ pub fn read_file(
     path: &Path,
     on_item: &mut dyn FnMut(Item),
 ) -> Result<(String, &'static Format)> {
+    read_file_watched(choice, path, None, &mut |_| {}, on_item)
+}
+
+/// What a long import shares with its progress display: the bytes read from the file (before
+/// unpacking), and a flag that makes further reads fail, to stop a reader whose records can no
+/// longer be stored.
+#[derive(Debug, Default)]
+pub struct Watch {
+    /// Bytes read so far.
+    pub bytes: AtomicU64,
+    /// Set to stop reading.
+    pub abort: AtomicBool,
+}
+
+/// A reader that counts for a [`Watch`] and stops when it is aborted.
+struct Watched<R> {
+    inner: R,
+    watch: Arc<Watch>,
+}
+
+impl<R: Read> Read for Watched<R> {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        if self.watch.abort.load(Ordering::Relaxed) {
+            return Err(io::Error::other("the import was stopped"));
+        }
+        let n = self.inner.read(buffer)?;
+        self.watch.bytes.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// [`read_file`], counting the bytes read into `watch` when given, and telling `on_format` the
+/// format before the first item.
+pub fn read_file_watched(
+    choice: FormatChoice,
+    path: &Path,
+    watch: Option<Arc<Watch>>,
+    on_format: &mut dyn FnMut(&'static Format),
+    on_item: &mut dyn FnMut(Item),
+) -> Result<(String, &'static Format)> {
     let is_stdin = path.as_os_str() == "-";
     let name = if is_stdin { "-".to_owned() } else { path.display().to_string() };
     let raw: Box<dyn Read> = if is_stdin {
         Box::new(io::stdin())
     } else {
         Box::new(File::open(path).with_context(|| format!("cannot open {name}"))?)
+    };
+    let raw: Box<dyn Read> = match watch {
+        Some(watch) => Box::new(Watched { inner: raw, watch }),
+        None => raw,
     };
     let mut reader = input::open(&name, raw)?;
     let context = Context::new(name.as_str());
@@ -199,11 +294,13 @@ pub fn read_file(
                 .read_to_end(&mut head)
                 .map_err(|error| formats::Error::io(&name, error))?;
             let format = formats::detect(&head, context.file_name())?;
+            on_format(format);
             let mut rejoined: Box<dyn BufRead> = Box::new(Cursor::new(head).chain(reader));
             (format.read)(&mut rejoined, &context, on_item)?;
             return Ok((name, format));
         }
     };
+    on_format(format);
     (format.read)(&mut reader, &context, on_item)?;
     Ok((name, format))
 }
@@ -220,12 +317,12 @@ pub fn record_kind(record: &Record) -> String {
     }
 }
 
-fn write_json_line(out: &mut impl Write, value: &impl Serialize) -> io::Result<()> {
+pub fn write_json_line(out: &mut impl Write, value: &impl Serialize) -> io::Result<()> {
     serde_json::to_writer(&mut *out, value)?;
     out.write_all(b"\n")
 }
 
-fn write_readable(
+pub fn write_readable(
     out: &mut impl Write,
     name: &str,
     format: &Format,

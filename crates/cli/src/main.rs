@@ -4,6 +4,9 @@ mod convert;
 mod extract;
 mod feeds;
 mod import;
+mod ingest;
+mod stats;
+mod store_import;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -62,23 +65,28 @@ enum Command {
     /// Lists the built-in catalogue of public feeds (`feeds catalogue`).
     Feeds(feeds::Args),
 
-    /// Reads feed files in any supported format and reports their records and rejects.
+    /// Reads feed files in any supported format and stores their records in the log.
     ///
-    /// Only --dry-run works until the store exists. Formats are recognised per file from the first
-    /// bytes (gzip and zip are unpacked) and the file name, or named with --format. Rejected lines
-    /// are data: they are reported and the exit code stays 0; unreadable files make it 1.
+    /// Formats are recognised per file from the first bytes (gzip and zip are unpacked) and the
+    /// file name, or named with --format. Rejected lines are data: they are reported and the exit
+    /// code stays 0; unreadable files make it 1. Re-importing a file adds no new versions.
+    /// --dry-run parses and reports without storing.
     Import(import::Args),
+
+    /// Counts what the store holds: objects per type, source and TLP, claims per observable kind,
+    /// and the log's last sequence number.
+    Stats(stats::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // Later commands open the store at `cli.global`; `extract` needs none.
-    let _ = (&cli.global.data, &cli.global.database);
+    let (data, database) = (&cli.global.data, cli.global.database.as_deref());
     let result = match cli.command {
         Command::Convert(args) => convert::run(&args),
         Command::Extract(args) => extract::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Feeds(args) => feeds::run(&args).map(|()| ExitCode::SUCCESS),
-        Command::Import(args) => import::run(&args),
+        Command::Import(args) => import::run(&args, data, database),
+        Command::Stats(args) => stats::run(&args, data, database),
     };
     match result {
         Ok(code) => code,

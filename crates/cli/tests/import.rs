@@ -44,14 +44,6 @@ fn redact_reasons(json_lines: &str) -> String {
 const PLAIN_IPS: &str = "# a comment\n192.0.2.1\nnot-an-ip\n198.51.100.7\n";
 
 #[test]
-fn import_without_dry_run_says_the_store_is_not_built_yet() {
-    let run = watchfire(&["import", "-"], PLAIN_IPS.as_bytes());
-    assert_eq!(run.code, Some(2), "{}", run.stderr);
-    assert!(run.stderr.contains("the store is not built yet; use --dry-run"), "{}", run.stderr);
-    assert_eq!(run.stdout, "");
-}
-
-#[test]
 fn an_unknown_format_is_a_usage_error_listing_every_known_format() {
     let run = watchfire(&["import", "--dry-run", "--format", "no-such-format", "-"], b"");
     assert_eq!(run.code, Some(2), "{}", run.stderr);

@@ -34,6 +34,7 @@ use watchfire_model::record::{IndicatorRecord, Record, Subject};
 use watchfire_model::stix::Timestamp;
 use watchfire_model::{Observable, ObservableKind};
 
+pub use self::stix::StixConverter;
 pub use self::suricata::iprep_categories;
 
 /// A format writer: the seam every export format implements.

@@ -11,7 +11,7 @@
 //! Ids are deterministic, so exporting the same claims twice yields the same objects: indicators
 //! use `watchfire_model::stix::indicator_id` (a pattern subject: the same UUIDv5 scheme over
 //! `source NUL stix-pattern NUL pattern`), the identity, families and relationships UUIDv5s of
-//! their names. An indicator is `created` (and valid from) its first sighting, or the export time
+//! their names. An indicator is `created` (and valid from) its first sighting (else its last one), or the export time
 //! when the source gave none; `modified` is the last sighting when later. A `valid_until` that is
 //! not after `valid_from` (which STIX forbids) is left out. Timestamps are written to the
 //! millisecond, as STIX 2.1 asks of `created` and `modified`. The record's port has no place in an
@@ -35,31 +35,90 @@ use super::{Outcome, SkipReason, WriteOptions, Writer};
 /// malware families): a fixed time, so every export carries the same version of them.
 const FIXED_CREATED: &str = "2020-01-01T00:00:00.000Z";
 
+/// Turns indicator records into STIX objects the way every export and the store do: the
+/// indicator, and for a named malware family the family and the `indicates` relationship.
+#[derive(Clone, Debug)]
+pub struct StixConverter {
+    options: WriteOptions,
+    identity_id: StixId,
+}
+
 /// Writes a STIX 2.1 bundle.
 #[derive(Debug)]
 pub(super) struct StixWriter {
-    options: WriteOptions,
-    identity_id: StixId,
+    converter: StixConverter,
     /// Which levels of `Tlp::ALL` have had their marking definition written.
     markings_written: [bool; 5],
     /// The lower-cased names of the malware families written.
     families_written: BTreeSet<String>,
 }
 
-impl StixWriter {
-    pub(super) fn new(options: WriteOptions) -> StixWriter {
+impl StixConverter {
+    /// Returns a converter for objects produced by `options.source`, with `options.created` as the
+    /// `created` of records without a first sighting.
+    pub fn new(options: WriteOptions) -> StixConverter {
         let identity_id = stix_id("identity", &["identity", &options.source]);
-        StixWriter {
-            options,
-            identity_id,
-            markings_written: [false; 5],
-            families_written: BTreeSet::new(),
-        }
+        StixConverter { options, identity_id }
     }
 
-    fn indicator(&self, record: &IndicatorRecord) -> Indicator {
+    /// Returns the `identity` of the producer, which every object names as `created_by_ref`.
+    pub fn identity(&self) -> Value {
+        json!({
+            "type": "identity",
+            "spec_version": "2.1",
+            "id": self.identity_id,
+            "created": FIXED_CREATED,
+            "modified": FIXED_CREATED,
+            "name": self.options.source,
+            "identity_class": "organization",
+        })
+    }
+
+    /// Returns the malware family `name` (its id depends on the lower-cased name only).
+    pub fn family(&self, name: &str) -> (StixId, Value) {
+        let id = stix_id("malware", &["malware", &name.to_lowercase()]);
+        let family = json!({
+            "type": "malware",
+            "spec_version": "2.1",
+            "id": id,
+            "created_by_ref": self.identity_id,
+            "created": FIXED_CREATED,
+            "modified": FIXED_CREATED,
+            "name": name,
+            "is_family": true,
+        });
+        (id, family)
+    }
+
+    /// Returns the relationship "`indicator` indicates `family_id`", with the indicator's markings.
+    pub fn indicates(&self, indicator: &Indicator, family_id: &StixId) -> Value {
+        let relationship_id =
+            stix_id("relationship", &[indicator.id.as_str(), "indicates", family_id.as_str()]);
+        let mut relationship = json!({
+            "type": "relationship",
+            "spec_version": "2.1",
+            "id": relationship_id,
+            "created_by_ref": self.identity_id,
+            "created": indicator.created,
+            "modified": indicator.created,
+            "relationship_type": "indicates",
+            "source_ref": indicator.id,
+            "target_ref": family_id,
+        });
+        if !indicator.object_marking_refs.is_empty() {
+            relationship["object_marking_refs"] = json!(indicator.object_marking_refs);
+        }
+        relationship
+    }
+
+    /// Returns the STIX indicator of `record` (see the module doc for ids and times).
+    pub fn indicator(&self, record: &IndicatorRecord) -> Indicator {
         // STIX 2.1 section 3.2: `created` and `modified` are precise to the millisecond.
-        let created = record.first_seen.as_ref().unwrap_or(&self.options.created);
+        let created = record
+            .first_seen
+            .as_ref()
+            .or(record.last_seen.as_ref())
+            .unwrap_or(&self.options.created);
         let created = created.with_precision(Precision::Millis);
         let mut indicator = match &record.subject {
             Subject::Observable(observable) => {
@@ -110,6 +169,16 @@ impl StixWriter {
         indicator.object_marking_refs = record.tlp.map(tlp_marking_id).into_iter().collect();
         indicator
     }
+}
+
+impl StixWriter {
+    pub(super) fn new(options: WriteOptions) -> StixWriter {
+        StixWriter {
+            converter: StixConverter::new(options),
+            markings_written: [false; 5],
+            families_written: BTreeSet::new(),
+        }
+    }
 
     // Writes the marking definition of `tlp` unless it was written before.
     fn write_marking(&mut self, out: &mut dyn Write, tlp: Tlp) -> io::Result<()> {
@@ -123,53 +192,30 @@ impl StixWriter {
 
     // Writes the family `name` unless written before, and returns its id.
     fn write_family(&mut self, out: &mut dyn Write, name: &str) -> io::Result<StixId> {
-        let key = name.to_lowercase();
-        let id = stix_id("malware", &["malware", &key]);
-        if self.families_written.insert(key) {
-            let family = json!({
-                "type": "malware",
-                "spec_version": "2.1",
-                "id": id,
-                "created_by_ref": self.identity_id,
-                "created": FIXED_CREATED,
-                "modified": FIXED_CREATED,
-                "name": name,
-                "is_family": true,
-            });
+        let (id, family) = self.converter.family(name);
+        if self.families_written.insert(name.to_lowercase()) {
             write_value(out, &family)?;
         }
         Ok(id)
     }
 
     fn write_indicator(&mut self, out: &mut dyn Write, record: &IndicatorRecord) -> io::Result<()> {
-        let indicator = self.indicator(record);
-        let indicator_id = indicator.id.clone();
-        let created = indicator.created.clone();
-        let markings = indicator.object_marking_refs.clone();
+        let indicator = self.converter.indicator(record);
+        let relationship = match &record.malware {
+            Some(malware) => {
+                let (family_id, _) = self.converter.family(malware);
+                Some((malware, self.converter.indicates(&indicator, &family_id)))
+            }
+            None => None,
+        };
         write_object(out, &StixObject::Indicator(indicator))?;
         if let Some(tlp) = record.tlp {
             self.write_marking(out, tlp)?;
         }
-        let Some(malware) = &record.malware else {
+        let Some((malware, relationship)) = relationship else {
             return Ok(());
         };
-        let family_id = self.write_family(out, malware)?;
-        let relationship_id =
-            stix_id("relationship", &[indicator_id.as_str(), "indicates", family_id.as_str()]);
-        let mut relationship = json!({
-            "type": "relationship",
-            "spec_version": "2.1",
-            "id": relationship_id,
-            "created_by_ref": self.identity_id,
-            "created": created,
-            "modified": created,
-            "relationship_type": "indicates",
-            "source_ref": indicator_id,
-            "target_ref": family_id,
-        });
-        if !markings.is_empty() {
-            relationship["object_marking_refs"] = json!(markings);
-        }
+        self.write_family(out, malware)?;
         write_value(out, &relationship)
     }
 
@@ -198,19 +244,11 @@ impl StixWriter {
 
 impl Writer for StixWriter {
     fn begin(&mut self, out: &mut dyn Write) -> io::Result<()> {
-        let created = self.options.created.to_string();
-        let bundle_id = stix_id("bundle", &["bundle", &self.options.source, &created]);
+        let options = &self.converter.options;
+        let created = options.created.to_string();
+        let bundle_id = stix_id("bundle", &["bundle", &options.source, &created]);
         writeln!(out, "{{\"type\":\"bundle\",\"id\":\"{bundle_id}\",\"objects\":[")?;
-        let identity = json!({
-            "type": "identity",
-            "spec_version": "2.1",
-            "id": self.identity_id,
-            "created": FIXED_CREATED,
-            "modified": FIXED_CREATED,
-            "name": self.options.source,
-            "identity_class": "organization",
-        });
-        serde_json::to_writer(&mut *out, &identity)?;
+        serde_json::to_writer(&mut *out, &self.converter.identity())?;
         Ok(())
     }
 

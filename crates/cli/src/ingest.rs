@@ -1,0 +1,224 @@
+//! From parsed records to facts for the store, the way `watchfire import` stores a feed.
+//!
+//! - An indicator becomes a STIX `indicator` (through the same `StixConverter` as the STIX
+//!   export), plus the malware family and the `indicates` relationship when the record names one.
+//!   It is marked with its TLP: the record's own, else the import's `--tlp`.
+//! - A STIX object is stored as it came, at the TLP of its markings, else the import's.
+//! - A host event becomes an `x-watchfire-host-event` object and a warninglist entry an
+//!   `x-watchfire-benign` object (STIX 2.1 custom objects), with ids derived from their content,
+//!   so the same row imported twice is one object.
+//! - A feed definition (a catalogue entry) is no fact and is not stored.
+//!
+//! When a record has no time of its own, its objects are created at the import time and the
+//! fact says so (`times_made_up`): the store then compares content only, and re-importing the
+//! same list adds no version. Such an object is emitted once per import: a list that names the
+//! same value twice yields its first entry.
+
+use std::collections::HashSet;
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+use watchfire_formats::write::{StixConverter, WriteOptions};
+use watchfire_model::policy::Audience;
+use watchfire_model::record::{BenignRecord, HostEvent, IndicatorRecord, Record};
+use watchfire_model::stix::{
+    MarkingDefinition, Precision, StixId, StixObject, Timestamp, WATCHFIRE_NAMESPACE,
+};
+use watchfire_model::tlp::Tlp;
+use watchfire_store::Fact;
+
+/// Turns the records of one import into facts.
+#[derive(Debug)]
+pub struct Ingest {
+    converter: StixConverter,
+    source: String,
+    default_tlp: Tlp,
+    now: Timestamp,
+    /// Which levels of `Tlp::ALL` have had their marking definition emitted.
+    markings: [bool; 5],
+    identity_emitted: bool,
+    /// Hashes of the ids of objects with made-up times emitted so far: a list naming a value
+    /// twice yields its first entry only, so that re-importing the list finds it unchanged
+    /// (two entries would take turns as the current version).
+    made_up_ids: HashSet<u64>,
+}
+
+impl Ingest {
+    /// Returns the converter of an import from `source` at `now`, with `default_tlp` for records
+    /// that carry none.
+    pub fn new(source: &str, default_tlp: Tlp, now: &Timestamp) -> Ingest {
+        let now = now.with_precision(Precision::Millis);
+        Ingest {
+            converter: StixConverter::new(WriteOptions::new(source, now.clone())),
+            source: source.to_owned(),
+            default_tlp,
+            now,
+            markings: [false; 5],
+            identity_emitted: false,
+            made_up_ids: HashSet::new(),
+        }
+    }
+
+    /// Appends the facts of `record` to `out`; returns false for a record that is not stored.
+    pub fn facts(&mut self, record: &Record, out: &mut Vec<Fact>) -> bool {
+        match record {
+            Record::Indicator(indicator) => self.indicator(indicator, out),
+            Record::Stix(object) => {
+                let refs = object.object_marking_refs().iter().map(StixId::as_str);
+                let tlp = Tlp::from_marking_refs(refs).unwrap_or(self.default_tlp);
+                out.push(Fact::object(&self.source, Audience::node(tlp), (**object).clone()));
+            }
+            Record::Event(event) => {
+                let tlp = self.default_tlp;
+                let (object, made_up) = self.event_object(event);
+                self.push(out, tlp, object, made_up);
+            }
+            Record::Benign(benign) => {
+                let tlp = self.default_tlp;
+                let object = self.benign_object(benign);
+                self.push(out, tlp, object, true);
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    fn indicator(&mut self, record: &IndicatorRecord, out: &mut Vec<Fact>) {
+        let tlp = record.tlp.unwrap_or(self.default_tlp);
+        self.emit_shared(out, tlp);
+        let made_up = record.first_seen.is_none() && record.last_seen.is_none();
+        let mut indicator = self.converter.indicator(record);
+        if made_up && !self.first_time(indicator.id.as_str()) {
+            return;
+        }
+        indicator.object_marking_refs = vec![marking_id(tlp)];
+        let related = record.malware.as_deref().map(|malware| {
+            let (family_id, family) = self.converter.family(malware);
+            (family, self.converter.indicates(&indicator, &family_id))
+        });
+        let mut fact =
+            Fact::object(&self.source, Audience::node(tlp), StixObject::Indicator(indicator));
+        fact.category = record.category;
+        fact.times_made_up = made_up;
+        out.push(fact);
+        if let Some((family, relationship)) = related {
+            // The family has fixed times; the relationship is as old as its indicator.
+            self.push(out, tlp, family, false);
+            self.push(out, tlp, relationship, made_up);
+        }
+    }
+
+    // The producer's identity once per import, and each TLP marking definition once.
+    fn emit_shared(&mut self, out: &mut Vec<Fact>, tlp: Tlp) {
+        if !self.identity_emitted {
+            self.identity_emitted = true;
+            let identity = self.converter.identity();
+            self.push(out, Tlp::Clear, identity, false);
+        }
+        let slot = Tlp::ALL.iter().position(|level| *level == tlp).unwrap_or(0);
+        if !self.markings[slot] {
+            self.markings[slot] = true;
+            let marking = StixObject::MarkingDefinition(MarkingDefinition::for_tlp(tlp));
+            out.push(Fact::object(&self.source, Audience::node(Tlp::Clear), marking));
+        }
+    }
+
+    // Tells whether `id` is new to this import.
+    fn first_time(&mut self, id: &str) -> bool {
+        let mut hasher = DefaultHasher::new();
+        id.hash(&mut hasher);
+        self.made_up_ids.insert(hasher.finish())
+    }
+
+    fn push(&mut self, out: &mut Vec<Fact>, tlp: Tlp, object: Value, made_up: bool) {
+        let Value::Object(properties) = object else {
+            return;
+        };
+        if made_up
+            && !properties.get("id").and_then(Value::as_str).is_some_and(|id| self.first_time(id))
+        {
+            return;
+        }
+        // Cannot fail for the objects built in this module and the converter: they are checked
+        // by the tests; a failure would drop one derived object, never a record silently.
+        if let Ok(object) = StixObject::from_properties(properties) {
+            let mut fact = Fact::object(&self.source, Audience::node(tlp), object);
+            fact.times_made_up = made_up;
+            out.push(fact);
+        }
+    }
+
+    fn event_object(&self, event: &HostEvent) -> (Value, bool) {
+        let time = event.time.as_ref().map(|time| time.with_precision(Precision::Millis));
+        let made_up = time.is_none();
+        let time = time.unwrap_or_else(|| self.now.clone());
+        let port = event.port.map(|port| port.to_string()).unwrap_or_default();
+        let id = derived_id(
+            "x-watchfire-host-event",
+            &[&self.source, &event.ip.to_string(), &port, &event.event_type, time.as_str()],
+        );
+        let mut object = Map::new();
+        object.insert("type".into(), "x-watchfire-host-event".into());
+        object.insert("spec_version".into(), "2.1".into());
+        object.insert("id".into(), id.into());
+        object.insert("created".into(), time.as_str().into());
+        object.insert("modified".into(), time.as_str().into());
+        object.insert("ip".into(), event.ip.to_string().into());
+        object.insert("event_type".into(), event.event_type.clone().into());
+        if let Some(port) = event.port {
+            object.insert("port".into(), port.into());
+        }
+        if let Some(asn) = event.asn {
+            object.insert("asn".into(), asn.into());
+        }
+        if let Some(country) = &event.country {
+            object.insert("country".into(), country.clone().into());
+        }
+        if let Some(hostname) = &event.hostname {
+            object.insert("hostname".into(), hostname.clone().into());
+        }
+        if let Some(category) = event.category {
+            object.insert("category".into(), category.as_str().into());
+        }
+        if let Some(malware) = &event.malware {
+            object.insert("malware".into(), malware.clone().into());
+        }
+        if !event.tags.is_empty() {
+            object.insert("labels".into(), json!(event.tags));
+        }
+        if !event.details.is_empty() {
+            object.insert("details".into(), json!(event.details));
+        }
+        (Value::Object(object), made_up)
+    }
+
+    fn benign_object(&self, benign: &BenignRecord) -> Value {
+        let observable = &benign.observable;
+        let id = derived_id(
+            "x-watchfire-benign",
+            &[&benign.list, observable.kind().as_str(), observable.value()],
+        );
+        json!({
+            "type": "x-watchfire-benign",
+            "spec_version": "2.1",
+            "id": id,
+            "created": self.now.as_str(),
+            "modified": self.now.as_str(),
+            "list": benign.list,
+            "kind": observable.kind().as_str(),
+            "value": observable.value(),
+        })
+    }
+}
+
+/// The id of a custom object: a UUIDv5 in watchfire's namespace over the NUL-joined `parts`.
+fn derived_id(object_type: &str, parts: &[&str]) -> String {
+    let uuid = Uuid::new_v5(&WATCHFIRE_NAMESPACE, parts.join("\0").as_bytes());
+    format!("{object_type}--{uuid}")
+}
+
+fn marking_id(tlp: Tlp) -> StixId {
+    // Cannot fail: the TLP 2.0 marking ids in `model::tlp` are valid STIX ids.
+    StixId::parse(tlp.marking_id()).expect("fixed TLP marking ids are valid")
+}

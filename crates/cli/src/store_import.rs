@@ -1,0 +1,238 @@
+//! `watchfire import` without `--dry-run`: parse each file and append what it holds to the store.
+//!
+//! A reader thread parses the file and turns records into facts (`ingest`), in batches of
+//! [`BATCH`]; the main thread appends each batch (one durable transaction) while the next one is
+//! parsed. On a terminal, a progress line shows how far into the file the import is.
+//!
+//! A store error (locked, full, corrupt, newer schema) stops the whole import with a non-zero
+//! exit: every batch appended before it is durable, nothing after it was written.
+
+use std::cell::Cell;
+use std::io::{self, IsTerminal, Write};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result};
+use watchfire_formats::{Format, Item, Reject};
+use watchfire_model::stix::{Precision, Timestamp};
+use watchfire_model::tlp::Tlp;
+use watchfire_store::{AppendOutcome, Fact, Store};
+
+use crate::import::{self, FormatChoice, JsonReject, JsonSummary, Tally, Watch};
+use crate::ingest::Ingest;
+
+/// Facts per append: large enough for the databases' fast paths, small enough to keep memory flat.
+pub const BATCH: usize = 10_000;
+
+/// How the records of a file are stored.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    /// The source name, or `None` for the format's name.
+    pub source: Option<String>,
+    /// The TLP of records that carry none.
+    pub tlp: Tlp,
+    /// Print JSON lines instead of the readable report.
+    pub json: bool,
+}
+
+/// Why a file's import failed.
+#[derive(Debug)]
+pub enum ImportError {
+    /// The file could not be read; the other files still are.
+    File(anyhow::Error),
+    /// The store failed; the import stops.
+    Store(watchfire_store::Error),
+}
+
+enum Message {
+    Batch(Vec<Fact>),
+    Reject(Reject),
+}
+
+/// Imports one file into `store`, printing its report (and, with `--json`, its rejects) to `out`.
+pub fn store_file(
+    out: &mut impl Write,
+    store: &dyn Store,
+    choice: FormatChoice,
+    path: &Path,
+    options: &StoreOptions,
+) -> Result<(), ImportError> {
+    let watch = Arc::new(Watch::default());
+    let total_bytes = if path.as_os_str() == "-" {
+        None
+    } else {
+        std::fs::metadata(path).ok().map(|metadata| metadata.len())
+    };
+    let mut progress = Progress::new(&path.display().to_string(), total_bytes);
+    let (sender, receiver) = mpsc::sync_channel::<Message>(2);
+    let mut stored = AppendOutcome::default();
+    let mut store_error = None;
+    let mut write_error = None;
+    let (tally, read) = std::thread::scope(|scope| {
+        let reader = scope.spawn(|| read_facts(choice, path, options, &watch, sender));
+        for message in &receiver {
+            match message {
+                Message::Batch(facts) => match store.append(&facts) {
+                    Ok(outcome) => {
+                        stored.new_versions += outcome.new_versions;
+                        stored.unchanged += outcome.unchanged;
+                        stored.last_seq = outcome.last_seq;
+                    }
+                    Err(error) => {
+                        store_error = Some(error);
+                        watch.abort.store(true, Ordering::Relaxed);
+                        break;
+                    }
+                },
+                Message::Reject(reject) => {
+                    if write_error.is_none() {
+                        write_error =
+                            import::write_json_line(out, &JsonReject { reject: &reject }).err();
+                    }
+                }
+            }
+            progress.draw(&watch, stored.new_versions);
+        }
+        // Unblocks a reader waiting to send, so it sees the channel closed and stops.
+        drop(receiver);
+        reader.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    });
+    progress.clear();
+    if let Some(error) = store_error {
+        return Err(ImportError::Store(error));
+    }
+    let (name, format) = read.map_err(ImportError::File)?;
+    if let Some(error) = write_error {
+        return Err(ImportError::File(
+            anyhow::Error::new(error).context("cannot write to standard output"),
+        ));
+    }
+    let written = if options.json {
+        let summary = JsonSummary {
+            file: &name,
+            format: format.name,
+            records: tally.n_records,
+            rejects: tally.n_rejects,
+            by_kind: &tally.by_kind,
+            new_versions: Some(stored.new_versions),
+        };
+        import::write_json_line(out, &summary)
+    } else {
+        import::write_readable(out, &name, format, &tally).and_then(|()| {
+            writeln!(
+                out,
+                "  stored: {} new versions, {} unchanged (log at {})",
+                stored.new_versions, stored.unchanged, stored.last_seq
+            )
+        })
+    };
+    written.context("cannot write to standard output").map_err(ImportError::File)
+}
+
+// Runs in the reader thread: parses `path`, sends batches of facts and (for JSON) rejects.
+fn read_facts(
+    choice: FormatChoice,
+    path: &Path,
+    options: &StoreOptions,
+    watch: &Arc<Watch>,
+    sender: mpsc::SyncSender<Message>,
+) -> (Tally, Result<(String, &'static Format)>) {
+    let now = Timestamp::from_unix_nanos(
+        watchfire_store::now_micros().saturating_mul(1000),
+        Precision::Millis,
+    );
+    let detected: Cell<Option<&'static Format>> = Cell::new(None);
+    let mut ingest: Option<Ingest> = None;
+    let mut tally = Tally::default();
+    let mut batch = Vec::with_capacity(BATCH + 16);
+    let mut closed = false;
+    let result = import::read_file_watched(
+        choice,
+        path,
+        Some(Arc::clone(watch)),
+        &mut |format| detected.set(Some(format)),
+        &mut |item| match item {
+            Item::Record(record) => {
+                tally.count(&record);
+                if closed {
+                    return;
+                }
+                let ingest = ingest.get_or_insert_with(|| {
+                    let format_name = detected.get().map_or("import", |format| format.name);
+                    Ingest::new(options.source.as_deref().unwrap_or(format_name), options.tlp, &now)
+                });
+                ingest.facts(&record, &mut batch);
+                if batch.len() >= BATCH {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH + 16));
+                    closed = sender.send(Message::Batch(full)).is_err();
+                }
+            }
+            Item::Reject(reject) => {
+                if options.json && !closed {
+                    closed = sender.send(Message::Reject(reject.clone())).is_err();
+                }
+                tally.reject(reject);
+            }
+        },
+    );
+    if !closed && !batch.is_empty() {
+        let _ = sender.send(Message::Batch(batch));
+    }
+    // Closing the channel ends the main thread's loop.
+    drop(sender);
+    (tally, result)
+}
+
+/// The progress line on a terminal: how far into the file, and what was stored.
+struct Progress {
+    enabled: bool,
+    name: String,
+    total_bytes: Option<u64>,
+    started: Instant,
+    last_drawn: Option<Instant>,
+}
+
+impl Progress {
+    fn new(name: &str, total_bytes: Option<u64>) -> Progress {
+        Progress {
+            enabled: io::stderr().is_terminal(),
+            name: name.to_owned(),
+            total_bytes,
+            started: Instant::now(),
+            last_drawn: None,
+        }
+    }
+
+    fn draw(&mut self, watch: &Watch, new_versions: u64) {
+        if !self.enabled
+            || self.last_drawn.is_some_and(|at| at.elapsed() < Duration::from_millis(200))
+        {
+            return;
+        }
+        self.last_drawn = Some(Instant::now());
+        let bytes = watch.bytes.load(Ordering::Relaxed);
+        let rate = new_versions as f64 / self.started.elapsed().as_secs_f64().max(0.001);
+        let bar = match self.total_bytes {
+            Some(total) if total > 0 => {
+                let done = (bytes.min(total) * 30 / total) as usize;
+                format!(
+                    "[{}{}] {:>3}% ",
+                    "#".repeat(done),
+                    "-".repeat(30 - done),
+                    bytes * 100 / total
+                )
+            }
+            _ => format!("{} MB ", bytes / 1_000_000),
+        };
+        eprint!("\r{}: {bar}{new_versions} stored, {rate:.0}/s   ", self.name);
+    }
+
+    fn clear(&self) {
+        if self.enabled && self.last_drawn.is_some() {
+            eprint!("\r\x1b[2K");
+        }
+    }
+}
