@@ -123,6 +123,14 @@ struct Summary {
     by_kind: String,
 }
 
+/// What `watchfire stats --json` says.
+#[derive(Debug)]
+struct Stats {
+    /// Objects in the store (each with one version after a first import).
+    objects: u64,
+    indicators: u64,
+}
+
 /// One line of the table: the runs of one case.
 #[derive(Debug)]
 struct Row {
@@ -206,7 +214,8 @@ fn time_cases(
     for run in 1..=options.runs {
         remove_if_exists(&store)?;
         let (seconds, summary) = import(watchfire(binary, &store), format, input)?;
-        check(&summary, n, n).with_context(|| format!("sqlite fresh run {run}"))?;
+        let stats = stats(watchfire(binary, &store))?;
+        check_fresh(&summary, &stats, n).with_context(|| format!("sqlite fresh run {run}"))?;
         println!("sqlite fresh run {run}: {} in {seconds:.2} s", describe(&summary));
         fresh.seconds.push(seconds);
     }
@@ -214,7 +223,7 @@ fn time_cases(
     let mut again = Row { label: "SQLite, re-import (0 new)", records: n, seconds: Vec::new() };
     for run in 1..=options.runs {
         let (seconds, summary) = import(watchfire(binary, &store), format, input)?;
-        check(&summary, n, 0).with_context(|| format!("sqlite re-import run {run}"))?;
+        check_again(&summary, n).with_context(|| format!("sqlite re-import run {run}"))?;
         println!("sqlite re-import run {run}: {} in {seconds:.2} s", describe(&summary));
         again.seconds.push(seconds);
     }
@@ -229,10 +238,14 @@ fn time_cases(
         let database = format!("bench_ingest_{run}");
         cluster.execute(&format!("CREATE DATABASE {database}"))?;
         remove_if_exists(&data)?;
-        let mut command = watchfire(binary, &data);
-        command.arg("--database").arg(cluster.database_url(&database));
-        let (seconds, summary) = import(command, format, input)?;
-        check(&summary, n, n).with_context(|| format!("postgres fresh run {run}"))?;
+        let node = || {
+            let mut command = watchfire(binary, &data);
+            command.arg("--database").arg(cluster.database_url(&database));
+            command
+        };
+        let (seconds, summary) = import(node(), format, input)?;
+        let stats = stats(node())?;
+        check_fresh(&summary, &stats, n).with_context(|| format!("postgres fresh run {run}"))?;
         println!("postgres fresh run {run}: {} in {seconds:.2} s", describe(&summary));
         postgres_row.seconds.push(seconds);
         cluster.execute(&format!("DROP DATABASE {database}"))?;
@@ -282,11 +295,56 @@ fn parse_summary(line: &str) -> Result<Summary> {
     })
 }
 
-/// Fails unless the import read `records` records without a reject and added `new_versions`.
-fn check(summary: &Summary, records: u64, new_versions: u64) -> Result<()> {
-    if summary.records != records || summary.rejects != 0 || summary.new_versions != new_versions {
+/// Runs `stats --json` and returns the objects of the store and how many are indicators.
+fn stats(mut command: Command) -> Result<Stats> {
+    let output =
+        command.args(["stats", "--json"]).output().context("cannot run watchfire stats")?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
         bail!(
-            "expected {records} records, 0 rejects and {new_versions} new versions, got {}",
+            "watchfire stats failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    parse_stats(&stdout).with_context(|| format!("bad stats {:?}", stdout.trim()))
+}
+
+fn parse_stats(text: &str) -> Result<Stats> {
+    let value: serde_json::Value = serde_json::from_str(text).context("not JSON")?;
+    let objects = value.get("objects").and_then(serde_json::Value::as_u64).context("no objects")?;
+    let indicators = value
+        .pointer("/by_type/indicator")
+        .and_then(serde_json::Value::as_u64)
+        .context("no by_type.indicator")?;
+    Ok(Stats { objects, indicators })
+}
+
+/// Fails unless an import into a fresh store read `records` records without a reject, stored
+/// one indicator for each, and found every object it stored new (the indicators, and the
+/// objects they refer to, such as the source's identity).
+fn check_fresh(summary: &Summary, stats: &Stats, records: u64) -> Result<()> {
+    let is_complete = summary.records == records
+        && summary.rejects == 0
+        && stats.indicators == records
+        && summary.new_versions == stats.objects;
+    if !is_complete {
+        bail!(
+            "expected {records} records, 0 rejects, {records} indicators stored and every stored \
+             object new, got {}; the store holds {} indicators in {} objects",
+            describe(summary),
+            stats.indicators,
+            stats.objects
+        );
+    }
+    Ok(())
+}
+
+/// Fails unless a re-import read `records` records without a reject and added no version.
+fn check_again(summary: &Summary, records: u64) -> Result<()> {
+    if summary.records != records || summary.rejects != 0 || summary.new_versions != 0 {
+        bail!(
+            "expected {records} records, 0 rejects and 0 new versions, got {}",
             describe(summary)
         );
     }
@@ -523,8 +581,12 @@ mod tests {
         let summary = parse_summary(line).unwrap();
         assert_eq!((summary.records, summary.rejects, summary.new_versions), (3, 0, 3));
         assert_eq!(summary.by_kind, r#"{"ipv4":2,"url":1}"#);
-        assert!(check(&summary, 3, 3).is_ok());
-        assert!(check(&summary, 3, 0).is_err());
+        let stats = parse_stats(r#"{"objects":3,"by_type":{"indicator":3}}"#).unwrap();
+        assert!(check_fresh(&summary, &stats, 3).is_ok());
+        assert!(check_fresh(&summary, &stats, 4).is_err());
+        assert!(check_again(&summary, 3).is_err(), "3 new versions on a re-import");
+        let with_identity = parse_stats(r#"{"objects":4,"by_type":{"indicator":3}}"#).unwrap();
+        assert!(check_fresh(&summary, &with_identity, 3).is_err(), "an object was not new");
         assert!(parse_summary(r#"{"records":3,"rejects":0}"#).is_err(), "new_versions is required");
     }
 

@@ -324,7 +324,9 @@ fn ensure_server_user() -> Result<()> {
 fn make_directory(parent: &Path, as_server_user: bool) -> Result<PathBuf> {
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |time| time.subsec_nanos());
     let name = format!("watchfire-postgres-{}-{nanos}", std::process::id());
-    let directory = parent.join(name);
+    // Absolute: the server programs run in the directory itself, and pg_ctl hands the paths on.
+    let directory = std::path::absolute(parent.join(name))
+        .with_context(|| format!("cannot make {} absolute", parent.display()))?;
     fs::create_dir(&directory).with_context(|| format!("cannot create {}", directory.display()))?;
     if as_server_user {
         let chown = run(Command::new("chown").arg(SERVER_USER).arg(&directory));
