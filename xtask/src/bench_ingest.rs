@@ -34,7 +34,7 @@ usage: cargo xtask bench-ingest [--records N] [--runs N] [--input list|threatfox
   --runs N           timed imports per case; the median is reported (default 3)
   --input list       one value a line, mixed kinds, read as `freetext` (default)
   --input threatfox  a ThreatFox CSV export with every column filled, read as `abusech-threatfox`
-  --keep             keep target/bench-ingest/ (input and last stores) instead of deleting it
+  --keep             keep the generated input in target/bench-ingest/ instead of deleting it
 ";
 
 /// The issue's goal for the embedded store, in objects per second.
