@@ -25,7 +25,7 @@ use crate::import::{self, FormatChoice, JsonReject, JsonSummary, Tally, Watch};
 use crate::ingest::Ingest;
 
 /// Facts per append: large enough for the databases' fast paths, small enough to keep memory flat.
-pub const BATCH: usize = 10_000;
+pub const BATCH: usize = 100_000;
 
 /// How the records of a file are stored.
 #[derive(Clone, Debug)]

@@ -41,7 +41,7 @@ use watchfire_model::tlp::Tlp;
 
 pub use crate::postgres::PostgresStore;
 pub use crate::score::{half_life_days, score};
-pub use crate::sqlite::SqliteStore;
+pub use crate::sqlite::{SqliteOptions, SqliteStore};
 
 /// The version of the schema this build writes. A store of a newer version is refused.
 pub const SCHEMA_VERSION: i64 = 1;

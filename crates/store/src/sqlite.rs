@@ -137,7 +137,9 @@ impl SqliteStore {
             .execute_batch(
                 "PRAGMA journal_mode = WAL;
                  PRAGMA synchronous = FULL;
-                 PRAGMA cache_size = -65536;
+                 PRAGMA cache_size = -262144;
+                 PRAGMA mmap_size = 1073741824;
+                 PRAGMA wal_autocheckpoint = 16384;
                  PRAGMA temp_store = MEMORY;",
             )
             .map_err(|error| map_error(&name, &error))?;
