@@ -384,7 +384,7 @@ fn time_python(venv: &Path, script: &Path, reference: &Reference, runs: u32) -> 
     })
 }
 
-fn median(mut values: Vec<f64>) -> f64 {
+pub fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     let middle = values.len() / 2;
     if values.len().is_multiple_of(2) {
@@ -402,15 +402,7 @@ fn report(
     load_after: &str,
 ) -> String {
     let mut out = String::new();
-    let cpu = fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|line| line.starts_with("model name"))
-                .and_then(|line| line.split_once(':'))
-                .map(|(_, model)| model.trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown".to_owned());
+    let cpu = cpu_model();
     let n_cpus = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
     let python = Command::new("python3")
         .arg("--version")
@@ -465,14 +457,27 @@ fn report(
     out
 }
 
-fn load_average() -> String {
+/// The `model name` of the first CPU in `/proc/cpuinfo`.
+pub fn cpu_model() -> String {
+    fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|line| line.starts_with("model name"))
+                .and_then(|line| line.split_once(':'))
+                .map(|(_, model)| model.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+pub fn load_average() -> String {
     fs::read_to_string("/proc/loadavg")
         .map(|text| text.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|_| "unknown".to_owned())
 }
 
 /// `1234567` as `1 234 567`.
-fn thousands(value: u64) -> String {
+pub fn thousands(value: u64) -> String {
     let digits = value.to_string();
     let mut out = String::new();
     for (index, digit) in digits.chars().enumerate() {
@@ -489,14 +494,14 @@ fn thousands(value: u64) -> String {
 
 /// xorshift64*: deterministic, fast, good enough for test data.
 #[derive(Debug)]
-struct Rng(u64);
+pub struct Rng(u64);
 
 impl Rng {
-    fn new(seed: u64) -> Rng {
+    pub fn new(seed: u64) -> Rng {
         Rng(seed | 1)
     }
 
-    fn next(&mut self) -> u64 {
+    pub fn next(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -504,20 +509,20 @@ impl Rng {
     }
 
     /// A number in `0..bound`.
-    fn below(&mut self, bound: u64) -> u64 {
+    pub fn below(&mut self, bound: u64) -> u64 {
         self.next() % bound
     }
 
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len() as u64) as usize]
     }
 
     /// Whether a `percent` chance came up.
-    fn chance(&mut self, percent: u64) -> bool {
+    pub fn chance(&mut self, percent: u64) -> bool {
         self.below(100) < percent
     }
 
-    fn uuid(&mut self) -> String {
+    pub fn uuid(&mut self) -> String {
         let (high, low) = (self.next(), self.next());
         // Version 4, RFC 4122 variant: stix2 checks both.
         let high = (high & !0xf000) | 0x4000;
@@ -532,7 +537,7 @@ impl Rng {
         )
     }
 
-    fn hex(&mut self, n_chars: usize) -> String {
+    pub fn hex(&mut self, n_chars: usize) -> String {
         let mut out = String::with_capacity(n_chars + 16);
         while out.len() < n_chars {
             let _ = write!(out, "{:016x}", self.next());
@@ -542,12 +547,12 @@ impl Rng {
     }
 
     /// A public-looking IPv4 address (first octet 1..=223, not 10 or 127).
-    fn ipv4(&mut self) -> String {
+    pub fn ipv4(&mut self) -> String {
         let first = *self.pick(&[5u64, 23, 31, 45, 62, 77, 91, 103, 117, 141, 176, 185, 194, 212]);
         format!("{first}.{}.{}.{}", self.below(256), self.below(256), 1 + self.below(254))
     }
 
-    fn ipv6(&mut self) -> String {
+    pub fn ipv6(&mut self) -> String {
         format!(
             "2a0{:x}:{:x}:{:x}::{:x}",
             self.below(16),
@@ -557,7 +562,7 @@ impl Rng {
         )
     }
 
-    fn label(&mut self) -> String {
+    pub fn label(&mut self) -> String {
         const SYLLABLES: [&str; 16] = [
             "ka", "zu", "mor", "tel", "ex", "vin", "qo", "ra", "pay", "log", "sec", "net", "on",
             "bit", "cl", "dy",
@@ -570,7 +575,7 @@ impl Rng {
         label
     }
 
-    fn domain(&mut self) -> String {
+    pub fn domain(&mut self) -> String {
         const SUFFIXES: [&str; 10] =
             ["com", "net", "org", "ru", "xyz", "top", "info", "de", "co.uk", "online"];
         let suffix = *self.pick(&SUFFIXES);
@@ -581,7 +586,7 @@ impl Rng {
         }
     }
 
-    fn url(&mut self) -> String {
+    pub fn url(&mut self) -> String {
         const PATHS: [&str; 8] =
             ["i", "bin.sh", "mozi.m", "x86_64", "wp-admin/login.php", "invoice.zip", "a/b.exe", ""];
         let scheme = if self.chance(25) { "https" } else { "http" };
@@ -594,7 +599,7 @@ impl Rng {
     }
 
     /// `YYYY-MM-DDTHH:MM:SS` in 2024-2025.
-    fn datetime(&mut self) -> String {
+    pub fn datetime(&mut self) -> String {
         format!(
             "{}-{:02}-{:02}T{:02}:{:02}:{:02}",
             2024 + self.below(2),

@@ -9,6 +9,8 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 
 mod bench_formats;
+mod bench_ingest;
+mod postgres;
 mod tools;
 
 const USAGE: &str = "\
@@ -18,6 +20,10 @@ commands:
   test                 fmt --check, clippy -D warnings, every test, and a short run of each fuzz target
   bench-extract        criterion benchmark of `watchfire extract` on a generated 100+ MB mixed log
   bench-formats [...]  feed readers vs Python (stix2, csv, json, PyMISP) on generated 1M-record inputs
+  bench-ingest [...]   end-to-end `watchfire import` rate of 1M generated indicators into SQLite
+                       and into a private PostgreSQL cluster
+  postgres             start a private PostgreSQL cluster (as the tests use), print its URL, and
+                       stop and delete it on Ctrl-D or Ctrl-C
   fuzz [RUNS [TARGET...]]
                        run every fuzz target (or the named ones) for RUNS executions each
                        (default 1000000), starting from the shared feed samples
@@ -114,6 +120,8 @@ fn main() -> Result<()> {
         Some("test") => test(),
         Some("bench-extract") => cargo(&["bench", "-p", "watchfire-model", "--bench", "extract"]),
         Some("bench-formats") => bench_formats::run(&args[1..]),
+        Some("bench-ingest") => bench_ingest::run(&args[1..]),
+        Some("postgres") => postgres::serve(),
         Some("fuzz") => {
             let runs = match args.get(1) {
                 Some(runs) => {
@@ -144,8 +152,17 @@ fn test() -> Result<()> {
     step("clippy", || {
         cargo(&["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"])
     })?;
-    step("tests", || cargo(&["test", "--workspace", "--locked"]))?;
+    // The store's tests run against this cluster too; it is stopped and deleted when dropped,
+    // whether the steps pass or fail.
+    let postgres = postgres::Cluster::start(&env::temp_dir(), postgres::Durability::Unsafe)?;
+    step("tests", || {
+        let mut command = Command::new("cargo");
+        command.args(["test", "--workspace", "--locked"]);
+        command.env(postgres::TEST_URL_VAR, postgres.url());
+        run_cargo(&mut command)
+    })?;
     step("writer consumer checks", tools::consumer_checks)?;
+    drop(postgres);
     step("fuzz smoke", || fuzz(FUZZ_RUNS_IN_TEST, &[], Path::new(SMOKE_CORPUS)))?;
     println!("xtask test: all checks passed in {:.0?}", started.elapsed());
     Ok(())
@@ -270,10 +287,12 @@ fn ensure_cargo_fuzz() -> Result<()> {
 }
 
 fn cargo(args: &[&str]) -> Result<()> {
-    let status = Command::new("cargo")
-        .args(args)
-        .status()
-        .with_context(|| format!("cannot run cargo {args:?}"))?;
+    run_cargo(Command::new("cargo").args(args))
+}
+
+fn run_cargo(command: &mut Command) -> Result<()> {
+    let args: Vec<_> = command.get_args().map(|arg| arg.to_string_lossy().into_owned()).collect();
+    let status = command.status().with_context(|| format!("cannot run cargo {args:?}"))?;
     if !status.success() {
         bail!("cargo {} failed: {status}", args.join(" "));
     }

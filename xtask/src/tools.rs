@@ -110,7 +110,8 @@ pub fn consumer_checks() -> Result<()> {
     Ok(())
 }
 
-fn apt_install(packages: &[&str]) -> Result<()> {
+/// Installs Debian packages with apt-get (after `apt-get update`); needs root.
+pub fn apt_install(packages: &[&str]) -> Result<()> {
     let started = Instant::now();
     println!("installing Debian packages {}", packages.join(" "));
     run(Command::new("apt-get").arg("update").arg("-q"))?;
