@@ -157,5 +157,6 @@ fn postgres_an_append_by_one_client_wakes_a_follower_in_another() {
         });
     }
     // Woken by the notification, never by the 30 s timeout.
+    eprintln!("wake latencies after an append by the other client: {latencies:?}");
     assert!(latencies.iter().all(|latency| *latency < Duration::from_secs(5)), "{latencies:?}");
 }
