@@ -193,3 +193,28 @@ fn fresh_postgres_database() -> String {
     let (base, _) = admin.rsplit_once('/').expect("the URL names a database");
     format!("{base}/{name}")
 }
+
+/// Two processes on one PostgreSQL: a follower here waits on the log while a `watchfire import`
+/// process appends; LISTEN/NOTIFY wakes it, long before its timeout.
+#[test]
+fn a_follower_process_is_woken_by_an_import_in_another_process() {
+    use watchfire_store::{PostgresStore, Store};
+
+    let url = fresh_postgres_database();
+    let follower = PostgresStore::connect(&url).expect("connect");
+    // Listening before the other process starts.
+    assert_eq!(follower.wait(0, std::time::Duration::from_millis(1)).unwrap(), 0);
+    let path = fixture("abusech-urlhaus/csv_recent.csv");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_watchfire"))
+        .args(["--database", &url, "import", "--json", &path])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("start watchfire import");
+    let started = std::time::Instant::now();
+    let seq = follower.wait(0, std::time::Duration::from_secs(60)).unwrap();
+    let waited = started.elapsed();
+    let status = child.wait_with_output().expect("import finishes").status;
+    assert!(status.success());
+    assert!(seq > 0, "woken with the import's entries");
+    assert!(waited < std::time::Duration::from_secs(30), "woken by the notification: {waited:?}");
+}
