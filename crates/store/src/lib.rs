@@ -263,8 +263,8 @@ pub struct Claim {
     pub category: Option<Category>,
     /// The source's confidence, 0 to 100.
     pub confidence: Option<u8>,
-    /// Who may see it.
-    pub tlp: Tlp,
+    /// Who may see it (the index keeps it to answer each caller with what it may see).
+    pub audience: Audience,
     /// When the claim stops being valid (microseconds since the epoch).
     pub valid_until_micros: Option<i64>,
     /// When the source last said it (the indicator's `modified`, microseconds since the epoch).
@@ -273,6 +273,15 @@ pub struct Claim {
     pub score: u8,
     /// The log entry of the indicator version that made the claim.
     pub seq: Seq,
+}
+
+/// One page of [`Store::claims_after`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ClaimPage {
+    /// The visible claims, each with its position (the cursor value after it).
+    pub claims: Vec<(i64, Claim)>,
+    /// The cursor for the next page, when more claims may follow; `None` at the end.
+    pub next: Option<i64>,
 }
 
 /// How often an object was sighted, counted over the sightings the reader may see.
@@ -379,6 +388,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Returns the claims about `observable` the reader may see, most recent first.
     fn claims(&self, reader: Reader<'_>, observable: &Observable) -> Result<Vec<Claim>, Error>;
+
+    /// Reads every claim the reader may see, in the order the claims were written, after the
+    /// cursor `after` (0 reads from the start), up to `limit`: what the match index is built from.
+    fn claims_after(
+        &self,
+        reader: Reader<'_>,
+        after: i64,
+        limit: usize,
+    ) -> Result<ClaimPage, Error>;
 
     /// Counts the sightings of the object `sighting_of` that the reader may see.
     fn sightings(&self, reader: Reader<'_>, sighting_of: &str) -> Result<SightingCount, Error>;

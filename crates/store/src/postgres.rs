@@ -18,11 +18,11 @@ use watchfire_model::Observable;
 use watchfire_model::record::Category;
 
 use crate::plan::{CurrentState, Head, Lookup, Plan, States, plan};
-use crate::read::{self, ClaimFields, Dialect, RawEntry};
+use crate::read::{self, CLAIM_COLUMNS, ClaimFields, Dialect, RawEntry};
 use crate::rows::{decode_tlp, hash_key};
 use crate::schema;
 use crate::{
-    AppendOutcome, Batch, Claim, Entry, Error, Page, Query, Reader, SCHEMA_VERSION, Seq,
+    AppendOutcome, Batch, Claim, ClaimPage, Entry, Error, Page, Query, Reader, SCHEMA_VERSION, Seq,
     SightingCount, SourceStats, Stats, Store, Versions, now_micros,
 };
 
@@ -417,6 +417,24 @@ fn write_plan(transaction: &mut Transaction<'_>, plan: &Plan) -> Result<(), post
 const ENTRY_COLUMNS: &str =
     "l.seq, l.added, l.kind, l.id, l.type, l.version, l.source, l.tlp, l.audience, l.body";
 
+fn claim_fields(row: &postgres::Row) -> ClaimFields {
+    ClaimFields {
+        claim: row.get(0),
+        value: row.get(1),
+        indicator: row.get(2),
+        kind: row.get(3),
+        source: row.get(4),
+        category: row.get(5),
+        confidence: row.get(6),
+        tlp: row.get(7),
+        audience: row.get(8),
+        valid_until: row.get(9),
+        last_seen: row.get(10),
+        score: row.get(11),
+        seq: row.get(12),
+    }
+}
+
 fn raw_entry(row: &postgres::Row) -> RawEntry {
     RawEntry {
         seq: row.get(0),
@@ -495,34 +513,34 @@ impl Store for PostgresStore {
     }
 
     fn claims(&self, reader: Reader<'_>, observable: &Observable) -> Result<Vec<Claim>, Error> {
+        let value = observable.value();
+        let sql = format!(
+            "SELECT {CLAIM_COLUMNS} FROM claims WHERE valueh = $1 AND value = $2 AND kind = $3
+             ORDER BY last_seen DESC, indicator"
+        );
         let rows = self
             .client()
-            .query(
-                "SELECT value, indicator, kind, source, category, confidence, tlp, audience,
-                        valid_until, last_seen, score, seq
-                 FROM claims WHERE valueh = $1 AND value = $2 AND kind = $3
-                 ORDER BY last_seen DESC, indicator",
-                &[&hash_key(observable.value()), &observable.value(), &observable.kind().as_str()],
-            )
+            .query(&sql, &[&hash_key(value), &value, &observable.kind().as_str()])
             .map_err(|error| map_error(&error))?;
-        let fields = rows
-            .iter()
-            .map(|row| ClaimFields {
-                value: row.get(0),
-                indicator: row.get(1),
-                kind: row.get(2),
-                source: row.get(3),
-                category: row.get(4),
-                confidence: row.get(5),
-                tlp: row.get(6),
-                audience: row.get(7),
-                valid_until: row.get(8),
-                last_seen: row.get(9),
-                score: row.get(10),
-                seq: row.get(11),
-            })
-            .collect();
-        read::visible_claims(reader, fields)
+        read::visible_claims(reader, rows.iter().map(claim_fields).collect())
+    }
+
+    fn claims_after(
+        &self,
+        reader: Reader<'_>,
+        after: i64,
+        limit: usize,
+    ) -> Result<ClaimPage, Error> {
+        let sql =
+            format!("SELECT {CLAIM_COLUMNS} FROM claims WHERE claim > $1 ORDER BY claim LIMIT $2");
+        let mut client = self.client();
+        let statement = client.prepare(&sql).map_err(|error| map_error(&error))?;
+        read::claim_page(reader, after, limit, |cursor, chunk| {
+            let chunk = i64::try_from(chunk).unwrap_or(i64::MAX);
+            let rows =
+                client.query(&statement, &[&cursor, &chunk]).map_err(|error| map_error(&error))?;
+            Ok(rows.iter().map(claim_fields).collect())
+        })
     }
 
     fn sightings(&self, reader: Reader<'_>, sighting_of: &str) -> Result<SightingCount, Error> {

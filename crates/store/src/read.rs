@@ -159,42 +159,64 @@ pub(crate) fn query_filter(query: &Query, dialect: Dialect) -> (String, Vec<SqlV
     (filter, values)
 }
 
-/// Reads one page: fetches chunks after the cursor with `fetch(after, chunk)` until `limit`
-/// visible entries are found or the log ends. Invisible entries move the cursor but are never
-/// returned or counted.
+/// Reads one page of the log: see [`paginate`].
 pub(crate) fn page(
     reader: Reader<'_>,
     query: &Query,
-    mut fetch: impl FnMut(Seq, usize) -> Result<Vec<RawEntry>, Error>,
+    fetch: impl FnMut(Seq, usize) -> Result<Vec<RawEntry>, Error>,
 ) -> Result<Page, Error> {
-    let limit = query.limit.max(1);
+    let (entries, next) = paginate(
+        query.limit,
+        query.after,
+        fetch,
+        |row| to_seq(row.seq),
+        |row| Ok(visible_entries(reader, vec![row])?.pop()),
+    )?;
+    Ok(Page { entries, next })
+}
+
+/// Reads one page of rows in cursor order: fetches chunks after the cursor with
+/// `fetch(after, chunk)` until `limit` rows pass `keep` or the rows end. Rows `keep` drops
+/// (invisible ones) move the cursor but are never returned or counted. Returns the kept rows and
+/// the cursor of the next page, `None` at the end.
+pub(crate) fn paginate<C: Copy, R, T>(
+    limit: usize,
+    after: C,
+    mut fetch: impl FnMut(C, usize) -> Result<Vec<R>, Error>,
+    position: impl Fn(&R) -> C,
+    mut keep: impl FnMut(R) -> Result<Option<T>, Error>,
+) -> Result<(Vec<T>, Option<C>), Error> {
+    let limit = limit.max(1);
     let chunk = limit.clamp(100, 10_000);
-    let mut after = query.after;
-    let mut entries = Vec::new();
+    let mut cursor = after;
+    let mut kept = Vec::new();
     loop {
-        let raw = fetch(after, chunk)?;
-        let n_fetched = raw.len();
-        for row in raw {
-            let seq = to_seq(row.seq);
-            if entries.len() == limit {
+        let rows = fetch(cursor, chunk)?;
+        let n_fetched = rows.len();
+        for row in rows {
+            if kept.len() == limit {
                 // A full page with more rows behind it.
-                return Ok(Page { entries, next: Some(after) });
+                return Ok((kept, Some(cursor)));
             }
-            after = seq;
-            entries.extend(visible_entries(reader, vec![row])?);
+            cursor = position(&row);
+            kept.extend(keep(row)?);
         }
         if n_fetched < chunk {
-            return Ok(Page { entries, next: None });
+            return Ok((kept, None));
         }
-        if entries.len() == limit {
-            return Ok(Page { entries, next: Some(after) });
+        if kept.len() == limit {
+            return Ok((kept, Some(cursor)));
         }
     }
 }
 
+/// The columns of a claims row as both backends select them, `claim` first.
+pub(crate) const CLAIM_COLUMNS: &str = "claim, value, indicator, kind, source, category, confidence, tlp, audience, valid_until, last_seen, score, seq";
+
 /// A claims row as both backends select it.
 #[derive(Debug)]
 pub(crate) struct ClaimFields {
+    pub claim: i64,
     pub value: String,
     pub indicator: String,
     pub kind: String,
@@ -214,6 +236,30 @@ pub(crate) fn visible_claims(
     reader: Reader<'_>,
     rows: Vec<ClaimFields>,
 ) -> Result<Vec<Claim>, Error> {
+    Ok(visible_claims_with_ids(reader, rows)?.into_iter().map(|(_, claim)| claim).collect())
+}
+
+/// Reads one page of the claims view: see [`paginate`].
+pub(crate) fn claim_page(
+    reader: Reader<'_>,
+    after: i64,
+    limit: usize,
+    fetch: impl FnMut(i64, usize) -> Result<Vec<ClaimFields>, Error>,
+) -> Result<crate::ClaimPage, Error> {
+    let (claims, next) = paginate(
+        limit,
+        after,
+        fetch,
+        |row| row.claim,
+        |row| Ok(visible_claims_with_ids(reader, vec![row])?.pop()),
+    )?;
+    Ok(crate::ClaimPage { claims, next })
+}
+
+fn visible_claims_with_ids(
+    reader: Reader<'_>,
+    rows: Vec<ClaimFields>,
+) -> Result<Vec<(i64, Claim)>, Error> {
     let mut claims = Vec::new();
     for row in rows {
         let audience = decode_audience(&row.tlp, row.audience.as_deref())?;
@@ -231,18 +277,21 @@ pub(crate) fn visible_claims(
             ),
             None => None,
         };
-        claims.push(Claim {
-            observable,
-            indicator: row.indicator,
-            source: row.source,
-            category,
-            confidence: row.confidence.and_then(|value| u8::try_from(value).ok()),
-            tlp: audience.tlp,
-            valid_until_micros: row.valid_until,
-            last_seen_micros: row.last_seen,
-            score: u8::try_from(row.score.clamp(0, 100)).unwrap_or(0),
-            seq: to_seq(row.seq),
-        });
+        claims.push((
+            row.claim,
+            Claim {
+                observable,
+                indicator: row.indicator,
+                source: row.source,
+                category,
+                confidence: row.confidence.and_then(|value| u8::try_from(value).ok()),
+                audience,
+                valid_until_micros: row.valid_until,
+                last_seen_micros: row.last_seen,
+                score: u8::try_from(row.score.clamp(0, 100)).unwrap_or(0),
+                seq: to_seq(row.seq),
+            },
+        ));
     }
     Ok(claims)
 }

@@ -13,11 +13,11 @@ use watchfire_model::Observable;
 use watchfire_model::record::Category;
 
 use crate::plan::{CurrentState, Head, Lookup, Plan, States, plan};
-use crate::read::{self, ClaimFields, Dialect, RawEntry};
+use crate::read::{self, CLAIM_COLUMNS, ClaimFields, Dialect, RawEntry};
 use crate::rows::{Prepared, decode_tlp, hash_key};
 use crate::schema;
 use crate::{
-    AppendOutcome, Batch, Claim, Entry, Error, Page, Query, Reader, SCHEMA_VERSION, Seq,
+    AppendOutcome, Batch, Claim, ClaimPage, Entry, Error, Page, Query, Reader, SCHEMA_VERSION, Seq,
     SightingCount, SourceStats, Stats, Store, Versions, now_micros,
 };
 
@@ -431,6 +431,24 @@ fn write_plan(connection: &Connection, plan: &Plan) -> rusqlite::Result<()> {
 const ENTRY_COLUMNS: &str =
     "l.seq, l.added, l.kind, l.id, l.type, l.version, l.source, l.tlp, l.audience, l.body";
 
+fn claim_fields(row: &rusqlite::Row<'_>) -> rusqlite::Result<ClaimFields> {
+    Ok(ClaimFields {
+        claim: row.get(0)?,
+        value: row.get(1)?,
+        indicator: row.get(2)?,
+        kind: row.get(3)?,
+        source: row.get(4)?,
+        category: row.get(5)?,
+        confidence: row.get(6)?,
+        tlp: row.get(7)?,
+        audience: row.get(8)?,
+        valid_until: row.get(9)?,
+        last_seen: row.get(10)?,
+        score: row.get(11)?,
+        seq: row.get(12)?,
+    })
+}
+
 fn raw_entry(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawEntry> {
     Ok(RawEntry {
         seq: row.get(0)?,
@@ -497,39 +515,41 @@ impl Store for SqliteStore {
 
     fn claims(&self, reader: Reader<'_>, observable: &Observable) -> Result<Vec<Claim>, Error> {
         let connection = self.connection();
+        let value = observable.value();
+        let sql = format!(
+            "SELECT {CLAIM_COLUMNS} FROM claims WHERE valueh = ?1 AND value = ?2 AND kind = ?3
+             ORDER BY last_seen DESC, indicator"
+        );
         let rows = connection
-            .prepare_cached(
-                "SELECT value, indicator, kind, source, category, confidence, tlp, audience,
-                        valid_until, last_seen, score, seq
-                 FROM claims WHERE valueh = ?1 AND value = ?2 AND kind = ?3
-                 ORDER BY last_seen DESC, indicator",
-            )
+            .prepare_cached(&sql)
             .and_then(|mut statement| {
-                let value = observable.value();
                 statement
                     .query_map(
                         params![hash_key(value), value, observable.kind().as_str()],
-                        |row| {
-                            Ok(ClaimFields {
-                                value: row.get(0)?,
-                                indicator: row.get(1)?,
-                                kind: row.get(2)?,
-                                source: row.get(3)?,
-                                category: row.get(4)?,
-                                confidence: row.get(5)?,
-                                tlp: row.get(6)?,
-                                audience: row.get(7)?,
-                                valid_until: row.get(8)?,
-                                last_seen: row.get(9)?,
-                                score: row.get(10)?,
-                                seq: row.get(11)?,
-                            })
-                        },
+                        claim_fields,
                     )?
                     .collect::<rusqlite::Result<Vec<_>>>()
             })
             .map_err(|error| self.error(&error))?;
         read::visible_claims(reader, rows)
+    }
+
+    fn claims_after(
+        &self,
+        reader: Reader<'_>,
+        after: i64,
+        limit: usize,
+    ) -> Result<ClaimPage, Error> {
+        let connection = self.connection();
+        let sql =
+            format!("SELECT {CLAIM_COLUMNS} FROM claims WHERE claim > ?1 ORDER BY claim LIMIT ?2");
+        let mut statement = connection.prepare_cached(&sql).map_err(|error| self.error(&error))?;
+        read::claim_page(reader, after, limit, |cursor, chunk| {
+            statement
+                .query_map(params![cursor, i64::try_from(chunk).unwrap_or(i64::MAX)], claim_fields)
+                .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
+                .map_err(|error| self.error(&error))
+        })
     }
 
     fn sightings(&self, reader: Reader<'_>, sighting_of: &str) -> Result<SightingCount, Error> {

@@ -282,9 +282,23 @@ fn every_read_follows_the_access_policy(store: &dyn Store) {
             assert_eq!(found.len(), usize::from(levels.contains(&tlp)), "{who}: get {tlp}");
         }
         let claims = store.claims(reader, &shared).unwrap();
-        let mut claim_levels: Vec<Tlp> = claims.iter().map(|claim| claim.tlp).collect();
+        let mut claim_levels: Vec<Tlp> = claims.iter().map(|claim| claim.audience.tlp).collect();
         claim_levels.sort_by_key(|tlp| Tlp::ALL.iter().position(|level| level == tlp));
         assert_eq!(claim_levels, levels, "{who}: claims");
+        // The whole claims view, page by page, holds exactly the visible claims.
+        let mut scanned = Vec::new();
+        let mut cursor = 0;
+        loop {
+            let page = store.claims_after(reader, cursor, 3).unwrap();
+            assert!(page.claims.len() <= 3);
+            scanned.extend(page.claims.iter().map(|(_, claim)| claim.audience.tlp));
+            match page.next {
+                Some(next) => cursor = next,
+                None => break,
+            }
+        }
+        assert_eq!(scanned.len(), 2 * levels.len(), "{who}: claims_after");
+        assert!(scanned.iter().all(|tlp| levels.contains(tlp)), "{who}: claims_after levels");
         let count = store.sightings(reader, target).unwrap();
         assert_eq!(count.sightings, levels.len() as u64, "{who}: sightings");
         let stats = store.stats(reader).unwrap();
