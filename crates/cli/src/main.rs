@@ -5,6 +5,7 @@ mod extract;
 mod feeds;
 mod import;
 mod ingest;
+mod lookup;
 mod stats;
 mod store_import;
 
@@ -78,6 +79,12 @@ enum Command {
     /// --dry-run parses and reports without storing.
     Import(import::Args),
 
+    /// Tells what the store knows of values (IPs, networks, domains, URLs, hashes, e-mails, ASNs).
+    ///
+    /// Per value: its canonical form, and each hit (the value itself, a network holding it, a
+    /// parent domain, a URL's host) with the sources' claims. `-` reads values from standard input.
+    Lookup(lookup::Args),
+
     /// Counts what the store holds: objects per type, source and TLP, claims per observable kind,
     /// and the log's last sequence number.
     Stats(stats::Args),
@@ -91,6 +98,7 @@ fn main() -> ExitCode {
         Command::Extract(args) => extract::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Feeds(args) => feeds::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Import(args) => import::run(&args, data, database),
+        Command::Lookup(args) => lookup::run(&args, data, database),
         Command::Stats(args) => stats::run(&args, data, database),
     };
     match result {

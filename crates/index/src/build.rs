@@ -113,9 +113,9 @@ pub fn build(store: &dyn Store) -> Result<Snapshot, BuildError> {
         }
     }
     snapshot.v4_networks = v4_networks.into_iter().collect();
-    snapshot.v4_networks.sort_by(|a, b| b.0.cmp(&a.0));
+    snapshot.v4_networks.sort_by_key(|(len, _)| std::cmp::Reverse(*len));
     snapshot.v6_networks = v6_networks.into_iter().collect();
-    snapshot.v6_networks.sort_by(|a, b| b.0.cmp(&a.0));
+    snapshot.v6_networks.sort_by_key(|(len, _)| std::cmp::Reverse(*len));
     read_benign(store, &mut snapshot)?;
     Ok(snapshot)
 }
