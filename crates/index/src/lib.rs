@@ -384,3 +384,51 @@ fn mask_v4(bits: u32, len: u8) -> u32 {
 fn mask_v6(bits: u128, len: u8) -> u128 {
     if len == 0 { 0 } else { bits & (u128::MAX << (128 - u32::from(len))) }
 }
+
+/// The current snapshot of a node, kept up to date by following the log: a new snapshot is
+/// built and swapped in; lookups running on the old one finish undisturbed.
+#[derive(Debug, Default)]
+pub struct Index {
+    current: std::sync::RwLock<std::sync::Arc<Snapshot>>,
+}
+
+impl Index {
+    /// Builds the first snapshot from `store`.
+    pub fn open(store: &dyn watchfire_store::Store) -> Result<Index, BuildError> {
+        Ok(Index { current: std::sync::RwLock::new(std::sync::Arc::new(build(store)?)) })
+    }
+
+    /// Returns the current snapshot (a cheap shared handle; hold it for a batch of lookups).
+    pub fn snapshot(&self) -> std::sync::Arc<Snapshot> {
+        // A panic while swapping cannot leave a half-written Arc: a poisoned lock still holds a
+        // whole snapshot.
+        std::sync::Arc::clone(
+            &self.current.read().unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
+    /// Builds a new snapshot when the log has moved past the current one; returns whether it did.
+    pub fn refresh(&self, store: &dyn watchfire_store::Store) -> Result<bool, BuildError> {
+        if store.last_seq()? <= self.snapshot().seq() {
+            return Ok(false);
+        }
+        let fresh = std::sync::Arc::new(build(store)?);
+        *self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner) = fresh;
+        Ok(true)
+    }
+
+    /// Follows the log until `stop` returns true: waits for new entries (woken by other
+    /// processes' appends on PostgreSQL) and refreshes.
+    pub fn follow(
+        &self,
+        store: &dyn watchfire_store::Store,
+        mut stop: impl FnMut() -> bool,
+    ) -> Result<(), BuildError> {
+        while !stop() {
+            let seq = self.snapshot().seq();
+            store.wait(seq, std::time::Duration::from_millis(500))?;
+            self.refresh(store)?;
+        }
+        Ok(())
+    }
+}

@@ -196,3 +196,23 @@ fn expired_and_benign_hits_are_flagged_or_left_out() {
     assert!(snapshot.lookup(&access, &resolver, strict).is_empty());
     assert!(!snapshot.lookup(&access, &Observable::parse("1.2.3.4").unwrap(), strict)[0].benign);
 }
+
+#[test]
+fn the_index_follows_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("watchfire.db")).unwrap();
+    let index = watchfire_index::Index::open(&store).unwrap();
+    let old = index.snapshot();
+    assert_eq!(old.n_claims(), 0);
+    assert!(!index.refresh(&store).unwrap(), "nothing new");
+    let fact =
+        Fact::object("feed", Audience::node(Tlp::Clear), indicator("feed", "203.0.113.9", None));
+    store.append(&[fact]).unwrap();
+    assert!(index.refresh(&store).unwrap());
+    let fresh = index.snapshot();
+    assert_eq!(fresh.n_claims(), 1);
+    assert_eq!(old.n_claims(), 0, "a held snapshot does not change");
+    let access = fresh.access(Reader::Principal(&Principal::Anonymous));
+    let observable = Observable::parse("203.0.113.9").unwrap();
+    assert_eq!(fresh.lookup(&access, &observable, LookupOptions::flag_all(NOW)).len(), 1);
+}
