@@ -6,6 +6,7 @@ mod feeds;
 mod import;
 mod ingest;
 mod lookup;
+mod scan;
 mod stats;
 mod store_import;
 
@@ -85,6 +86,12 @@ enum Command {
     /// parent domain, a URL's host) with the sources' claims. `-` reads values from standard input.
     Lookup(lookup::Args),
 
+    /// Scans logs (Zeek, Suricata EVE, BIND/dnsmasq, any text) for values the store knows.
+    ///
+    /// Every core by default; one line per hit in file and line order, then a summary (lines,
+    /// bytes, hits, MB/s). --json prints JSON lines.
+    Match(scan::Args),
+
     /// Counts what the store holds: objects per type, source and TLP, claims per observable kind,
     /// and the log's last sequence number.
     Stats(stats::Args),
@@ -99,6 +106,7 @@ fn main() -> ExitCode {
         Command::Feeds(args) => feeds::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Import(args) => import::run(&args, data, database),
         Command::Lookup(args) => lookup::run(&args, data, database),
+        Command::Match(args) => scan::run(&args, data, database),
         Command::Stats(args) => stats::run(&args, data, database),
     };
     match result {
