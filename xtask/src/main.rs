@@ -10,6 +10,7 @@ use anyhow::{Context, Result, bail};
 
 mod bench_formats;
 mod bench_ingest;
+mod gen_logs;
 mod postgres;
 mod tools;
 
@@ -22,6 +23,9 @@ commands:
   bench-formats [...]  feed readers vs Python (stix2, csv, json, PyMISP) on generated 1M-record inputs
   bench-ingest [...]   end-to-end `watchfire import` rate of 1M generated indicators into SQLite
                        and into a private PostgreSQL cluster
+  gen-logs [--lines N] DIR
+                       deterministic Zeek and EVE logs with known malicious values and decoys,
+                       their indicators and the ground truth of `watchfire match` (default 10000 lines a log)
   postgres             start a private PostgreSQL cluster (as the tests use), print its URL, and
                        stop and delete it on Ctrl-D or Ctrl-C
   fuzz [RUNS [TARGET...]]
@@ -121,6 +125,7 @@ fn main() -> Result<()> {
         Some("bench-extract") => cargo(&["bench", "-p", "watchfire-model", "--bench", "extract"]),
         Some("bench-formats") => bench_formats::run(&args[1..]),
         Some("bench-ingest") => bench_ingest::run(&args[1..]),
+        Some("gen-logs") => gen_logs_command(&args[1..]),
         Some("postgres") => postgres::serve(),
         Some("fuzz") => {
             let runs = match args.get(1) {
@@ -284,6 +289,24 @@ fn ensure_cargo_fuzz() -> Result<()> {
     }
     println!("installing cargo-fuzz from crates.io");
     cargo(&["install", "cargo-fuzz", "--locked", "--version", "0.13.2"])
+}
+
+fn gen_logs_command(args: &[String]) -> Result<()> {
+    let (lines, dir) = match args {
+        [flag, lines, dir] if flag == "--lines" => {
+            (lines.parse().context("--lines takes a number")?, dir)
+        }
+        [dir] => (10_000, dir),
+        _ => bail!("usage: cargo xtask gen-logs [--lines N] DIR"),
+    };
+    let dir = Path::new(dir);
+    gen_logs::generate(dir, lines)
+        .with_context(|| format!("cannot write into {}", dir.display()))?;
+    println!(
+        "wrote {}: indicators.txt (import with --format freetext), conn.log, dns.log, http.log, eve.json ({lines} lines each), truth.tsv",
+        dir.display()
+    );
+    Ok(())
 }
 
 fn cargo(args: &[&str]) -> Result<()> {

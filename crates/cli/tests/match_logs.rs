@@ -1,0 +1,62 @@
+//! `watchfire match` against the ground truth of the log generator (`cargo xtask gen-logs`):
+//! exactly the injected malicious values match (exact addresses, addresses inside networks,
+//! subdomains, URLs, hashes), no decoy does.
+
+mod common;
+
+#[path = "../../../xtask/src/gen_logs.rs"]
+mod gen_logs;
+
+use std::collections::BTreeSet;
+
+use common::watchfire;
+use serde_json::Value;
+
+#[test]
+fn match_reports_exactly_the_ground_truth() {
+    let dir = tempfile::tempdir().unwrap();
+    gen_logs::generate(dir.path(), 700).unwrap();
+    let data = dir.path().join("store").display().to_string();
+    let indicators = dir.path().join("indicators.txt").display().to_string();
+    let import = watchfire(&["--data", &data, "import", "--format", "freetext", &indicators], b"");
+    assert!(import.ok(), "{}", import.stderr);
+    let logs: Vec<String> = ["conn.log", "dns.log", "http.log", "eve.json"]
+        .iter()
+        .map(|name| dir.path().join(name).display().to_string())
+        .collect();
+    for threads in ["1", "3"] {
+        let mut args = vec!["--data", &data, "match", "--json", "--threads", threads];
+        args.extend(logs.iter().map(String::as_str));
+        let run = watchfire(&args, b"");
+        assert!(run.ok(), "{}", run.stderr);
+        let mut lines: Vec<Value> =
+            run.stdout.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+        let summary = lines.pop().expect("a summary line");
+        assert_eq!(summary["summary"]["files"], 4);
+        assert_eq!(summary["summary"]["lines"], 4 * 700 + 3 * 8 + 1);
+        let found: BTreeSet<String> = lines
+            .iter()
+            .map(|hit| {
+                let file = hit["file"].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
+                format!(
+                    "{file}\t{}\t{}\t{}\t{}",
+                    hit["line"],
+                    hit["field"].as_str().unwrap(),
+                    hit["value"].as_str().unwrap(),
+                    hit["matched"]["value"].as_str().unwrap()
+                )
+            })
+            .collect();
+        assert_eq!(found.len(), lines.len(), "one hit per value and field");
+        let truth = std::fs::read_to_string(dir.path().join("truth.tsv")).unwrap();
+        let truth: BTreeSet<String> = truth.lines().map(str::to_owned).collect();
+        assert!(truth.len() > 300, "the generator injects enough values: {}", truth.len());
+        let missed: Vec<_> = truth.difference(&found).collect();
+        let extra: Vec<_> = found.difference(&truth).collect();
+        assert!(
+            missed.is_empty() && extra.is_empty(),
+            "threads {threads}: missed {missed:#?}\nextra {extra:#?}"
+        );
+        assert_eq!(summary["summary"]["hits"], lines.len());
+    }
+}
