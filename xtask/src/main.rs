@@ -10,6 +10,7 @@ use anyhow::{Context, Result, bail};
 
 mod bench_formats;
 mod bench_ingest;
+mod bench_match;
 mod gen_logs;
 mod postgres;
 mod tools;
@@ -23,6 +24,7 @@ commands:
   bench-formats [...]  feed readers vs Python (stix2, csv, json, PyMISP) on generated 1M-record inputs
   bench-ingest [...]   end-to-end `watchfire import` rate of 1M generated indicators into SQLite
                        and into a private PostgreSQL cluster
+  bench-match          match-index lookups/s (1M and 10M indicators) beside PostgreSQL inet + GiST
   gen-logs [--lines N] DIR
                        deterministic Zeek and EVE logs with known malicious values and decoys,
                        their indicators and the ground truth of `watchfire match` (default 10000 lines a log)
@@ -126,6 +128,7 @@ fn main() -> Result<()> {
         Some("bench-formats") => bench_formats::run(&args[1..]),
         Some("bench-ingest") => bench_ingest::run(&args[1..]),
         Some("gen-logs") => gen_logs_command(&args[1..]),
+        Some("bench-match") => bench_match::run(&args[1..]),
         Some("postgres") => postgres::serve(),
         Some("fuzz") => {
             let runs = match args.get(1) {

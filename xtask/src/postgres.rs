@@ -106,6 +106,11 @@ impl Cluster {
         Ok(cluster)
     }
 
+    /// Returns the directory of the server's programs (`psql`, `pgbench`, ...).
+    pub fn bin(&self) -> &Path {
+        &self.bin
+    }
+
     /// Returns the URL of the `postgres` database as the `postgres` superuser.
     pub fn url(&self) -> String {
         self.database_url("postgres")

@@ -27,19 +27,19 @@
 
 mod build;
 mod int_hash;
+mod v4;
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 use serde::Serialize;
-use watchfire_model::observable::domain;
 use watchfire_model::policy::Audience;
 use watchfire_model::record::Category;
 use watchfire_model::{Observable, ObservableKind};
 use watchfire_store::{Reader, Seq};
 use xxhash_rust::xxh3::Xxh3DefaultBuilder;
 
-pub use crate::build::{BuildError, build};
+pub use crate::build::{BuildError, build, from_claims};
 use crate::int_hash::IntBuild;
 
 /// A range of claim ids in [`Snapshot`]'s shared list.
@@ -76,14 +76,16 @@ pub struct Snapshot {
     audiences: Vec<Audience>,
     sources: Vec<Box<str>>,
     lists: Vec<u32>,
-    v4: HashMap<u32, ListRef, IntBuild>,
+    v4: v4::V4Table,
     v6: HashMap<u128, ListRef, IntBuild>,
-    /// Networks by prefix length, longest first, masked addresses as keys.
-    v4_networks: Vec<(u8, HashMap<u32, ListRef, IntBuild>)>,
+    /// IPv6 networks by prefix length, longest first, masked addresses as keys.
     v6_networks: Vec<(u8, HashMap<u128, ListRef, IntBuild>)>,
     asns: HashMap<u32, ListRef, IntBuild>,
     /// Domains, URLs, hashes and e-mails by canonical value (their kinds cannot collide).
     texts: HashMap<Box<str>, ListRef, Xxh3DefaultBuilder>,
+    /// Listed domains that are themselves public suffixes: they match only themselves, never
+    /// their subdomains (an indicator on `co.uk` must not match every British name).
+    suffixes: HashSet<Box<str>, Xxh3DefaultBuilder>,
     /// Known-benign values (warninglists) by canonical value (the canonical values of different
     /// kinds never coincide: a domain has a dot, an e-mail an `@`, a URL a scheme, a hash none).
     benign: HashSet<Box<str>, Xxh3DefaultBuilder>,
@@ -239,6 +241,19 @@ impl Snapshot {
         hits
     }
 
+    /// Returns the hits of one address, as [`Snapshot::lookup`] does for an `ipv4` or `ipv6`
+    /// observable, without building one (the hot path of log scanning).
+    pub fn lookup_address<'a>(
+        &'a self,
+        access: &Access,
+        address: IpAddr,
+        options: LookupOptions,
+    ) -> Vec<Hit<'a>> {
+        let mut hits = Vec::new();
+        self.match_address(access, address, MatchKind::Exact, options, &mut hits);
+        hits
+    }
+
     fn match_address<'a>(
         &'a self,
         access: &Access,
@@ -248,11 +263,11 @@ impl Snapshot {
         hits: &mut Vec<Hit<'a>>,
     ) {
         let exact = match address {
-            IpAddr::V4(v4) => self.v4.get(&u32::from(v4)),
-            IpAddr::V6(v6) => self.v6.get(&u128::from(v6)),
+            IpAddr::V4(v4) => self.v4.exact(u32::from(v4)),
+            IpAddr::V6(v6) => self.v6.get(&u128::from(v6)).copied(),
         };
         if let Some(list) = exact {
-            self.push_hit(access, *list, how, options, hits);
+            self.push_hit(access, list, how, options, hits);
         }
         let network_how = if how == MatchKind::Exact { MatchKind::Network } else { how };
         let full = if address.is_ipv4() { 32 } else { 128 };
@@ -272,15 +287,14 @@ impl Snapshot {
         let before = hits.len();
         match address {
             IpAddr::V4(v4) => {
-                let bits = u32::from(v4);
-                for (len, networks) in self.v4_networks.iter().filter(|(len, _)| *len <= prefix_len)
-                {
-                    if let Some(list) = networks.get(&mask_v4(bits, *len)) {
-                        self.push_hit(access, *list, how, options, hits);
-                        if hits.len() > before {
-                            return;
-                        }
+                let mut network = self.v4.longest(u32::from(v4), prefix_len);
+                while let Some(id) = network {
+                    let (list, parent) = self.v4.network(id);
+                    self.push_hit(access, list, how, options, hits);
+                    if hits.len() > before {
+                        return;
                     }
+                    network = parent;
                 }
             }
             IpAddr::V6(v6) => {
@@ -308,15 +322,15 @@ impl Snapshot {
         hits: &mut Vec<Hit<'a>>,
     ) {
         self.push_text(access, name, how, options, hits);
-        let Some(registrable) = domain::registrable(name) else {
-            return;
-        };
+        // Every parent name is probed; a listed name that is itself a public suffix was marked
+        // at build time and matches only itself, so no lookup needs the public suffix list.
         let parent_how = if how == MatchKind::Exact { MatchKind::Subdomain } else { how };
         let mut rest = name;
-        while rest.len() > registrable.len() {
-            let Some(dot) = rest.find('.') else { break };
+        while let Some(dot) = rest.find('.') {
             rest = &rest[dot + 1..];
-            self.push_text(access, rest, parent_how, options, hits);
+            if !self.suffixes.contains(rest) {
+                self.push_text(access, rest, parent_how, options, hits);
+            }
         }
     }
 

@@ -84,6 +84,7 @@ fn snapshot() -> (Snapshot, tempfile::TempDir) {
             clear("feed", "phish@evil.example"),
             clear("feed", "9.9.9.9"),
             clear("feed", "AS64500"),
+            clear("feed", "github.io"),
             Fact::object(
                 "feed",
                 Audience::node(Tlp::Clear),
@@ -155,6 +156,9 @@ fn names_match_their_parent_domains_but_not_lookalikes() {
         [(MatchKind::Subdomain, "evil.example".to_owned(), 2)]
     );
     assert!(hits(&snapshot, &anyone, "notevil.example").is_empty());
+    // A listed public suffix (private section) matches itself, never the names below it.
+    assert_eq!(hits(&snapshot, &anyone, "github.io")[0].0, MatchKind::Exact);
+    assert!(hits(&snapshot, &anyone, "someone.github.io").is_empty());
     assert!(hits(&snapshot, &anyone, "evil.example.org").is_empty());
 }
 
