@@ -2,7 +2,7 @@
 //!
 //! Ours: `crates/index/examples/bench_match.rs` in release, one thread, on a snapshot of
 //! generated claims in memory: 1 M exact IPv4 addresses + 50 000 networks (/16 to /24) + 1 M
-//! domains, then 10 M + 500 000 + 10 M; uniform random IPv4 queries, and domain queries of which
+//! domains, then 10 M + 50 000 + 10 M; uniform random IPv4 queries, and domain queries of which
 //! 10 % are known names and 10 % subdomains of known names. It reports lookups/s per kind and
 //! the snapshot's resident bytes per indicator.
 //!
