@@ -37,10 +37,9 @@ use watchfire_model::policy::Audience;
 use watchfire_model::record::Category;
 use watchfire_model::{Observable, ObservableKind};
 use watchfire_store::{Reader, Seq};
-use xxhash_rust::xxh3::Xxh3DefaultBuilder;
 
 pub use crate::build::{BuildError, build, from_claims};
-use crate::int_hash::IntBuild;
+use crate::int_hash::{IntBuild, TextBuild};
 
 /// A range of claim ids in [`Snapshot`]'s shared list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,13 +81,13 @@ pub struct Snapshot {
     v6_networks: Vec<(u8, HashMap<u128, ListRef, IntBuild>)>,
     asns: HashMap<u32, ListRef, IntBuild>,
     /// Domains, URLs, hashes and e-mails by canonical value (their kinds cannot collide).
-    texts: HashMap<Box<str>, ListRef, Xxh3DefaultBuilder>,
+    texts: HashMap<Box<str>, ListRef, TextBuild>,
     /// Listed domains that are themselves public suffixes: they match only themselves, never
     /// their subdomains (an indicator on `co.uk` must not match every British name).
-    suffixes: HashSet<Box<str>, Xxh3DefaultBuilder>,
+    suffixes: HashSet<Box<str>, TextBuild>,
     /// Known-benign values (warninglists) by canonical value (the canonical values of different
     /// kinds never coincide: a domain has a dot, an e-mail an `@`, a URL a scheme, a hash none).
-    benign: HashSet<Box<str>, Xxh3DefaultBuilder>,
+    benign: HashSet<Box<str>, TextBuild>,
 }
 
 /// How a hit matched the value looked up.
@@ -328,8 +327,10 @@ impl Snapshot {
         let mut rest = name;
         while let Some(dot) = rest.find('.') {
             rest = &rest[dot + 1..];
-            if !self.suffixes.contains(rest) {
-                self.push_text(access, rest, parent_how, options, hits);
+            if let Some(list) = self.texts.get(rest)
+                && !self.suffixes.contains(rest)
+            {
+                self.push_hit(access, *list, parent_how, options, hits);
             }
         }
     }
