@@ -54,7 +54,7 @@ fn claim(observable: Observable, n: u64) -> Claim {
         source: format!("feed-{}", n % 20),
         category: None,
         confidence: Some(80),
-        audience: Audience::node(if n % 3 == 0 { Tlp::Green } else { Tlp::Clear }),
+        audience: Audience::node(if n.is_multiple_of(3) { Tlp::Green } else { Tlp::Clear }),
         valid_until_micros: None,
         last_seen_micros: 0,
         score: 80,
