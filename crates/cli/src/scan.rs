@@ -10,7 +10,7 @@
 //!   client address (field `client`).
 //! - `text`: anything else, through the extractor (field `text`), defanged values included.
 //!
-//! A reader thread cuts each file into chunks of whole lines; workers (`--threads`, default every
+//! Files may be gzip or zip compressed (unpacked with the same caps as feeds). A reader thread cuts each file into chunks of whole lines; workers (`--threads`, default every
 //! core) match them against one snapshot of the index; hits come out in file and line order, a
 //! readable line each (`file:line: field value: how matched (sources)`), or with `--json` one JSON
 //! line each: `{"file":…,"line":N,"kind":…,"value":…,"field":…,"how":…,"matched":…,
@@ -19,7 +19,7 @@
 //! every claim (as the local operator).
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufRead, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, mpsc};
@@ -28,6 +28,7 @@ use std::time::Instant;
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 use serde_json::Value;
+use watchfire_formats::input;
 use watchfire_index::{Access, Hit, LookupOptions, Snapshot};
 use watchfire_model::extract::{self as extractor, ExtractOptions};
 use watchfire_model::{Observable, ObservableKind};
@@ -213,7 +214,6 @@ fn scan_file(
     } else {
         Box::new(File::open(path).with_context(|| format!("cannot open {name}"))?)
     };
-    let mut input = BufReader::with_capacity(1 << 16, raw);
     let (chunk_sender, chunk_receiver) = mpsc::sync_channel::<Chunk>(threads * 2);
     let chunk_receiver = Arc::new(std::sync::Mutex::new(chunk_receiver));
     let (result_sender, result_receiver) = mpsc::channel::<(usize, Vec<u8>, u64)>();
@@ -240,8 +240,12 @@ fn scan_file(
         }
         drop(result_sender);
         let name_for_reader = Arc::clone(&name);
-        let reader =
-            scope.spawn(move || read_chunks(&mut input, &name_for_reader, format, &chunk_sender));
+        // The input layer of `formats` unpacks gzip and zip (rotated Zeek logs are gzipped),
+        // capped; it is opened in the reader thread, which owns it.
+        let reader = scope.spawn(move || {
+            let mut input = input::open(&name_for_reader, raw)?;
+            read_chunks(&mut input, &name_for_reader, format, &chunk_sender)
+        });
         // Write results in chunk order.
         let mut pending = std::collections::BTreeMap::new();
         let mut next = 0;

@@ -60,3 +60,39 @@ fn match_reports_exactly_the_ground_truth() {
         assert_eq!(summary["summary"]["hits"], lines.len());
     }
 }
+
+#[test]
+fn gzip_logs_match_like_plain_ones() {
+    use std::io::Write as _;
+
+    let dir = tempfile::tempdir().unwrap();
+    gen_logs::generate(dir.path(), 200).unwrap();
+    let data = dir.path().join("store").display().to_string();
+    let indicators = dir.path().join("indicators.txt").display().to_string();
+    assert!(watchfire(&["--data", &data, "import", "--format", "freetext", &indicators], b"").ok());
+    let plain = dir.path().join("dns.log");
+    let packed = dir.path().join("dns.log.gz");
+    let mut encoder = flate2::write::GzEncoder::new(
+        std::fs::File::create(&packed).unwrap(),
+        flate2::Compression::fast(),
+    );
+    encoder.write_all(&std::fs::read(&plain).unwrap()).unwrap();
+    encoder.finish().unwrap();
+    let hits = |path: &std::path::Path| -> Vec<String> {
+        let run =
+            watchfire(&["--data", &data, "match", "--json", &path.display().to_string()], b"");
+        assert!(run.ok(), "{}", run.stderr);
+        let mut lines: Vec<&str> = run.stdout.lines().collect();
+        lines.pop();
+        lines
+            .iter()
+            .map(|line| {
+                let hit: Value = serde_json::from_str(line).unwrap();
+                format!("{}\t{}\t{}", hit["line"], hit["field"], hit["value"])
+            })
+            .collect()
+    };
+    let expected = hits(&plain);
+    assert!(!expected.is_empty());
+    assert_eq!(hits(&packed), expected);
+}
