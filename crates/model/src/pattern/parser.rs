@@ -213,13 +213,14 @@ impl<'a> Parser<'a> {
 
     /// `primitiveLiteral`, or `orderableLiteral` (no booleans) when `allow_bool` is false.
     fn literal(&mut self, allow_bool: bool) -> Result<Literal, PatternError> {
-        let literal = match &self.token.kind {
-            TokenKind::Binary(bytes) => Literal::Binary(bytes.clone()),
+        // The token's value is taken, not copied: the token is passed right after.
+        let literal = match &mut self.token.kind {
+            TokenKind::Binary(bytes) => Literal::Binary(mem::take(bytes)),
             TokenKind::Bool(value) if allow_bool => Literal::Bool(*value),
             TokenKind::Float(value) => Literal::Float(*value),
-            TokenKind::Hex(bytes) => Literal::Hex(bytes.clone()),
+            TokenKind::Hex(bytes) => Literal::Hex(mem::take(bytes)),
             TokenKind::Int(value) => Literal::Int(*value),
-            TokenKind::String(value) => Literal::String(value.clone()),
+            TokenKind::String(value) => Literal::String(mem::take(value)),
             TokenKind::Timestamp(value) => Literal::Timestamp(value.clone()),
             _ if allow_bool => return Err(self.unexpected("a literal")),
             _ => return Err(self.unexpected("an orderable literal")),

@@ -38,7 +38,10 @@ pub(crate) fn from_slice(bytes: &[u8]) -> Option<StixObject> {
     if has_null_or_empty_value(bytes) {
         return None;
     }
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    // Checked once here, so serde_json need not check each string (the general path rejects
+    // what is not UTF-8).
+    let text = std::str::from_utf8(bytes).ok()?;
+    let mut deserializer = serde_json::Deserializer::from_str(text);
     let mut object = deserializer.deserialize_map(ObjectVisitor).ok()??;
     deserializer.end().ok()?;
     object.check().ok()?;
