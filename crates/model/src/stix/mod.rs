@@ -239,7 +239,7 @@ impl StixObject {
     /// when it cannot be sure, and the caller then takes that general path (which also says what
     /// is wrong).
     ///
-    /// It is about twice as fast, and gives up on: text that is not a valid object, types
+    /// It is two to three times as fast, and gives up on: text that is not a valid object, types
     /// without a Rust type (which become [`GenericObject`]s), and text holding `null`, `[]` or
     /// `{}` anywhere (even inside strings), since the general path keeps top-level empty values
     /// aside. It does not upgrade STIX 2.0: callers that read 2.0 upgrade before the general path.
