@@ -310,11 +310,13 @@ struct Sink {
     bytes: Vec<u8>,
     max: usize,
     overflowed: bool,
+    /// Room for the scan's bracket stack, kept from one value to the next.
+    closers: Vec<u8>,
 }
 
 impl Sink {
     fn new(max: usize) -> Sink {
-        Sink { bytes: Vec::new(), max, overflowed: false }
+        Sink { bytes: Vec::new(), max, overflowed: false, closers: Vec::new() }
     }
 
     fn clear(&mut self) {
@@ -375,31 +377,7 @@ fn scan_string<R: Read>(
     sink: &mut Sink,
     start_line: u64,
 ) -> Result<(), SplitError> {
-    loop {
-        let chunk = input.chunk()?;
-        if chunk.is_empty() {
-            return Err(truncated(start_line));
-        }
-        let Some(at) = memchr::memchr3(b'"', b'\\', b'\n', chunk) else {
-            sink.push(chunk);
-            let n = chunk.len();
-            input.advance(n);
-            continue;
-        };
-        let special = chunk[at];
-        sink.push(&chunk[..=at]);
-        input.advance(at + 1);
-        match special {
-            b'"' => return Ok(()),
-            b'\\' => {
-                // The escaped byte is taken as it is, whatever it is, so `\"` does not end the string.
-                let Some(escaped) = input.peek()? else { return Err(truncated(start_line)) };
-                sink.push(&[escaped]);
-                input.bump();
-            }
-            _ => {}
-        }
-    }
+    scan_to_end(input, sink, start_line, true)
 }
 
 /// Reads an object or array, tracking bracket nesting and skipping over strings.
@@ -408,30 +386,99 @@ fn scan_compound<R: Read>(
     sink: &mut Sink,
     start_line: u64,
 ) -> Result<(), SplitError> {
-    let mut closers: Vec<u8> = Vec::new();
-    loop {
-        let Some(byte) = input.peek()? else { return Err(truncated(start_line)) };
-        input.bump();
-        sink.push(&[byte]);
-        match byte {
-            b'"' => scan_string(input, sink, start_line)?,
-            b'{' | b'[' => {
-                if closers.len() >= MAX_DEPTH {
-                    return Err(broken(start_line, "element nested deeper than 4096 levels"));
-                }
-                closers.push(if byte == b'{' { b'}' } else { b']' });
-            }
-            b'}' | b']' => {
-                if closers.pop() != Some(byte) {
-                    return Err(broken(input.line, "mismatched bracket"));
-                }
-                if closers.is_empty() {
-                    return Ok(());
-                }
-            }
-            _ => {}
+    scan_to_end(input, sink, start_line, false)
+}
+
+/// Reads up to the end of a string (`in_string`: its opening quote is already read) or of an
+/// object or array (starting at its bracket), a buffered chunk at a time: the inside of strings
+/// is skipped with `memchr`, and only the bytes between strings are looked at one by one.
+fn scan_to_end<R: Read>(
+    input: &mut ByteReader<R>,
+    sink: &mut Sink,
+    start_line: u64,
+    mut in_string: bool,
+) -> Result<(), SplitError> {
+    // The open brackets' closers, innermost last; kept in the sink to reuse its allocation.
+    let mut closers = std::mem::take(&mut sink.closers);
+    closers.clear();
+    // Whether the chunk ended right after a backslash, whose escaped byte starts the next chunk.
+    let mut is_escape_pending = false;
+    let outcome = loop {
+        let chunk = input.chunk()?;
+        if chunk.is_empty() {
+            break Err(truncated(start_line));
         }
-    }
+        let mut at = usize::from(std::mem::take(&mut is_escape_pending));
+        let mut end = None;
+        while at < chunk.len() {
+            if in_string {
+                let Some(offset) = memchr::memchr2(b'"', b'\\', &chunk[at..]) else {
+                    at = chunk.len();
+                    break;
+                };
+                at += offset + 1;
+                if chunk[at - 1] == b'\\' {
+                    // The escaped byte is taken as it is, whatever it is, so `\"` does not end
+                    // the string.
+                    if at < chunk.len() {
+                        at += 1;
+                    } else {
+                        is_escape_pending = true;
+                    }
+                    continue;
+                }
+                in_string = false;
+                if closers.is_empty() {
+                    end = Some(End::Done);
+                    break;
+                }
+                continue;
+            }
+            let byte = chunk[at];
+            at += 1;
+            match byte {
+                b'"' => in_string = true,
+                b'{' | b'[' => {
+                    if closers.len() >= MAX_DEPTH {
+                        end = Some(End::TooDeep);
+                        break;
+                    }
+                    closers.push(if byte == b'{' { b'}' } else { b']' });
+                }
+                b'}' | b']' => {
+                    if closers.pop() != Some(byte) {
+                        end = Some(End::MismatchedBracket);
+                        break;
+                    }
+                    if closers.is_empty() {
+                        end = Some(End::Done);
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        sink.push(&chunk[..at]);
+        input.advance(at);
+        match end {
+            None => {}
+            Some(End::Done) => break Ok(()),
+            Some(End::TooDeep) => {
+                break Err(broken(start_line, "element nested deeper than 4096 levels"));
+            }
+            // Reported where it is: the bracket was the last byte consumed.
+            Some(End::MismatchedBracket) => break Err(broken(input.line, "mismatched bracket")),
+        }
+    };
+    sink.closers = closers;
+    outcome
+}
+
+/// How a scan stopped inside a chunk.
+enum End {
+    Done,
+    TooDeep,
+    MismatchedBracket,
 }
 
 /// A byte reader with its own buffer that counts lines as bytes are consumed.

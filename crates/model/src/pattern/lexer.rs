@@ -253,6 +253,13 @@ impl<'a> Lexer<'a> {
     fn quoted(&mut self, column: usize) -> Result<String, PatternError> {
         let mut value = String::new();
         loop {
+            // Take the run up to the next quote or backslash at once; both are ASCII, so the run
+            // ends on a char boundary.
+            let rest = &self.text[self.pos..];
+            let run = &rest[..memchr::memchr2(b'\'', b'\\', rest.as_bytes()).unwrap_or(rest.len())];
+            value.push_str(run);
+            self.pos += run.len();
+            self.column += run.chars().count();
             let escape_column = self.column;
             match self.bump() {
                 None => {
@@ -315,9 +322,13 @@ impl<'a> Lexer<'a> {
 
     /// Reads an identifier, keyword, boolean or prefixed literal whose first char is consumed.
     fn word(&mut self, start: usize, column: usize) -> Result<TokenKind, PatternError> {
-        while self.peek().is_some_and(is_identifier_char) {
-            self.bump();
-        }
+        // Identifier chars are ASCII: one byte, one char, one column each.
+        let n_chars = self.text.as_bytes()[self.pos..]
+            .iter()
+            .take_while(|&&byte| is_identifier_char(char::from(byte)))
+            .count();
+        self.pos += n_chars;
+        self.column += n_chars;
         let word = &self.text[start..self.pos];
         let error = |kind| PatternError { column, kind };
         if matches!(word, "b" | "h" | "t") && self.bump_if('\'') {

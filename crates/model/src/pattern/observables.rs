@@ -71,8 +71,22 @@ impl Pattern {
     pub fn observables(&self) -> Result<Vec<Observable>, NotMatchable> {
         let mut observables = Vec::new();
         collect_observation(&mut observables, &self.expression)?;
-        let mut seen = HashSet::new();
-        observables.retain(|observable| seen.insert(observable.clone()));
+        // Most patterns name one or two observables: a hash set pays off only for long lists.
+        if observables.len() <= 16 {
+            // Invariant: `observables[..n_kept]` holds the first occurrences seen so far, in
+            // order, and `observables[n_kept..index]` only repeats of them.
+            let mut n_kept = 0;
+            for index in 0..observables.len() {
+                if !observables[..n_kept].contains(&observables[index]) {
+                    observables.swap(n_kept, index);
+                    n_kept += 1;
+                }
+            }
+            observables.truncate(n_kept);
+        } else {
+            let mut seen = HashSet::new();
+            observables.retain(|observable| seen.insert(observable.clone()));
+        }
         Ok(observables)
     }
 

@@ -35,18 +35,19 @@ struct Parser<'a> {
 impl<'a> Parser<'a> {
     /// `observationExpressions`: `FOLLOWEDBY` binds loosest.
     fn followed_by(&mut self) -> Result<ObservationExpression, PatternError> {
-        let operands = self.operands(Keyword::FollowedBy, Parser::observation_or)?;
-        Ok(collapse(operands, ObservationExpression::FollowedBy))
+        self.operands(
+            Keyword::FollowedBy,
+            Parser::observation_or,
+            ObservationExpression::FollowedBy,
+        )
     }
 
     fn observation_or(&mut self) -> Result<ObservationExpression, PatternError> {
-        let operands = self.operands(Keyword::Or, Parser::observation_and)?;
-        Ok(collapse(operands, ObservationExpression::Or))
+        self.operands(Keyword::Or, Parser::observation_and, ObservationExpression::Or)
     }
 
     fn observation_and(&mut self) -> Result<ObservationExpression, PatternError> {
-        let operands = self.operands(Keyword::And, Parser::qualified)?;
-        Ok(collapse(operands, ObservationExpression::And))
+        self.operands(Keyword::And, Parser::qualified, ObservationExpression::And)
     }
 
     /// An observation expression followed by any number of qualifiers, which bind tightest.
@@ -138,13 +139,11 @@ impl<'a> Parser<'a> {
 
     /// `comparisonExpression`: `OR` binds looser than `AND`.
     fn comparison_or(&mut self) -> Result<ComparisonExpression, PatternError> {
-        let operands = self.operands(Keyword::Or, Parser::comparison_and)?;
-        Ok(collapse(operands, ComparisonExpression::Or))
+        self.operands(Keyword::Or, Parser::comparison_and, ComparisonExpression::Or)
     }
 
     fn comparison_and(&mut self) -> Result<ComparisonExpression, PatternError> {
-        let operands = self.operands(Keyword::And, Parser::comparison)?;
-        Ok(collapse(operands, ComparisonExpression::And))
+        self.operands(Keyword::And, Parser::comparison, ComparisonExpression::And)
     }
 
     /// `propTest`: `( comparison )`, `EXISTS path` or `path [NOT] operator value`.
@@ -214,13 +213,14 @@ impl<'a> Parser<'a> {
 
     /// `primitiveLiteral`, or `orderableLiteral` (no booleans) when `allow_bool` is false.
     fn literal(&mut self, allow_bool: bool) -> Result<Literal, PatternError> {
-        let literal = match &self.token.kind {
-            TokenKind::Binary(bytes) => Literal::Binary(bytes.clone()),
+        // The token's value is taken, not copied: the token is passed right after.
+        let literal = match &mut self.token.kind {
+            TokenKind::Binary(bytes) => Literal::Binary(mem::take(bytes)),
             TokenKind::Bool(value) if allow_bool => Literal::Bool(*value),
             TokenKind::Float(value) => Literal::Float(*value),
-            TokenKind::Hex(bytes) => Literal::Hex(bytes.clone()),
+            TokenKind::Hex(bytes) => Literal::Hex(mem::take(bytes)),
             TokenKind::Int(value) => Literal::Int(*value),
-            TokenKind::String(value) => Literal::String(value.clone()),
+            TokenKind::String(value) => Literal::String(mem::take(value)),
             TokenKind::Timestamp(value) => Literal::Timestamp(value.clone()),
             _ if allow_bool => return Err(self.unexpected("a literal")),
             _ => return Err(self.unexpected("an orderable literal")),
@@ -308,18 +308,24 @@ impl<'a> Parser<'a> {
         Ok(property)
     }
 
-    /// Parses `item (keyword item)*`.
+    /// Parses `item (keyword item)*`: the only item, or the n-ary node `build` makes of several.
     fn operands<T>(
         &mut self,
         keyword: Keyword,
         item: fn(&mut Parser<'a>) -> Result<T, PatternError>,
-    ) -> Result<Vec<T>, PatternError> {
-        let mut operands = vec![item(self)?];
+        build: fn(Vec<T>) -> T,
+    ) -> Result<T, PatternError> {
+        let first = item(self)?;
+        // Most patterns are one comparison: no list for a level without its keyword.
+        if !self.is_keyword(keyword) {
+            return Ok(first);
+        }
+        let mut operands = vec![first];
         while self.is_keyword(keyword) {
             self.advance()?;
             operands.push(item(self)?);
         }
-        Ok(operands)
+        Ok(build(operands))
     }
 
     fn is_keyword(&self, keyword: Keyword) -> bool {
@@ -365,16 +371,6 @@ impl<'a> Parser<'a> {
             kind: PatternErrorKind::Unexpected { expected, found },
         }
     }
-}
-
-/// Returns the only operand, or the n-ary node `build` makes of several.
-fn collapse<T>(mut operands: Vec<T>, build: fn(Vec<T>) -> T) -> T {
-    if operands.len() == 1
-        && let Some(only) = operands.pop()
-    {
-        return only;
-    }
-    build(operands)
 }
 
 /// Describes a token for an error message: its text in quotes, cut to a readable length.

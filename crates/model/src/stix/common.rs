@@ -2,6 +2,8 @@
 //! markings) and the machinery that turns a JSON object into a typed STIX object without
 //! losing any property.
 
+use std::fmt;
+
 use serde::de::{self, DeserializeOwned, DeserializeSeed, IntoDeserializer, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
@@ -58,6 +60,30 @@ pub struct GranularMarking {
     /// Any other property, kept as given.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+/// Deserialises a JSON string with `parse`, reading it in place where it has no escapes; a failure
+/// is reported with the error's reason, and any other JSON value as "expected a string".
+pub(crate) fn parse_string<'de, D: Deserializer<'de>, T>(
+    deserializer: D,
+    parse: fn(&str) -> Result<T, Error>,
+) -> Result<T, D::Error> {
+    struct ParseVisitor<T>(fn(&str) -> Result<T, Error>);
+
+    impl<T> Visitor<'_> for ParseVisitor<T> {
+        type Value = T;
+
+        fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+            // The words of serde's own `String` visitor, so messages stay as they were.
+            formatter.write_str("a string")
+        }
+
+        fn visit_str<E: de::Error>(self, text: &str) -> Result<T, E> {
+            (self.0)(text).map_err(|error| E::custom(error.reason()))
+        }
+    }
+
+    deserializer.deserialize_str(ParseVisitor(parse))
 }
 
 // Rejects `null` for an optional property, so that a null never turns silently into an absent

@@ -34,6 +34,17 @@ impl StixId {
     /// Parses `<type>--<uuid>`. The type is 3 to 250 characters of `a-z`, `0-9` and `-`,
     /// starting with a letter and not ending in `-`; the UUID is hyphenated hex of any version.
     pub fn parse(text: &str) -> Result<StixId, Error> {
+        // The common case first, without searching: the uuid is the last 36 bytes, after `--`.
+        // Where this holds, the last `--` of the text is that one (a uuid holds no `--`), so the
+        // general split below would give the same parts.
+        let type_len = text.len().saturating_sub(38);
+        if let Some((object_type, rest)) = text.split_at_checked(type_len)
+            && let Some(uuid_text) = rest.strip_prefix("--")
+            && is_valid_type_name(object_type)
+            && is_hyphenated_uuid(uuid_text)
+        {
+            return Ok(StixId { text: text.into(), type_len });
+        }
         let invalid =
             |reason: &str| Error::new(ErrorKind::Id, format!("invalid id {text:?}: {reason}"));
         let Some((object_type, uuid_text)) = text.rsplit_once("--") else {
@@ -116,8 +127,7 @@ impl Serialize for StixId {
 
 impl<'de> Deserialize<'de> for StixId {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<StixId, D::Error> {
-        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        StixId::parse(&text).map_err(|error| serde::de::Error::custom(error.reason()))
+        super::common::parse_string(deserializer, StixId::parse)
     }
 }
 

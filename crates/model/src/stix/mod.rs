@@ -27,6 +27,7 @@
 mod common;
 mod convert;
 mod error;
+mod fast;
 mod generic;
 mod id;
 mod marking;
@@ -36,11 +37,12 @@ mod sro;
 mod timestamp;
 mod upgrade;
 
+use serde::de::MapAccess;
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
-use self::common::{Common, typed_from_properties};
+use self::common::{Common, Extra, typed_from_properties};
 pub use self::common::{ExternalReference, GranularMarking, KillChainPhase};
 pub use self::convert::{equality_pattern, sco_for_observable};
 pub use self::error::{Error, ErrorKind};
@@ -107,6 +109,28 @@ macro_rules! stix_objects {
                     }
                 )*
                 GenericObject::from_properties(properties).map(StixObject::Other)
+            }
+
+            // Reads the rest of an object of the given type straight from its JSON text when it has
+            // a Rust type; `None` for the other types (see `fast`).
+            fn from_typed_map<'de, A: MapAccess<'de>>(
+                object_type: &str,
+                rest: fast::Rest<A>,
+            ) -> Result<Option<StixObject>, A::Error> {
+                $(
+                    if object_type == $variant::TYPE {
+                        return $variant::deserialize(rest).map(|object| Some(StixObject::$variant(object)));
+                    }
+                )*
+                Ok(None)
+            }
+
+            // Returns the map of other properties of a typed object; `None` for a generic one.
+            fn extra_mut(&mut self) -> Option<&mut Map<String, Value>> {
+                match self {
+                    $( StixObject::$variant(object) => Some(object.extra_mut()), )*
+                    StixObject::Other(_) => None,
+                }
             }
         }
 
@@ -208,6 +232,19 @@ impl StixObject {
         let object = StixObject::from_typed_properties(&object_type, properties)?;
         object.check()?;
         Ok(object)
+    }
+
+    /// Reads an object straight from its JSON text, typed, when that is sure to give what
+    /// [`StixObject::from_properties`] gives on the text parsed into a JSON map; returns `None`
+    /// when it cannot be sure, and the caller then takes that general path (which also says what
+    /// is wrong).
+    ///
+    /// It is two to three times as fast, and gives up on: text that is not a valid object, types
+    /// without a Rust type (which become [`GenericObject`]s), and text holding `null`, `[]` or
+    /// `{}` anywhere (even inside strings), since the general path keeps top-level empty values
+    /// aside. It does not upgrade STIX 2.0: callers that read 2.0 upgrade before the general path.
+    pub fn from_slice_fast(bytes: &[u8]) -> Option<StixObject> {
+        fast::from_slice(bytes)
     }
 
     /// Returns the identifier.

@@ -227,8 +227,7 @@ impl Serialize for Timestamp {
 
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Timestamp, D::Error> {
-        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        Timestamp::parse(&text).map_err(|error| serde::de::Error::custom(error.reason()))
+        super::common::parse_string(deserializer, Timestamp::parse)
     }
 }
 
