@@ -107,7 +107,7 @@ pub fn read_with_mapping(
     let mut lines = Lines::new(input);
     let mut header: Option<Vec<String>> = None;
     let mut layout: Option<Layout> = None;
-    let mut cells = Vec::new();
+    let mut cells = Cells::default();
     // A row whose quoted cell continues on the next line: its first line number and text so far.
     let mut pending: Option<(u64, String)> = None;
     while let Some(line) = lines.next_line(file).map_err(|error| Error::io(file, error))? {
@@ -131,25 +131,25 @@ pub fn read_with_mapping(
             continue;
         }
         if let Some(comment) = mapping.strip_comment(content) {
-            let is_header_comment = mapping.header == HeaderMode::Comment
-                && layout.is_none()
-                && mapping.is_header(comment, &mut cells);
-            if is_header_comment {
-                header = Some(cells.iter().map(|cell| cell.to_lowercase()).collect());
-                layout = Some(mapping.layout(header.as_deref(), file)?);
+            let wants_header = mapping.header == HeaderMode::Comment && layout.is_none();
+            if let Some(names) =
+                wants_header.then(|| mapping.header_names(comment, &mut cells)).flatten()
+            {
+                layout = Some(mapping.layout(Some(&names), file)?);
+                header = Some(names);
             }
             continue;
         }
-        if !mapping.split(&row_text, &mut cells) {
+        let Some(row) = mapping.split(&row_text, &mut cells) else {
             if row_text.len() > MAX_LINE {
                 on_item(context.reject(row_line, "quoted cell is not closed"));
             } else {
                 pending = Some((row_line, row_text.into_owned()));
             }
             continue;
-        }
+        };
         if mapping.header == HeaderMode::Row && header.is_none() {
-            header = Some(cells.iter().map(|cell| cell.to_lowercase()).collect());
+            header = Some(row.iter().map(str::to_lowercase).collect());
             layout = Some(mapping.layout(header.as_deref(), file)?);
             continue;
         }
@@ -158,13 +158,13 @@ pub fn read_with_mapping(
             None => layout.insert(mapping.layout(None, file)?),
         };
         let is_repeated_header = header.as_ref().is_some_and(|header| {
-            header.len() == cells.len()
-                && header.iter().zip(&cells).all(|(name, cell)| name.eq_ignore_ascii_case(cell))
+            header.len() == row.len()
+                && header.iter().zip(row.iter()).all(|(name, cell)| name.eq_ignore_ascii_case(cell))
         });
         if is_repeated_header {
             continue;
         }
-        match mapping.record(layout, &cells) {
+        match mapping.record(layout, row) {
             Ok(record) => on_item(Item::Record(Record::Indicator(record))),
             Err(reason) => on_item(context.reject(row_line, reason)),
         }
@@ -271,13 +271,13 @@ impl CsvMapping {
         self.comments.iter().find_map(|prefix| content.strip_prefix(prefix.as_str()))
     }
 
-    /// Whether a comment line is the header: it has two cells or more and names a value column.
-    fn is_header(&self, comment: &str, cells: &mut Vec<String>) -> bool {
-        if !self.split(comment, cells) || cells.len() < 2 {
-            return false;
-        }
-        let has = |name: &String| cells.iter().any(|cell| cell.eq_ignore_ascii_case(name));
-        self.values.iter().any(|column| column.names.iter().any(has))
+    /// Returns the lower-cased cells of a comment line that is the header: it has two cells or
+    /// more and names a value column.
+    fn header_names(&self, comment: &str, cells: &mut Cells) -> Option<Vec<String>> {
+        let row = self.split(comment, cells).filter(|row| row.len() >= 2)?;
+        let has = |name: &String| row.iter().any(|cell| cell.eq_ignore_ascii_case(name));
+        let is_header = self.values.iter().any(|column| column.names.iter().any(has));
+        is_header.then(|| row.iter().map(str::to_lowercase).collect())
     }
 
     fn layout(&self, header: Option<&[String]>, file: &str) -> Result<Layout, Error> {
@@ -327,86 +327,165 @@ impl CsvMapping {
         Ok(Layout { values, fields })
     }
 
-    /// Splits a line into cells; `false` when a quoted cell is still open at the end of it.
+    /// Splits a line into cells; `None` when a quoted cell is still open at the end of it.
     ///
-    /// The strings of `cells` are reused from row to row, so a row costs no allocation once the
-    /// cells have grown to their widths.
-    fn split(&self, line: &str, cells: &mut Vec<String>) -> bool {
-        let mut n_cells = 0;
+    /// A cell is a span of `line` unless unquoting changed its text, so splitting a row copies
+    /// nothing, and allocates nothing once the buffers of `cells` have grown.
+    fn split<'a>(&self, line: &'a str, cells: &'a mut Cells) -> Option<Row<'a>> {
+        cells.spans.clear();
+        cells.unescaped.clear();
         if self.delimiter.chars().count() > 1 {
-            for cell in line.split(self.delimiter.as_str()) {
-                let mut cell = cell.trim();
+            let mut raw_start = 0;
+            for raw in line.split(self.delimiter.as_str()) {
+                let mut start = raw_start + (raw.len() - raw.trim_start().len());
+                let mut cell = raw.trim();
                 if let Some(quote) = self.quote {
-                    cell = cell.strip_prefix(quote).unwrap_or(cell);
+                    if let Some(unquoted) = cell.strip_prefix(quote) {
+                        start += quote.len_utf8();
+                        cell = unquoted;
+                    }
                     cell = cell.strip_suffix(quote).unwrap_or(cell);
                 }
-                next_cell(cells, &mut n_cells).push_str(cell);
+                cells.spans.push(Span { in_unescaped: false, start, end: start + cell.len() });
+                raw_start += raw.len() + self.delimiter.len();
             }
-            cells.truncate(n_cells);
-            return true;
+            return Some(Row { text: line, cells });
         }
         // Cannot fail to find a char: validation made the delimiter one character here.
         let delimiter = self.delimiter.chars().next().unwrap_or(',');
         let is_blank =
             |character: char| (character == ' ' || character == '\t') && character != delimiter;
+        // Every slice below is a suffix of `line`, so its offset in `line` is the length it lacks.
+        let offset = |suffix: &str| line.len() - suffix.len();
         let mut rest = line;
         loop {
-            let cell = next_cell(cells, &mut n_cells);
             let after_blanks = rest.trim_start_matches(is_blank);
-            let remainder = match self.quote {
+            let (span, remainder) = match self.quote {
                 Some(quote) if strip_char(after_blanks, quote).is_some() => {
-                    // The body up to the closing quote, a doubled quote standing for one.
-                    let mut body = &after_blanks[quote.len_utf8()..];
-                    let after = loop {
-                        let Some(at) = find_char(body, quote) else { return false };
-                        cell.push_str(&body[..at]);
-                        let after_quote = &body[at + quote.len_utf8()..];
-                        match strip_char(after_quote, quote) {
-                            Some(after_pair) => {
-                                cell.push(quote);
-                                body = after_pair;
+                    let body = &after_blanks[quote.len_utf8()..];
+                    let (close, has_pair) = closing_quote(body, quote)?;
+                    let after = &body[close + quote.len_utf8()..];
+                    // Text between the closing quote and the delimiter is kept (lenient).
+                    let (extra, remainder) = match find_char(after, delimiter) {
+                        Some(at) => (after[..at].trim(), Some(&after[at + delimiter.len_utf8()..])),
+                        None => (after.trim(), None),
+                    };
+                    let span = match !has_pair && extra.is_empty() {
+                        true => Span {
+                            in_unescaped: false,
+                            start: offset(body),
+                            end: offset(body) + close,
+                        },
+                        false => {
+                            let start = cells.unescaped.len();
+                            // Inside the closing quote every quote is doubled: keep one of each two.
+                            let mut characters = body[..close].chars();
+                            while let Some(character) = characters.next() {
+                                cells.unescaped.push(character);
+                                if character == quote {
+                                    characters.next();
+                                }
                             }
-                            None => break after_quote,
+                            cells.unescaped.push_str(extra);
+                            Span { in_unescaped: true, start, end: cells.unescaped.len() }
                         }
                     };
-                    // Text between the closing quote and the delimiter is kept (lenient).
-                    match find_char(after, delimiter) {
-                        Some(at) => {
-                            cell.push_str(after[..at].trim());
-                            Some(&after[at + delimiter.len_utf8()..])
-                        }
-                        None => {
-                            cell.push_str(after.trim());
-                            None
-                        }
-                    }
+                    (span, remainder)
                 }
-                _ => match find_char(rest, delimiter) {
-                    Some(at) => {
-                        cell.push_str(&rest[..at]);
-                        Some(&rest[at + delimiter.len_utf8()..])
-                    }
-                    None => {
-                        cell.push_str(rest);
-                        None
-                    }
-                },
+                _ => {
+                    let (end, remainder) = match find_char(rest, delimiter) {
+                        Some(at) => (at, Some(&rest[at + delimiter.len_utf8()..])),
+                        None => (rest.len(), None),
+                    };
+                    (
+                        Span { in_unescaped: false, start: offset(rest), end: offset(rest) + end },
+                        remainder,
+                    )
+                }
             };
-            if self.trim {
-                let end = cell.trim_end().len();
-                cell.truncate(end);
-                let start = cell.len() - cell.trim_start().len();
-                cell.drain(..start);
-            }
+            let span = match self.trim {
+                true => span.trimmed(Row { text: line, cells }.text_of(span)),
+                false => span,
+            };
+            cells.spans.push(span);
             match remainder {
                 Some(next) if self.collapse_delimiters => rest = next.trim_start_matches(delimiter),
                 Some(next) => rest = next,
-                None => {
-                    cells.truncate(n_cells);
-                    return true;
-                }
+                None => return Some(Row { text: line, cells }),
             }
         }
+    }
+}
+
+/// The cells of the row last split, reused from row to row: each is a span of the row's text,
+/// or of `unescaped` when unquoting changed it (a doubled quote inside, text after the closing
+/// quote).
+#[derive(Debug, Default)]
+struct Cells {
+    spans: Vec<Span>,
+    unescaped: String,
+}
+
+/// Where a cell's text is: `start..end` of the row's text, or of [`Cells::unescaped`].
+#[derive(Clone, Copy, Debug)]
+struct Span {
+    in_unescaped: bool,
+    start: usize,
+    end: usize,
+}
+
+impl Span {
+    /// Returns the span without the blanks around `text`, the text it spans.
+    fn trimmed(self, text: &str) -> Span {
+        let start = self.start + (text.len() - text.trim_start().len());
+        Span { start, end: start + text.trim().len(), ..self }
+    }
+}
+
+/// A split row: its text and the spans of its cells.
+#[derive(Clone, Copy, Debug)]
+struct Row<'a> {
+    text: &'a str,
+    cells: &'a Cells,
+}
+
+impl<'a> Row<'a> {
+    fn len(self) -> usize {
+        self.cells.spans.len()
+    }
+
+    /// Returns the text of the cell at `index`, which must be below [`Row::len`].
+    fn cell(self, index: usize) -> &'a str {
+        self.text_of(self.cells.spans[index])
+    }
+
+    fn iter(self) -> impl Iterator<Item = &'a str> {
+        self.cells.spans.iter().map(move |span| self.text_of(*span))
+    }
+
+    fn text_of(self, span: Span) -> &'a str {
+        let source = match span.in_unescaped {
+            true => self.cells.unescaped.as_str(),
+            false => self.text,
+        };
+        // Cannot panic: `split` made every span from char boundaries of its source.
+        &source[span.start..span.end]
+    }
+}
+
+/// Returns the offset of the quote that closes a quoted cell's `body` (the text after the
+/// opening quote), and whether a doubled quote (one quote of the text) comes before it.
+fn closing_quote(body: &str, quote: char) -> Option<(usize, bool)> {
+    let mut from = 0;
+    let mut has_pair = false;
+    loop {
+        let at = from + find_char(&body[from..], quote)?;
+        let after_quote = &body[at + quote.len_utf8()..];
+        if strip_char(after_quote, quote).is_none() {
+            return Some((at, has_pair));
+        }
+        has_pair = true;
+        from = at + 2 * quote.len_utf8();
     }
 }
 
@@ -429,27 +508,16 @@ fn strip_char(text: &str, character: char) -> Option<&str> {
     }
 }
 
-/// Returns the next cell of a row being split, emptied, reusing the string of an earlier row.
-fn next_cell<'a>(cells: &'a mut Vec<String>, n_cells: &mut usize) -> &'a mut String {
-    if *n_cells == cells.len() {
-        cells.push(String::new());
-    }
-    let cell = &mut cells[*n_cells];
-    *n_cells += 1;
-    cell.clear();
-    cell
-}
-
 impl CsvMapping {
     /// Returns the cleaned text of a field's cell, or `None` when it is absent or a none value.
     fn cell<'a>(
         &self,
         column: &'a Column,
         position: &'a Position,
-        cells: &'a [String],
+        row: Row<'a>,
     ) -> Option<Cell<'a>> {
-        let index = position.resolve(cells.len())?;
-        let mut text = cells[index].as_str();
+        let index = position.resolve(row.len())?;
+        let mut text = row.cell(index);
         if text.is_empty() || self.none_values.iter().any(|none| none == text) {
             return None;
         }
@@ -467,17 +535,17 @@ impl CsvMapping {
         (!is_none).then_some(Cell { text, index, position })
     }
 
-    fn record(&self, layout: &Layout, cells: &[String]) -> Result<IndicatorRecord, String> {
+    fn record(&self, layout: &Layout, row: Row<'_>) -> Result<IndicatorRecord, String> {
         let value = self
             .values
             .iter()
             .zip(&layout.values)
-            .find_map(|(column, position)| Some((column, self.cell(column, position, cells)?)));
+            .find_map(|(column, position)| Some((column, self.cell(column, position, row)?)));
         let Some((value_column, value)) = value else {
             return Err(match layout.values.first() {
-                Some(position) if position.resolve(cells.len()).is_none() => format!(
+                Some(position) if position.resolve(row.len()).is_none() => format!(
                     "row has {} columns, the value is in {}",
-                    cells.len(),
+                    row.len(),
                     describe_index(position)
                 ),
                 _ => "the value column is empty".to_owned(),
@@ -493,7 +561,7 @@ impl CsvMapping {
         record.port = split_port;
         for (field, position) in &layout.fields {
             let column = &self.fields[field];
-            let Some(cell) = self.cell(column, position, cells) else { continue };
+            let Some(cell) = self.cell(column, position, row) else { continue };
             let text = cell.text;
             let bad = |reason: String| format!("{}: {reason}", cell.label());
             match field {
@@ -959,4 +1027,179 @@ pub fn builtin(format_name: &str) -> Result<CsvMapping, MappingError> {
         MappingError { message: format!("no built-in mapping for {format_name:?}") }
     })?;
     CsvMapping::from_toml(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// The splitter before cells became spans, which copied each cell into its own string: the
+    /// reference that `split` must agree with.
+    fn split_by_copying(mapping: &CsvMapping, line: &str, cells: &mut Vec<String>) -> bool {
+        let mut n_cells = 0;
+        if mapping.delimiter.chars().count() > 1 {
+            for cell in line.split(mapping.delimiter.as_str()) {
+                let mut cell = cell.trim();
+                if let Some(quote) = mapping.quote {
+                    cell = cell.strip_prefix(quote).unwrap_or(cell);
+                    cell = cell.strip_suffix(quote).unwrap_or(cell);
+                }
+                next_cell(cells, &mut n_cells).push_str(cell);
+            }
+            cells.truncate(n_cells);
+            return true;
+        }
+        // Cannot fail to find a char: validation made the delimiter one character here.
+        let delimiter = mapping.delimiter.chars().next().unwrap_or(',');
+        let is_blank =
+            |character: char| (character == ' ' || character == '\t') && character != delimiter;
+        let mut rest = line;
+        loop {
+            let cell = next_cell(cells, &mut n_cells);
+            let after_blanks = rest.trim_start_matches(is_blank);
+            let remainder = match mapping.quote {
+                Some(quote) if strip_char(after_blanks, quote).is_some() => {
+                    // The body up to the closing quote, a doubled quote standing for one.
+                    let mut body = &after_blanks[quote.len_utf8()..];
+                    let after = loop {
+                        let Some(at) = find_char(body, quote) else { return false };
+                        cell.push_str(&body[..at]);
+                        let after_quote = &body[at + quote.len_utf8()..];
+                        match strip_char(after_quote, quote) {
+                            Some(after_pair) => {
+                                cell.push(quote);
+                                body = after_pair;
+                            }
+                            None => break after_quote,
+                        }
+                    };
+                    // Text between the closing quote and the delimiter is kept (lenient).
+                    match find_char(after, delimiter) {
+                        Some(at) => {
+                            cell.push_str(after[..at].trim());
+                            Some(&after[at + delimiter.len_utf8()..])
+                        }
+                        None => {
+                            cell.push_str(after.trim());
+                            None
+                        }
+                    }
+                }
+                _ => match find_char(rest, delimiter) {
+                    Some(at) => {
+                        cell.push_str(&rest[..at]);
+                        Some(&rest[at + delimiter.len_utf8()..])
+                    }
+                    None => {
+                        cell.push_str(rest);
+                        None
+                    }
+                },
+            };
+            if mapping.trim {
+                let end = cell.trim_end().len();
+                cell.truncate(end);
+                let start = cell.len() - cell.trim_start().len();
+                cell.drain(..start);
+            }
+            match remainder {
+                Some(next) if mapping.collapse_delimiters => {
+                    rest = next.trim_start_matches(delimiter);
+                }
+                Some(next) => rest = next,
+                None => {
+                    cells.truncate(n_cells);
+                    return true;
+                }
+            }
+        }
+    }
+
+    fn next_cell<'a>(cells: &'a mut Vec<String>, n_cells: &mut usize) -> &'a mut String {
+        if *n_cells == cells.len() {
+            cells.push(String::new());
+        }
+        let cell = &mut cells[*n_cells];
+        *n_cells += 1;
+        cell.clear();
+        cell
+    }
+
+    fn check_split(mapping: &CsvMapping, line: &str) {
+        let mut copied = Vec::new();
+        let expected = split_by_copying(mapping, line, &mut copied).then_some(copied);
+        let mut cells = Cells::default();
+        let actual = mapping
+            .split(line, &mut cells)
+            .map(|row| row.iter().map(str::to_owned).collect::<Vec<_>>());
+        assert_eq!(actual, expected, "{line:?} with {mapping:?}");
+    }
+
+    /// The layouts the splitter has branches for: one-character and longer delimiters, quotes or
+    /// none, trimming or not, collapsed delimiters.
+    fn layouts() -> Vec<CsvMapping> {
+        let fields = "[fields]\nvalue = { index = 0, kind = \"auto\" }\n";
+        [
+            "",
+            "trim = false",
+            "collapse_delimiters = true",
+            "delimiter = \"\\t\"\ncollapse_delimiters = true\ntrim = false",
+            "delimiter = \" \"",
+            "delimiter = \"|\"\nquote = \"\"",
+            "quote = \"'\"\ntrim = false",
+            "delimiter = '\", \"'",
+            "delimiter = \"::\"\nquote = \"\"",
+            "delimiter = \"\u{e9}\"\nquote = \"\u{ab}\"",
+        ]
+        .iter()
+        .map(|layout| {
+            CsvMapping::from_toml(&format!("{layout}\n{fields}"))
+                .unwrap_or_else(|error| panic!("{layout}: {error}"))
+        })
+        .collect()
+    }
+
+    #[test]
+    fn split_agrees_with_copying_cells_on_edge_cases() {
+        let lines = [
+            "",
+            "a",
+            "a,b,c",
+            " a , b ,c ",
+            "\"a\",\"b\"",
+            "\"a,b\",c",
+            "\"a\"\"b\",c",
+            "\"a\"\"\",\"\"\"\"",
+            "  \"a\"  ,\"b\" x ,c",
+            "\"a\" tail",
+            "\"open,b",
+            "a,\"open",
+            "\"\"",
+            "\"\",",
+            ",,",
+            "a,,b,,,",
+            "\ta\t,\t\"b\"\t",
+            "\"2021-08-17 10:51:12\",\"http://evil.example/\",\"None\"",
+            "\"a\", \"b\", \"c\"",
+            "a::b:::c",
+            "\u{ab}x\u{ab}\u{ab}y\u{ab}\u{e9}z\u{e9} \u{ab}w\u{ab} ",
+            "\u{3000}a\u{3000},b",
+        ];
+        for mapping in layouts() {
+            for line in lines {
+                check_split(&mapping, line);
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn split_agrees_with_copying_cells(line in "[a\"', \t|:\u{e9}\u{ab}\u{3000}]{0,24}") {
+            for mapping in layouts() {
+                check_split(&mapping, &line);
+            }
+        }
+    }
 }
