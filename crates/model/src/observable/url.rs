@@ -97,6 +97,61 @@ pub(crate) fn parse_into(url: &mut String, text: &str) -> Result<(), Reason> {
     Ok(())
 }
 
+/// Tells whether `text` is a URL in its canonical form, that is, whether [`parse_into`] would
+/// write `text` itself, by checks cheaper than building the canonical form: `true` only for a
+/// lower-case scheme, a host (no userinfo, no brackets) that parses to itself, no port or a
+/// non-default one without leading zeros, and a non-empty path and optional query of bytes
+/// written as they are (no escape, no fragment) without dot segments or defanged markers.
+/// `false` for every other text, canonical URLs with userinfo or an escape among them, which
+/// [`parse_into`] then reads the long way.
+pub(crate) fn is_canonical(text: &str) -> bool {
+    let scheme_len = scheme_len(text);
+    let (scheme, after_scheme) = text.split_at(scheme_len);
+    let Some(rest) = after_scheme.strip_prefix("://") else { return false };
+    if text.len() > MAX_LEN || scheme_len == 0 || scheme.bytes().any(|b| b.is_ascii_uppercase()) {
+        return false;
+    }
+    // `parse_into` adds a `/` to an empty path, so a canonical URL has one after the authority.
+    let Some(authority_end) = rest.bytes().position(|b| matches!(b, b'/' | b'?' | b'#')) else {
+        return false;
+    };
+    let (authority, path_and_query) = rest.split_at(authority_end);
+    let is_plain_authority = path_and_query.starts_with('/')
+        && authority.bytes().all(|b| b > b' ' && !matches!(b, 0x7f | b'\\' | b'@' | b'['));
+    if !is_plain_authority {
+        return false;
+    }
+    let (host, port) = match authority.split_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (authority, None),
+    };
+    let is_canonical_port = port.is_none_or(|port| {
+        let is_decimal = !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit());
+        let has_leading_zero = port.len() > 1 && port.starts_with('0');
+        is_decimal
+            && !has_leading_zero
+            && port.parse::<u16>().is_ok_and(|port| Some(port) != default_port(scheme))
+    });
+    let (path, query) = match path_and_query.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (path_and_query, None),
+    };
+    // `%`, `#` and bytes that must be escaped are neither path nor query bytes.
+    let is_verbatim = path.bytes().all(is_path_byte)
+        && query.is_none_or(|query| query.bytes().all(is_query_byte));
+    let is_canonical_tail = is_verbatim
+        && matches!(remove_dot_segments(path), Cow::Borrowed(_))
+        && matches!(defuse_markers(path_and_query), Cow::Borrowed(_));
+    if !is_canonical_port || !is_canonical_tail {
+        return false;
+    }
+    match ipv4::has_shape(host) {
+        // A dotted quad that parses is its own canonical text (see `ipv4::parse`).
+        true => ipv4::parse(host).is_ok(),
+        false => domain::parse(host).is_ok_and(|canonical| canonical == host),
+    }
+}
+
 /// Tells whether `text` starts with a scheme followed by `://`.
 pub fn has_scheme(text: &str) -> bool {
     let scheme_len = scheme_len(text);
@@ -314,7 +369,90 @@ fn is_query_byte(byte: u8) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::remove_dot_segments;
+    use proptest::prelude::*;
+
+    use super::{is_canonical, parse, remove_dot_segments};
+
+    /// Checks that `is_canonical` says `true` only for a text that `parse` gives back unchanged.
+    fn check_canonical_shortcut(text: &str) -> Result<(), TestCaseError> {
+        if is_canonical(text) {
+            let parsed = parse(text);
+            prop_assert_eq!(parsed.as_deref(), Ok(text), "is_canonical({:?})", text);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn canonical_shortcut_takes_plain_canonical_urls() {
+        let canonical = [
+            "http://evil.example/",
+            "https://192.0.2.1:8443/bin.sh",
+            "http://a.b.example.co.uk:0/x?q=1&r=/a/../b",
+            "ftp://files.example.org/pub/",
+            "ssh://host.example:22/",
+            "http://evil.example/?",
+            "http://_acme.host.example/(x)",
+        ];
+        for text in canonical {
+            assert!(is_canonical(text), "{text:?} takes the shortcut");
+            assert_eq!(parse(text).as_deref(), Ok(text));
+        }
+        let not_taken = [
+            "HTTP://evil.example/",
+            "http://Evil.example/",
+            "http://evil.example",
+            "http://evil.example?q",
+            "http://evil.example./",
+            "http://evil.example:80/",
+            "https://evil.example:443/",
+            "http://evil.example:/",
+            "http://evil.example:08080/",
+            "http://evil.example:65536/",
+            "http://user@evil.example/",
+            "http://[2001:db8::1]/",
+            "http://010.0.0.1/",
+            "http://evil.example/%41",
+            "http://evil.example/a b",
+            "http://evil.example/#top",
+            "http://evil.example/a/./b",
+            "http://evil.example/a/..",
+            "http://evil.example/(.)",
+            "http://evil.example/x?y#z",
+            "http://evil.example/\u{e9}",
+            "http://xn--a.example/",
+            "evil.example/",
+            "//evil.example/",
+            "http:/evil.example/",
+        ];
+        for text in not_taken {
+            assert!(!is_canonical(text), "{text:?} takes the long way");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn canonical_shortcut_agrees_with_parse(
+            text in "(http|https|HTTP|ftp|ws|x-y)://[a-z0-9.:@\\[\\]_-]{0,20}(/[a-zA-Z0-9._~%!$&'()*+,;=:@?#/ \u{e9}-]{0,16})?",
+        ) {
+            check_canonical_shortcut(&text)?;
+        }
+
+        #[test]
+        fn canonical_shortcut_agrees_with_parse_on_hosts_and_ports(
+            scheme in prop::sample::select(&["http", "https", "ftp", "ws", "wss", "gopher"][..]),
+            host in prop::sample::select(&[
+                "evil.example", "192.0.2.1", "1.2.3.256", "a-.example", "co.uk", "x.co.uk",
+                "_x.y.example", "x_y.example", "xn--p1ai", "xn--d1acufc.xn--p1ai", "localhost",
+            ][..]),
+            port in prop::option::of(prop::sample::select(&[
+                "", "0", "00", "21", "80", "443", "8080", "08080", "65535", "65536",
+            ][..])),
+            tail in "[a-z/.?=&()%:]{0,10}",
+        ) {
+            let port = port.map_or_else(String::new, |port| format!(":{port}"));
+            check_canonical_shortcut(&format!("{scheme}://{host}{port}/{tail}"))?;
+        }
+    }
 
     #[test]
     fn removes_dot_segments() {
