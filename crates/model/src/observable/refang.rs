@@ -60,8 +60,16 @@ pub fn refang(text: &str) -> Cow<'_, str> {
 /// it is one or two bytes before the last byte), so only the three ends starting at each such
 /// byte are tried, in increasing order.
 fn first_marker_end(bytes: &[u8]) -> Option<usize> {
-    let is_marker_byte =
-        |byte: &u8| matches!(byte, b'[' | b']' | b'(' | b')' | b'{' | b'}' | b'\\' | b':');
+    // One bit per ASCII byte, tested with a shift instead of eight comparisons a byte.
+    const MARKER_BYTES: u128 = 1 << b'['
+        | 1 << b']'
+        | 1 << b'('
+        | 1 << b')'
+        | 1 << b'{'
+        | 1 << b'}'
+        | 1 << b'\\'
+        | 1 << b':';
+    let is_marker_byte = |byte: &u8| *byte < 128 && (MARKER_BYTES >> *byte) & 1 == 1;
     let mut from = 0;
     loop {
         let special = from + bytes.get(from..)?.iter().position(is_marker_byte)?;
@@ -170,6 +178,12 @@ fn count_spaces_back(bytes: &[u8]) -> usize {
 /// last byte of `tail` (a `:` or an opening bracket).
 fn scheme_in_tail(tail: &[u8]) -> Option<Marker> {
     let (&kept, word_and_before) = tail.split_last()?;
+    // Each defanged scheme has an `x` among its last four letters; this rules out `http:` and a
+    // port's `:` without trying every scheme.
+    let tail_has_x = word_and_before.iter().rev().take(4).any(|b| b.eq_ignore_ascii_case(&b'x'));
+    if !tail_has_x {
+        return None;
+    }
     const SCHEMES: [(&[u8], &str); 6] = [
         (b"hxxps", "https"),
         (b"hxtps", "https"),
