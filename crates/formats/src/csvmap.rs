@@ -76,7 +76,8 @@ pub struct CsvMapping {
     trim: bool,
     defaults: Defaults,
     values: Vec<Column>,
-    fields: BTreeMap<Field, Column>,
+    /// The optional fields the mapping reads, in `Field` order.
+    fields: Vec<(Field, Column)>,
 }
 
 /// Why a mapping cannot be used; the message names the key.
@@ -246,7 +247,8 @@ struct Column {
 #[derive(Debug)]
 struct Layout {
     values: Vec<Position>,
-    fields: BTreeMap<Field, Position>,
+    /// One for each of [`CsvMapping::fields`], in the same order.
+    fields: Vec<Option<Position>>,
 }
 
 #[derive(Clone, Debug)]
@@ -316,13 +318,10 @@ impl CsvMapping {
                 self.values.iter().flat_map(|column| &column.names).map(String::as_str).collect();
             return Err(Error::input(file, format!("the header has no value column {names:?}")));
         }
-        let mut fields = BTreeMap::new();
+        let mut fields = Vec::new();
         for (field, column) in &self.fields {
-            if let Some(found) =
-                position(column, field.name()).map_err(|reason| Error::input(file, reason))?
-            {
-                fields.insert(*field, found);
-            }
+            fields
+                .push(position(column, field.name()).map_err(|reason| Error::input(file, reason))?);
         }
         Ok(Layout { values, fields })
     }
@@ -608,8 +607,8 @@ impl CsvMapping {
         record.malware = self.defaults.malware.clone();
         record.tags = self.defaults.tags.clone();
         record.port = split_port;
-        for (field, position) in &layout.fields {
-            let column = &self.fields[field];
+        for ((field, column), position) in self.fields.iter().zip(&layout.fields) {
+            let Some(position) = position else { continue };
             let Some(cell) = self.cell(column, position, row) else { continue };
             let text = cell.text;
             let bad = |reason: String| format!("{}: {reason}", cell.label());
@@ -895,11 +894,11 @@ impl TryFrom<RawMapping> for CsvMapping {
             (Field::Tlp, raw.fields.tlp),
             (Field::ValidUntil, raw.fields.valid_until),
         ];
-        let mut fields = BTreeMap::new();
+        let mut fields = Vec::new();
         for (field, column) in optional {
             let Some(column) = column else { continue };
             let key = format!("fields.{}", field.name());
-            fields.insert(field, validate_column(&key, column, Some(field), header)?);
+            fields.push((field, validate_column(&key, column, Some(field), header)?));
         }
         Ok(CsvMapping {
             delimiter: raw.delimiter,
