@@ -121,8 +121,9 @@ pub(crate) fn is_canonical(text: &str) -> bool {
     if !is_plain_authority {
         return false;
     }
-    let (host, port) = match authority.split_once(':') {
-        Some((host, port)) => (host, Some(port)),
+    // Byte scans rather than `split_once`: a `char` search costs more than the rest of the checks.
+    let (host, port) = match authority.bytes().position(|b| b == b':') {
+        Some(colon) => (&authority[..colon], Some(&authority[colon + 1..])),
         None => (authority, None),
     };
     let is_canonical_port = port.is_none_or(|port| {
@@ -132,15 +133,20 @@ pub(crate) fn is_canonical(text: &str) -> bool {
             && !has_leading_zero
             && port.parse::<u16>().is_ok_and(|port| Some(port) != default_port(scheme))
     });
-    let (path, query) = match path_and_query.split_once('?') {
-        Some((path, query)) => (path, Some(query)),
-        None => (path_and_query, None),
+    // `%`, `#` and bytes that must be escaped are neither path nor query bytes, and `?` is no
+    // path byte, so the path ends at the first byte that is not a path byte, which must be `?`.
+    let path_end =
+        path_and_query.bytes().position(|b| !is_path_byte(b)).unwrap_or(path_and_query.len());
+    let (path, query) = path_and_query.split_at(path_end);
+    let is_verbatim = match query.strip_prefix('?') {
+        Some(query) => query.bytes().all(is_query_byte),
+        None => query.is_empty(),
     };
-    // `%`, `#` and bytes that must be escaped are neither path nor query bytes.
-    let is_verbatim = path.bytes().all(is_path_byte)
-        && query.is_none_or(|query| query.bytes().all(is_query_byte));
+    // Every dot segment follows a `/`.
+    let has_dot_segment = path.as_bytes().windows(2).any(|pair| pair == b"/.")
+        && matches!(remove_dot_segments(path), Cow::Owned(_));
     let is_canonical_tail = is_verbatim
-        && matches!(remove_dot_segments(path), Cow::Borrowed(_))
+        && !has_dot_segment
         && matches!(defuse_markers(path_and_query), Cow::Borrowed(_));
     if !is_canonical_port || !is_canonical_tail {
         return false;
@@ -353,13 +359,41 @@ fn push_escape(out: &mut String, byte: u8) {
 }
 
 /// RFC 3986 section 2.3.
-fn is_unreserved(byte: u8) -> bool {
+const fn is_unreserved(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~')
 }
 
 /// RFC 3986 section 3.3: `pchar` and `/`.
 fn is_path_byte(byte: u8) -> bool {
-    is_unreserved(byte) || b"!$&'()*+,;=:@/".contains(&byte)
+    // A table, since every byte of every path comes here.
+    const IS_PATH_BYTE: [bool; 256] = {
+        let mut table = [false; 256];
+        let mut byte = 0u8;
+        loop {
+            table[byte as usize] = is_unreserved(byte)
+                || matches!(
+                    byte,
+                    b'!' | b'$'
+                        | b'&'
+                        | b'\''
+                        | b'('
+                        | b')'
+                        | b'*'
+                        | b'+'
+                        | b','
+                        | b';'
+                        | b'='
+                        | b':'
+                        | b'@'
+                        | b'/'
+                );
+            if byte == u8::MAX {
+                break table;
+            }
+            byte += 1;
+        }
+    };
+    IS_PATH_BYTE[usize::from(byte)]
 }
 
 /// RFC 3986 section 3.4.
@@ -371,7 +405,15 @@ fn is_query_byte(byte: u8) -> bool {
 mod tests {
     use proptest::prelude::*;
 
-    use super::{is_canonical, parse, remove_dot_segments};
+    use super::{is_canonical, is_path_byte, parse, remove_dot_segments};
+
+    #[test]
+    fn path_bytes_are_pchar_and_slash() {
+        for byte in 0..=u8::MAX {
+            let expected = byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/".contains(&byte);
+            assert_eq!(is_path_byte(byte), expected, "byte {byte:#04x}");
+        }
+    }
 
     /// Checks that `is_canonical` says `true` only for a text that `parse` gives back unchanged.
     fn check_canonical_shortcut(text: &str) -> Result<(), TestCaseError> {
