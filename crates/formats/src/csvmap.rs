@@ -76,7 +76,8 @@ pub struct CsvMapping {
     trim: bool,
     defaults: Defaults,
     values: Vec<Column>,
-    fields: BTreeMap<Field, Column>,
+    /// The optional fields the mapping reads, in `Field` order.
+    fields: Vec<(Field, Column)>,
 }
 
 /// Why a mapping cannot be used; the message names the key.
@@ -107,7 +108,7 @@ pub fn read_with_mapping(
     let mut lines = Lines::new(input);
     let mut header: Option<Vec<String>> = None;
     let mut layout: Option<Layout> = None;
-    let mut cells = Vec::new();
+    let mut cells = Cells::default();
     // A row whose quoted cell continues on the next line: its first line number and text so far.
     let mut pending: Option<(u64, String)> = None;
     while let Some(line) = lines.next_line(file).map_err(|error| Error::io(file, error))? {
@@ -131,25 +132,25 @@ pub fn read_with_mapping(
             continue;
         }
         if let Some(comment) = mapping.strip_comment(content) {
-            let is_header_comment = mapping.header == HeaderMode::Comment
-                && layout.is_none()
-                && mapping.is_header(comment, &mut cells);
-            if is_header_comment {
-                header = Some(cells.iter().map(|cell| cell.to_lowercase()).collect());
-                layout = Some(mapping.layout(header.as_deref(), file)?);
+            let wants_header = mapping.header == HeaderMode::Comment && layout.is_none();
+            if let Some(names) =
+                wants_header.then(|| mapping.header_names(comment, &mut cells)).flatten()
+            {
+                layout = Some(mapping.layout(Some(&names), file)?);
+                header = Some(names);
             }
             continue;
         }
-        if !mapping.split(&row_text, &mut cells) {
+        let Some(row) = mapping.split(&row_text, &mut cells) else {
             if row_text.len() > MAX_LINE {
                 on_item(context.reject(row_line, "quoted cell is not closed"));
             } else {
                 pending = Some((row_line, row_text.into_owned()));
             }
             continue;
-        }
+        };
         if mapping.header == HeaderMode::Row && header.is_none() {
-            header = Some(cells.iter().map(|cell| cell.to_lowercase()).collect());
+            header = Some(row.iter().map(str::to_lowercase).collect());
             layout = Some(mapping.layout(header.as_deref(), file)?);
             continue;
         }
@@ -158,13 +159,13 @@ pub fn read_with_mapping(
             None => layout.insert(mapping.layout(None, file)?),
         };
         let is_repeated_header = header.as_ref().is_some_and(|header| {
-            header.len() == cells.len()
-                && header.iter().zip(&cells).all(|(name, cell)| name.eq_ignore_ascii_case(cell))
+            header.len() == row.len()
+                && header.iter().zip(row.iter()).all(|(name, cell)| name.eq_ignore_ascii_case(cell))
         });
         if is_repeated_header {
             continue;
         }
-        match mapping.record(layout, &cells) {
+        match mapping.record(layout, row) {
             Ok(record) => on_item(Item::Record(Record::Indicator(record))),
             Err(reason) => on_item(context.reject(row_line, reason)),
         }
@@ -246,7 +247,8 @@ struct Column {
 #[derive(Debug)]
 struct Layout {
     values: Vec<Position>,
-    fields: BTreeMap<Field, Position>,
+    /// One for each of [`CsvMapping::fields`], in the same order.
+    fields: Vec<Option<Position>>,
 }
 
 #[derive(Clone, Debug)]
@@ -271,13 +273,13 @@ impl CsvMapping {
         self.comments.iter().find_map(|prefix| content.strip_prefix(prefix.as_str()))
     }
 
-    /// Whether a comment line is the header: it has two cells or more and names a value column.
-    fn is_header(&self, comment: &str, cells: &mut Vec<String>) -> bool {
-        if !self.split(comment, cells) || cells.len() < 2 {
-            return false;
-        }
-        let has = |name: &String| cells.iter().any(|cell| cell.eq_ignore_ascii_case(name));
-        self.values.iter().any(|column| column.names.iter().any(has))
+    /// Returns the lower-cased cells of a comment line that is the header: it has two cells or
+    /// more and names a value column.
+    fn header_names(&self, comment: &str, cells: &mut Cells) -> Option<Vec<String>> {
+        let row = self.split(comment, cells).filter(|row| row.len() >= 2)?;
+        let has = |name: &String| row.iter().any(|cell| cell.eq_ignore_ascii_case(name));
+        let is_header = self.values.iter().any(|column| column.names.iter().any(has));
+        is_header.then(|| row.iter().map(str::to_lowercase).collect())
     }
 
     fn layout(&self, header: Option<&[String]>, file: &str) -> Result<Layout, Error> {
@@ -316,102 +318,226 @@ impl CsvMapping {
                 self.values.iter().flat_map(|column| &column.names).map(String::as_str).collect();
             return Err(Error::input(file, format!("the header has no value column {names:?}")));
         }
-        let mut fields = BTreeMap::new();
+        let mut fields = Vec::new();
         for (field, column) in &self.fields {
-            if let Some(found) =
-                position(column, field.name()).map_err(|reason| Error::input(file, reason))?
-            {
-                fields.insert(*field, found);
-            }
+            fields
+                .push(position(column, field.name()).map_err(|reason| Error::input(file, reason))?);
         }
         Ok(Layout { values, fields })
     }
 
-    /// Splits a line into cells; `false` when a quoted cell is still open at the end of it.
+    /// Splits a line into cells; `None` when a quoted cell is still open at the end of it.
     ///
-    /// The strings of `cells` are reused from row to row, so a row costs no allocation once the
-    /// cells have grown to their widths.
-    fn split(&self, line: &str, cells: &mut Vec<String>) -> bool {
-        let mut n_cells = 0;
+    /// A cell is a span of `line` unless unquoting changed its text, so splitting a row copies
+    /// nothing, and allocates nothing once the buffers of `cells` have grown.
+    fn split<'a>(&self, line: &'a str, cells: &'a mut Cells) -> Option<Row<'a>> {
+        cells.spans.clear();
+        cells.unescaped.clear();
         if self.delimiter.chars().count() > 1 {
-            for cell in line.split(self.delimiter.as_str()) {
-                let mut cell = cell.trim();
+            let mut raw_start = 0;
+            for raw in line.split(self.delimiter.as_str()) {
+                let mut start = raw_start + (raw.len() - raw.trim_start().len());
+                let mut cell = raw.trim();
                 if let Some(quote) = self.quote {
-                    cell = cell.strip_prefix(quote).unwrap_or(cell);
+                    if let Some(unquoted) = cell.strip_prefix(quote) {
+                        start += quote.len_utf8();
+                        cell = unquoted;
+                    }
                     cell = cell.strip_suffix(quote).unwrap_or(cell);
                 }
-                next_cell(cells, &mut n_cells).push_str(cell);
+                cells.spans.push(Span { in_unescaped: false, start, end: start + cell.len() });
+                raw_start += raw.len() + self.delimiter.len();
             }
-            cells.truncate(n_cells);
-            return true;
+            return Some(Row { text: line, cells });
         }
         // Cannot fail to find a char: validation made the delimiter one character here.
         let delimiter = self.delimiter.chars().next().unwrap_or(',');
         let is_blank =
             |character: char| (character == ' ' || character == '\t') && character != delimiter;
+        // Every slice below is a suffix of `line`, so its offset in `line` is the length it lacks.
+        let offset = |suffix: &str| line.len() - suffix.len();
         let mut rest = line;
         loop {
-            let cell = next_cell(cells, &mut n_cells);
-            let after_blanks = rest.trim_start_matches(is_blank);
-            let remainder = match self.quote {
+            let after_blanks = match rest.as_bytes().first() {
+                Some(b' ' | b'\t') => rest.trim_start_matches(is_blank),
+                _ => rest,
+            };
+            let (span, remainder) = match self.quote {
                 Some(quote) if strip_char(after_blanks, quote).is_some() => {
-                    // The body up to the closing quote, a doubled quote standing for one.
-                    let mut body = &after_blanks[quote.len_utf8()..];
-                    let after = loop {
-                        let Some(at) = find_char(body, quote) else { return false };
-                        cell.push_str(&body[..at]);
-                        let after_quote = &body[at + quote.len_utf8()..];
-                        match strip_char(after_quote, quote) {
-                            Some(after_pair) => {
-                                cell.push(quote);
-                                body = after_pair;
+                    let body = &after_blanks[quote.len_utf8()..];
+                    let (close, has_pair) = closing_quote(body, quote)?;
+                    let after = &body[close + quote.len_utf8()..];
+                    // Text between the closing quote and the delimiter is kept (lenient).
+                    let (extra, remainder) = match strip_char(after, delimiter) {
+                        Some(next) => ("", Some(next)),
+                        None => match find_char(after, delimiter) {
+                            Some(at) => {
+                                (after[..at].trim(), Some(&after[at + delimiter.len_utf8()..]))
                             }
-                            None => break after_quote,
+                            None => (after.trim(), None),
+                        },
+                    };
+                    let span = match !has_pair && extra.is_empty() {
+                        true => Span {
+                            in_unescaped: false,
+                            start: offset(body),
+                            end: offset(body) + close,
+                        },
+                        false => {
+                            let start = cells.unescaped.len();
+                            // Inside the closing quote every quote is doubled: keep one of each two.
+                            let mut characters = body[..close].chars();
+                            while let Some(character) = characters.next() {
+                                cells.unescaped.push(character);
+                                if character == quote {
+                                    characters.next();
+                                }
+                            }
+                            cells.unescaped.push_str(extra);
+                            Span { in_unescaped: true, start, end: cells.unescaped.len() }
                         }
                     };
-                    // Text between the closing quote and the delimiter is kept (lenient).
-                    match find_char(after, delimiter) {
-                        Some(at) => {
-                            cell.push_str(after[..at].trim());
-                            Some(&after[at + delimiter.len_utf8()..])
-                        }
-                        None => {
-                            cell.push_str(after.trim());
-                            None
-                        }
-                    }
+                    (span, remainder)
                 }
-                _ => match find_char(rest, delimiter) {
-                    Some(at) => {
-                        cell.push_str(&rest[..at]);
-                        Some(&rest[at + delimiter.len_utf8()..])
-                    }
-                    None => {
-                        cell.push_str(rest);
-                        None
-                    }
-                },
+                _ => {
+                    let (end, remainder) = match find_char(rest, delimiter) {
+                        Some(at) => (at, Some(&rest[at + delimiter.len_utf8()..])),
+                        None => (rest.len(), None),
+                    };
+                    (
+                        Span { in_unescaped: false, start: offset(rest), end: offset(rest) + end },
+                        remainder,
+                    )
+                }
             };
-            if self.trim {
-                let end = cell.trim_end().len();
-                cell.truncate(end);
-                let start = cell.len() - cell.trim_start().len();
-                cell.drain(..start);
-            }
+            let span = match self.trim {
+                true => span.trimmed(Row { text: line, cells }.text_of(span)),
+                false => span,
+            };
+            cells.spans.push(span);
             match remainder {
                 Some(next) if self.collapse_delimiters => rest = next.trim_start_matches(delimiter),
                 Some(next) => rest = next,
-                None => {
-                    cells.truncate(n_cells);
-                    return true;
-                }
+                None => return Some(Row { text: line, cells }),
             }
         }
     }
 }
 
+/// The cells of the row last split, reused from row to row: each is a span of the row's text,
+/// or of `unescaped` when unquoting changed it (a doubled quote inside, text after the closing
+/// quote).
+#[derive(Debug, Default)]
+struct Cells {
+    spans: Vec<Span>,
+    unescaped: String,
+}
+
+/// Where a cell's text is: `start..end` of the row's text, or of [`Cells::unescaped`].
+#[derive(Clone, Copy, Debug)]
+struct Span {
+    in_unescaped: bool,
+    start: usize,
+    end: usize,
+}
+
+impl Span {
+    /// Returns the span without the blanks around `text`, the text it spans.
+    fn trimmed(self, text: &str) -> Span {
+        // Most cells have no blanks around them, which a look at two bytes settles.
+        let is_kept = |byte: &u8| byte.is_ascii() && !char::from(*byte).is_whitespace();
+        let bytes = text.as_bytes();
+        if bytes.first().is_none_or(is_kept) && bytes.last().is_none_or(is_kept) {
+            return self;
+        }
+        let start = self.start + (text.len() - text.trim_start().len());
+        Span { start, end: start + text.trim().len(), ..self }
+    }
+}
+
+/// A split row: its text and the spans of its cells.
+#[derive(Clone, Copy, Debug)]
+struct Row<'a> {
+    text: &'a str,
+    cells: &'a Cells,
+}
+
+impl<'a> Row<'a> {
+    fn len(self) -> usize {
+        self.cells.spans.len()
+    }
+
+    /// Returns the text of the cell at `index`, which must be below [`Row::len`].
+    fn cell(self, index: usize) -> &'a str {
+        self.text_of(self.cells.spans[index])
+    }
+
+    fn iter(self) -> impl Iterator<Item = &'a str> {
+        self.cells.spans.iter().map(move |span| self.text_of(*span))
+    }
+
+    fn text_of(self, span: Span) -> &'a str {
+        let source = match span.in_unescaped {
+            true => self.cells.unescaped.as_str(),
+            false => self.text,
+        };
+        // Cannot panic: `split` made every span from char boundaries of its source.
+        &source[span.start..span.end]
+    }
+}
+
+/// Returns the offset of the quote that closes a quoted cell's `body` (the text after the
+/// opening quote), and whether a doubled quote (one quote of the text) comes before it.
+fn closing_quote(body: &str, quote: char) -> Option<(usize, bool)> {
+    let mut from = 0;
+    let mut has_pair = false;
+    loop {
+        let at = from + find_char(&body[from..], quote)?;
+        let after_quote = &body[at + quote.len_utf8()..];
+        if strip_char(after_quote, quote).is_none() {
+            return Some((at, has_pair));
+        }
+        has_pair = true;
+        from = at + 2 * quote.len_utf8();
+    }
+}
+
+/// Splits `text` on every `separator` as `str::split` does, or not at all without one; a
+/// one-character separator is found with [`find_char`] (`str::split` runs a two-way search for
+/// any string).
+fn split_on<'a>(text: &'a str, separator: Option<&'a str>) -> impl Iterator<Item = &'a str> {
+    let mut separator_chars = separator.unwrap_or_default().chars();
+    let single = match (separator_chars.next(), separator_chars.next()) {
+        (Some(character), None) => Some(character),
+        _ => None,
+    };
+    // Validation keeps the separator from being empty, which would find itself at 0 forever.
+    let separator = separator.filter(|separator| !separator.is_empty());
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        let found = match (single, separator) {
+            (Some(character), _) => find_char(current, character),
+            (None, Some(separator)) => current.find(separator),
+            (None, None) => None,
+        };
+        let separator_len = separator.map_or(0, str::len);
+        match found {
+            Some(at) => {
+                rest = Some(&current[at + separator_len..]);
+                Some(&current[..at])
+            }
+            None => {
+                rest = None;
+                Some(current)
+            }
+        }
+    })
+}
+
 /// Returns the byte offset of the first `character` in `text`: `memchr` for an ASCII character
 /// (`str::find` compares each candidate with `memcmp`, a third of the time of a CSV row).
+#[inline]
 fn find_char(text: &str, character: char) -> Option<usize> {
     match u8::try_from(character) {
         Ok(byte) if byte.is_ascii() => memchr::memchr(byte, text.as_bytes()),
@@ -421,6 +547,7 @@ fn find_char(text: &str, character: char) -> Option<usize> {
 
 /// Returns `text` without its first character if that is `character` (a byte comparison for an
 /// ASCII character, where `str::strip_prefix` calls `memcmp`).
+#[inline]
 fn strip_char(text: &str, character: char) -> Option<&str> {
     match u8::try_from(character) {
         // Cannot split a character: the first byte is ASCII, a whole character.
@@ -429,27 +556,16 @@ fn strip_char(text: &str, character: char) -> Option<&str> {
     }
 }
 
-/// Returns the next cell of a row being split, emptied, reusing the string of an earlier row.
-fn next_cell<'a>(cells: &'a mut Vec<String>, n_cells: &mut usize) -> &'a mut String {
-    if *n_cells == cells.len() {
-        cells.push(String::new());
-    }
-    let cell = &mut cells[*n_cells];
-    *n_cells += 1;
-    cell.clear();
-    cell
-}
-
 impl CsvMapping {
     /// Returns the cleaned text of a field's cell, or `None` when it is absent or a none value.
     fn cell<'a>(
         &self,
         column: &'a Column,
         position: &'a Position,
-        cells: &'a [String],
+        row: Row<'a>,
     ) -> Option<Cell<'a>> {
-        let index = position.resolve(cells.len())?;
-        let mut text = cells[index].as_str();
+        let index = position.resolve(row.len())?;
+        let mut text = row.cell(index);
         if text.is_empty() || self.none_values.iter().any(|none| none == text) {
             return None;
         }
@@ -467,17 +583,17 @@ impl CsvMapping {
         (!is_none).then_some(Cell { text, index, position })
     }
 
-    fn record(&self, layout: &Layout, cells: &[String]) -> Result<IndicatorRecord, String> {
+    fn record(&self, layout: &Layout, row: Row<'_>) -> Result<IndicatorRecord, String> {
         let value = self
             .values
             .iter()
             .zip(&layout.values)
-            .find_map(|(column, position)| Some((column, self.cell(column, position, cells)?)));
+            .find_map(|(column, position)| Some((column, self.cell(column, position, row)?)));
         let Some((value_column, value)) = value else {
             return Err(match layout.values.first() {
-                Some(position) if position.resolve(cells.len()).is_none() => format!(
+                Some(position) if position.resolve(row.len()).is_none() => format!(
                     "row has {} columns, the value is in {}",
-                    cells.len(),
+                    row.len(),
                     describe_index(position)
                 ),
                 _ => "the value column is empty".to_owned(),
@@ -491,9 +607,9 @@ impl CsvMapping {
         record.malware = self.defaults.malware.clone();
         record.tags = self.defaults.tags.clone();
         record.port = split_port;
-        for (field, position) in &layout.fields {
-            let column = &self.fields[field];
-            let Some(cell) = self.cell(column, position, cells) else { continue };
+        for ((field, column), position) in self.fields.iter().zip(&layout.fields) {
+            let Some(position) = position else { continue };
+            let Some(cell) = self.cell(column, position, row) else { continue };
             let text = cell.text;
             let bad = |reason: String| format!("{}: {reason}", cell.label());
             match field {
@@ -521,11 +637,7 @@ impl CsvMapping {
                 }
                 Field::Reference => record.references.push(text.to_owned()),
                 Field::Tags => {
-                    let tags: Vec<&str> = match &column.separator {
-                        Some(separator) => text.split(separator.as_str()).collect(),
-                        None => vec![text],
-                    };
-                    for tag in tags {
+                    for tag in split_on(text, column.separator.as_deref()) {
                         let tag = tag.trim();
                         let is_none =
                             tag.is_empty() || self.none_values.iter().any(|none| none == tag);
@@ -782,11 +894,11 @@ impl TryFrom<RawMapping> for CsvMapping {
             (Field::Tlp, raw.fields.tlp),
             (Field::ValidUntil, raw.fields.valid_until),
         ];
-        let mut fields = BTreeMap::new();
+        let mut fields = Vec::new();
         for (field, column) in optional {
             let Some(column) = column else { continue };
             let key = format!("fields.{}", field.name());
-            fields.insert(field, validate_column(&key, column, Some(field), header)?);
+            fields.push((field, validate_column(&key, column, Some(field), header)?));
         }
         Ok(CsvMapping {
             delimiter: raw.delimiter,
@@ -959,4 +1071,194 @@ pub fn builtin(format_name: &str) -> Result<CsvMapping, MappingError> {
         MappingError { message: format!("no built-in mapping for {format_name:?}") }
     })?;
     CsvMapping::from_toml(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// The splitter before cells became spans, which copied each cell into its own string: the
+    /// reference that `split` must agree with.
+    fn split_by_copying(mapping: &CsvMapping, line: &str, cells: &mut Vec<String>) -> bool {
+        let mut n_cells = 0;
+        if mapping.delimiter.chars().count() > 1 {
+            for cell in line.split(mapping.delimiter.as_str()) {
+                let mut cell = cell.trim();
+                if let Some(quote) = mapping.quote {
+                    cell = cell.strip_prefix(quote).unwrap_or(cell);
+                    cell = cell.strip_suffix(quote).unwrap_or(cell);
+                }
+                next_cell(cells, &mut n_cells).push_str(cell);
+            }
+            cells.truncate(n_cells);
+            return true;
+        }
+        // Cannot fail to find a char: validation made the delimiter one character here.
+        let delimiter = mapping.delimiter.chars().next().unwrap_or(',');
+        let is_blank =
+            |character: char| (character == ' ' || character == '\t') && character != delimiter;
+        let mut rest = line;
+        loop {
+            let cell = next_cell(cells, &mut n_cells);
+            let after_blanks = rest.trim_start_matches(is_blank);
+            let remainder = match mapping.quote {
+                Some(quote) if strip_char(after_blanks, quote).is_some() => {
+                    // The body up to the closing quote, a doubled quote standing for one.
+                    let mut body = &after_blanks[quote.len_utf8()..];
+                    let after = loop {
+                        let Some(at) = find_char(body, quote) else { return false };
+                        cell.push_str(&body[..at]);
+                        let after_quote = &body[at + quote.len_utf8()..];
+                        match strip_char(after_quote, quote) {
+                            Some(after_pair) => {
+                                cell.push(quote);
+                                body = after_pair;
+                            }
+                            None => break after_quote,
+                        }
+                    };
+                    // Text between the closing quote and the delimiter is kept (lenient).
+                    match find_char(after, delimiter) {
+                        Some(at) => {
+                            cell.push_str(after[..at].trim());
+                            Some(&after[at + delimiter.len_utf8()..])
+                        }
+                        None => {
+                            cell.push_str(after.trim());
+                            None
+                        }
+                    }
+                }
+                _ => match find_char(rest, delimiter) {
+                    Some(at) => {
+                        cell.push_str(&rest[..at]);
+                        Some(&rest[at + delimiter.len_utf8()..])
+                    }
+                    None => {
+                        cell.push_str(rest);
+                        None
+                    }
+                },
+            };
+            if mapping.trim {
+                let end = cell.trim_end().len();
+                cell.truncate(end);
+                let start = cell.len() - cell.trim_start().len();
+                cell.drain(..start);
+            }
+            match remainder {
+                Some(next) if mapping.collapse_delimiters => {
+                    rest = next.trim_start_matches(delimiter);
+                }
+                Some(next) => rest = next,
+                None => {
+                    cells.truncate(n_cells);
+                    return true;
+                }
+            }
+        }
+    }
+
+    fn next_cell<'a>(cells: &'a mut Vec<String>, n_cells: &mut usize) -> &'a mut String {
+        if *n_cells == cells.len() {
+            cells.push(String::new());
+        }
+        let cell = &mut cells[*n_cells];
+        *n_cells += 1;
+        cell.clear();
+        cell
+    }
+
+    fn check_split(mapping: &CsvMapping, line: &str) {
+        let mut copied = Vec::new();
+        let expected = split_by_copying(mapping, line, &mut copied).then_some(copied);
+        let mut cells = Cells::default();
+        let actual = mapping
+            .split(line, &mut cells)
+            .map(|row| row.iter().map(str::to_owned).collect::<Vec<_>>());
+        assert_eq!(actual, expected, "{line:?} with {mapping:?}");
+    }
+
+    /// The layouts the splitter has branches for: one-character and longer delimiters, quotes or
+    /// none, trimming or not, collapsed delimiters.
+    fn layouts() -> Vec<CsvMapping> {
+        let fields = "[fields]\nvalue = { index = 0, kind = \"auto\" }\n";
+        [
+            "",
+            "trim = false",
+            "collapse_delimiters = true",
+            "delimiter = \"\\t\"\ncollapse_delimiters = true\ntrim = false",
+            "delimiter = \" \"",
+            "delimiter = \"|\"\nquote = \"\"",
+            "quote = \"'\"\ntrim = false",
+            "delimiter = '\", \"'",
+            "delimiter = \"::\"\nquote = \"\"",
+            "delimiter = \"\u{e9}\"\nquote = \"\u{ab}\"",
+        ]
+        .iter()
+        .map(|layout| {
+            CsvMapping::from_toml(&format!("{layout}\n{fields}"))
+                .unwrap_or_else(|error| panic!("{layout}: {error}"))
+        })
+        .collect()
+    }
+
+    #[test]
+    fn split_agrees_with_copying_cells_on_edge_cases() {
+        let lines = [
+            "",
+            "a",
+            "a,b,c",
+            " a , b ,c ",
+            "\"a\",\"b\"",
+            "\"a,b\",c",
+            "\"a\"\"b\",c",
+            "\"a\"\"\",\"\"\"\"",
+            "  \"a\"  ,\"b\" x ,c",
+            "\"a\" tail",
+            "\"open,b",
+            "a,\"open",
+            "\"\"",
+            "\"\",",
+            ",,",
+            "a,,b,,,",
+            "\ta\t,\t\"b\"\t",
+            "\"2021-08-17 10:51:12\",\"http://evil.example/\",\"None\"",
+            "\"a\", \"b\", \"c\"",
+            "a::b:::c",
+            "\u{ab}x\u{ab}\u{ab}y\u{ab}\u{e9}z\u{e9} \u{ab}w\u{ab} ",
+            "\u{3000}a\u{3000},b",
+        ];
+        for mapping in layouts() {
+            for line in lines {
+                check_split(&mapping, line);
+            }
+        }
+    }
+
+    #[test]
+    fn split_on_agrees_with_str_split() {
+        let texts = ["", ",", "a", "a,b", ",a,,b,", "a, b,, c", "\u{e9}a\u{e9}\u{e9}", "a::b:::"];
+        for text in texts {
+            assert_eq!(split_on(text, None).collect::<Vec<_>>(), [text], "{text:?}");
+            for separator in [",", ", ", "\u{e9}", "::"] {
+                assert_eq!(
+                    split_on(text, Some(separator)).collect::<Vec<_>>(),
+                    text.split(separator).collect::<Vec<_>>(),
+                    "{text:?} on {separator:?}"
+                );
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn split_agrees_with_copying_cells(line in "[a\"', \t|:\u{e9}\u{ab}\u{3000}]{0,24}") {
+            for mapping in layouts() {
+                check_split(&mapping, &line);
+            }
+        }
+    }
 }

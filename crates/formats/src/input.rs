@@ -98,23 +98,39 @@ impl<R: Read> Read for Capped<R> {
 
 /// Reads lines (LF or CRLF, the ending removed) with their 1-based numbers. A line that is not
 /// UTF-8 or is longer than [`MAX_LINE`] comes back as a reject and is skipped.
+///
+/// The line last returned may still be in the reader's buffer, consumed on the next call, so the
+/// reader is for `Lines` alone until the end.
 #[derive(Debug)]
 pub struct Lines<R> {
     reader: R,
     buffer: Vec<u8>,
     line: u64,
+    /// The bytes of the reader's buffer that the last line, lent straight from it, took up.
+    n_lent: usize,
 }
 
 impl<R: BufRead> Lines<R> {
     /// Starts reading `reader` at line 1.
     pub fn new(reader: R) -> Lines<R> {
-        Lines { reader, buffer: Vec::with_capacity(256), line: 0 }
+        Lines { reader, buffer: Vec::with_capacity(256), line: 0, n_lent: 0 }
     }
 
     /// Returns the next line and its number, `Ok(None)` at the end, or an I/O error. Bad lines
     /// (invalid UTF-8, too long) come back as `Err(reject)` in the inner result.
     #[allow(clippy::type_complexity)] // The two layers are the point: I/O failure vs. one bad line.
     pub fn next_line(&mut self, file: &str) -> io::Result<Option<Result<(u64, &str), Reject>>> {
+        self.reader.consume(std::mem::take(&mut self.n_lent));
+        // A line that lies whole in the reader's buffer is lent from there, not copied, and found
+        // with a vector search. (Finding it and lending it are two calls because a borrow returned
+        // on one branch only would still hold the reader on the other.)
+        let newline = memchr::memchr(b'\n', self.reader.fill_buf()?);
+        if let Some(newline) = newline.filter(|&newline| newline <= MAX_LINE) {
+            self.n_lent = newline + 1;
+            self.line += 1;
+            let line = &self.reader.fill_buf()?[..newline];
+            return Ok(Some(checked_text(file, self.line, line)));
+        }
         self.buffer.clear();
         let n_read =
             (&mut self.reader).take(MAX_LINE as u64 + 1).read_until(b'\n', &mut self.buffer)?;
@@ -138,21 +154,21 @@ impl<R: BufRead> Lines<R> {
                 format!("line longer than {MAX_LINE} bytes"),
             ))));
         }
-        let mut end = self.buffer.len();
-        if self.buffer[..end].ends_with(b"\n") {
-            end -= 1;
-        }
-        if self.buffer[..end].ends_with(b"\r") {
-            end -= 1;
-        }
-        match std::str::from_utf8(&self.buffer[..end]) {
-            Ok(text) => Ok(Some(Ok((self.line, text)))),
-            Err(error) => Ok(Some(Err(Reject::new(
-                file,
-                self.line,
-                format!("invalid UTF-8 at byte {}", error.valid_up_to() + 1),
-            )))),
-        }
+        let line = self.buffer.strip_suffix(b"\n").unwrap_or(&self.buffer);
+        Ok(Some(checked_text(file, self.line, line)))
+    }
+}
+
+/// Returns line `number` without a final CR as text, or its reject when it is not UTF-8.
+fn checked_text<'a>(file: &str, number: u64, line: &'a [u8]) -> Result<(u64, &'a str), Reject> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    match std::str::from_utf8(line) {
+        Ok(text) => Ok((number, text)),
+        Err(error) => Err(Reject::new(
+            file,
+            number,
+            format!("invalid UTF-8 at byte {}", error.valid_up_to() + 1),
+        )),
     }
 }
 
@@ -195,6 +211,32 @@ mod tests {
             }
         }
         (good, bad)
+    }
+
+    /// Lines lent from the reader's buffer and lines copied across its refills read the same as
+    /// splitting the whole input at once, whatever the buffer's size.
+    #[test]
+    fn lines_are_the_same_across_buffer_boundaries() {
+        let input: &[u8] =
+            b"a,b\r\n\n\"long line, longer than the buffer\"\r\nbad \xff\n\rx\r\r\nlast";
+        let expected: Vec<Result<(u64, String), u64>> = input
+            .split(|&byte| byte == b'\n')
+            .enumerate()
+            .map(|(idx, line)| {
+                let number = idx as u64 + 1;
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                std::str::from_utf8(line).map(|text| (number, text.to_owned())).map_err(|_| number)
+            })
+            .collect();
+        for capacity in [1, 2, 3, 5, 8, 13, 64] {
+            let mut lines = Lines::new(BufReader::with_capacity(capacity, input));
+            let mut actual = Vec::new();
+            while let Some(line) = lines.next_line("test").unwrap() {
+                let line = line.map(|(number, text)| (number, text.to_owned()));
+                actual.push(line.map_err(|reject| reject.line));
+            }
+            assert_eq!(actual, expected, "buffer of {capacity} bytes");
+        }
     }
 
     #[test]

