@@ -76,7 +76,13 @@ fn parse_any(text: &str) -> Result<Timestamp, String> {
         days * 86_400 + i64::from(hour) * 3600 + i64::from(minute) * 60 + i64::from(second)
             - offset_seconds;
     let precision = if nanos % 1_000_000 == 0 { Precision::Millis } else { Precision::Micros };
-    Ok(Timestamp::from_unix_nanos(seconds * 1_000_000_000 + i64::from(nanos), precision))
+    // Nanoseconds in an i64 reach the years 1677 to 2262: a date outside is a bad timestamp,
+    // never an overflow.
+    let unix_nanos = seconds
+        .checked_mul(1_000_000_000)
+        .and_then(|nanos_of_seconds| nanos_of_seconds.checked_add(i64::from(nanos)))
+        .ok_or_else(|| format!("timestamp {text:?} is outside the years 1678 to 2261"))?;
+    Ok(Timestamp::from_unix_nanos(unix_nanos, precision))
 }
 
 /// `YYYY-MM-DD` or `DD-MM-YYYY` (also with `/` or `.`), range-checked.
@@ -178,6 +184,20 @@ fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression: a year outside what nanoseconds in an i64 reach overflowed (a panic in debug
+    /// builds, a wrong time in release); it is a bad timestamp, with the years it may take.
+    #[test]
+    fn years_beyond_the_nanosecond_range_are_bad_timestamps() {
+        for text in
+            ["0001-01-01 00:00:00", "9999-12-31T23:59:59Z", "1600-06-01", "2300-01-01 12:00:00"]
+        {
+            let error = parse(text).unwrap_err();
+            assert!(error.contains("outside the years 1678 to 2261"), "{text}: {error}");
+        }
+        assert_eq!(parse("2261-12-31 23:59:59").unwrap().as_str(), "2261-12-31T23:59:59.000Z");
+        assert_eq!(parse("1678-01-01 00:00:00").unwrap().as_str(), "1678-01-01T00:00:00.000Z");
+    }
 
     /// The fast path gives the same timestamp, text included, as the general one wherever it
     /// answers, over every field at and around its limits.
