@@ -153,6 +153,12 @@ fn zeek_header(path: &str, fields: &[&str], types: &[&str]) -> String {
     )
 }
 
+/// The `ts` and `uid` columns of a Zeek line: one second per line from 2025-11-27, and a uid.
+fn zeek_start(rng: &mut Rng, index: usize, uid_letter: char) -> String {
+    let micros = rng.below(1_000_000);
+    format!("{}.{micros:06}\t{uid_letter}{:x}", 1_764_201_600 + index, rng.next() % 0xffff_ffff)
+}
+
 /// The header's number of lines (the first data line is this plus one).
 const ZEEK_HEADER_LINES: usize = 8;
 
@@ -210,15 +216,9 @@ fn conn_log(rng: &mut Rng, bad: &Bad, lines: usize, truth: &mut Vec<Truth>) -> S
             }
             _ => clean_ipv4(rng),
         };
-        writeln!(
-            out,
-            "{}.{:06}\tC{:x}\t{origin}\t{}\t{responder}\t443\ttcp\tssl",
-            1_764_201_600 + index,
-            rng.below(1_000_000),
-            rng.next() % 0xffff_ffff,
-            1024 + rng.below(60_000)
-        )
-        .ok();
+        let start = zeek_start(rng, index, 'C');
+        let port = 1024 + rng.below(60_000);
+        writeln!(out, "{start}\t{origin}\t{port}\t{responder}\t443\ttcp\tssl").ok();
     }
     out.push_str("#close\t2026-11-27-01-00-00\n");
     out
@@ -261,16 +261,9 @@ fn dns_log(rng: &mut Rng, bad: &Bad, lines: usize, truth: &mut Vec<Truth>) -> St
             4 => format!("{}.org", bad.domains[i]),
             _ => clean_name(rng),
         };
-        writeln!(
-            out,
-            "{}.{:06}\tD{:x}\t{}\t10.0.0.53\t{query}\tA\t{}",
-            1_764_201_600 + index,
-            rng.below(1_000_000),
-            rng.next() % 0xffff_ffff,
-            clean_ipv4(rng),
-            clean_ipv4(rng)
-        )
-        .ok();
+        let start = zeek_start(rng, index, 'D');
+        let (client, answer) = (clean_ipv4(rng), clean_ipv4(rng));
+        writeln!(out, "{start}\t{client}\t10.0.0.53\t{query}\tA\t{answer}").ok();
     }
     out
 }
@@ -300,16 +293,9 @@ fn http_log(rng: &mut Rng, bad: &Bad, lines: usize, truth: &mut Vec<Truth>) -> S
             2 => (bad.urls[i].1.clone(), "/index.html".to_owned()),
             _ => (clean_name(rng), format!("/page/{}", rng.below(1000))),
         };
-        writeln!(
-            out,
-            "{}.{:06}\tH{:x}\t{}\t{}\tGET\t{host}\t{uri}\tMozilla/5.0",
-            1_764_201_600 + index,
-            rng.below(1_000_000),
-            rng.next() % 0xffff_ffff,
-            clean_ipv4(rng),
-            clean_ipv4(rng)
-        )
-        .ok();
+        let start = zeek_start(rng, index, 'H');
+        let (client, server) = (clean_ipv4(rng), clean_ipv4(rng));
+        writeln!(out, "{start}\t{client}\t{server}\tGET\t{host}\t{uri}\tMozilla/5.0").ok();
     }
     out
 }
