@@ -59,23 +59,22 @@ impl Options {
             pymisp_events: 20,
             keep: false,
         };
-        let mut args = args.iter();
-        while let Some(arg) = args.next() {
-            if arg == "--keep" {
-                options.keep = true;
-                continue;
-            }
-            let value = args.next().with_context(|| format!("{arg} needs a value\n\n{USAGE}"))?;
-            let number = || -> Result<u64> {
-                value.parse().with_context(|| format!("{arg}: bad number {value:?}"))
-            };
-            match arg.as_str() {
-                "--records" => options.records = number()?,
-                "--runs" => options.runs = u32::try_from(number()?)?,
-                "--python-runs" => options.python_runs = u32::try_from(number()?)?,
-                "--python-stix" => options.python_stix = number()?,
-                "--pymisp-events" => options.pymisp_events = number()?,
-                _ => bail!("unknown option {arg:?}\n\n{USAGE}"),
+        for option in bench_options(args, USAGE) {
+            match option? {
+                BenchOption::Keep => options.keep = true,
+                BenchOption::Value { name, value } => {
+                    let number = || -> Result<u64> {
+                        value.parse().with_context(|| format!("{name}: bad number {value:?}"))
+                    };
+                    match name {
+                        "--records" => options.records = number()?,
+                        "--runs" => options.runs = u32::try_from(number()?)?,
+                        "--python-runs" => options.python_runs = u32::try_from(number()?)?,
+                        "--python-stix" => options.python_stix = number()?,
+                        "--pymisp-events" => options.pymisp_events = number()?,
+                        _ => bail!("unknown option {name:?}\n\n{USAGE}"),
+                    }
+                }
             }
         }
         if options.runs == 0 || options.python_runs == 0 || options.records == 0 {
@@ -83,6 +82,38 @@ impl Options {
         }
         Ok(options)
     }
+}
+
+/// One option of a bench command: `--keep`, or a name with its value.
+pub enum BenchOption<'a> {
+    /// `--keep`: keep the generated inputs.
+    Keep,
+    /// `--name value`.
+    Value {
+        /// The option's name, dashes included.
+        name: &'a str,
+        /// Its value.
+        value: &'a str,
+    },
+}
+
+/// Splits the arguments of a bench command into its options; an option other than `--keep`
+/// without a value is an error that shows `usage`.
+pub fn bench_options<'a>(
+    args: &'a [String],
+    usage: &'a str,
+) -> impl Iterator<Item = Result<BenchOption<'a>>> + 'a {
+    let mut args = args.iter();
+    std::iter::from_fn(move || {
+        let arg = args.next()?;
+        if arg == "--keep" {
+            return Some(Ok(BenchOption::Keep));
+        }
+        Some(match args.next() {
+            Some(value) => Ok(BenchOption::Value { name: arg, value }),
+            None => Err(anyhow::anyhow!("{arg} needs a value\n\n{usage}")),
+        })
+    })
 }
 
 /// One generated input.

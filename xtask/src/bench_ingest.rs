@@ -24,7 +24,9 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-use crate::bench_formats::{Rng, cpu_model, load_average, median, thousands};
+use crate::bench_formats::{
+    BenchOption, Rng, bench_options, cpu_model, load_average, median, thousands,
+};
 use crate::postgres::{self, Durability};
 
 const USAGE: &str = "\
@@ -58,27 +60,26 @@ impl Options {
     fn parse(args: &[String]) -> Result<Options> {
         let mut options =
             Options { records: 1_000_000, runs: 3, input: InputKind::List, keep: false };
-        let mut args = args.iter();
-        while let Some(arg) = args.next() {
-            if arg == "--keep" {
-                options.keep = true;
-                continue;
-            }
-            let value = args.next().with_context(|| format!("{arg} needs a value\n\n{USAGE}"))?;
-            let number = || -> Result<u64> {
-                value.parse().with_context(|| format!("{arg}: bad number {value:?}"))
-            };
-            match arg.as_str() {
-                "--records" => options.records = number()?,
-                "--runs" => options.runs = u32::try_from(number()?)?,
-                "--input" => {
-                    options.input = match value.as_str() {
-                        "list" => InputKind::List,
-                        "threatfox" => InputKind::Threatfox,
-                        _ => bail!("--input: unknown input {value:?}\n\n{USAGE}"),
+        for option in bench_options(args, USAGE) {
+            match option? {
+                BenchOption::Keep => options.keep = true,
+                BenchOption::Value { name, value } => {
+                    let number = || -> Result<u64> {
+                        value.parse().with_context(|| format!("{name}: bad number {value:?}"))
+                    };
+                    match name {
+                        "--records" => options.records = number()?,
+                        "--runs" => options.runs = u32::try_from(number()?)?,
+                        "--input" => {
+                            options.input = match value {
+                                "list" => InputKind::List,
+                                "threatfox" => InputKind::Threatfox,
+                                _ => bail!("--input: unknown input {value:?}\n\n{USAGE}"),
+                            }
+                        }
+                        _ => bail!("unknown option {name:?}\n\n{USAGE}"),
                     }
                 }
-                _ => bail!("unknown option {arg:?}\n\n{USAGE}"),
             }
         }
         if options.runs == 0 || options.records == 0 {
