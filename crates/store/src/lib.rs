@@ -45,7 +45,7 @@ pub use crate::score::{half_life_days, score};
 pub use crate::sqlite::{SqliteOptions, SqliteStore};
 
 /// The version of the schema this build writes. A store of a newer version is refused.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// The name of the SQLite file inside the data directory.
 pub const SQLITE_FILE: &str = "watchfire.db";
@@ -416,6 +416,31 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Recomputes every claim's decayed score as of `now_micros`; returns how many changed.
     fn refresh_scores(&self, now_micros: i64) -> Result<u64, Error>;
+
+    /// Returns the directory document of `kind` under `key` (accounts: organisations, users,
+    /// tokens, sessions). The directory is the node's configuration, read by the server's access
+    /// layer only; it holds no intelligence and is not part of the log.
+    fn directory_get(&self, kind: &str, key: &str) -> Result<Option<String>, Error>;
+
+    /// Lists the directory documents of `kind` as (key, document), ordered by key.
+    fn directory_list(&self, kind: &str) -> Result<Vec<(String, String)>, Error>;
+
+    /// Writes a directory document. With [`Put::Insert`] an existing key is left alone and the
+    /// call returns false (a unique name taken); with [`Put::Replace`] it is overwritten.
+    fn directory_put(&self, kind: &str, key: &str, document: &str, put: Put)
+    -> Result<bool, Error>;
+
+    /// Deletes a directory document; returns whether it existed.
+    fn directory_delete(&self, kind: &str, key: &str) -> Result<bool, Error>;
+}
+
+/// How [`Store::directory_put`] treats an existing key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Put {
+    /// Only a new key is written.
+    Insert,
+    /// The document is written whether or not the key exists.
+    Replace,
 }
 
 /// Opens the store a node is configured with: PostgreSQL when `database` is given, otherwise the

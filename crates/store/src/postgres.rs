@@ -22,8 +22,8 @@ use crate::read::{self, CLAIM_COLUMNS, ClaimFields, Dialect, RawEntry};
 use crate::rows::{decode_tlp, hash_key};
 use crate::schema;
 use crate::{
-    AppendOutcome, Batch, Claim, ClaimPage, Entry, Error, Page, Query, Reader, SCHEMA_VERSION, Seq,
-    SightingCount, SourceStats, Stats, Store, Versions, now_micros,
+    AppendOutcome, Batch, Claim, ClaimPage, Entry, Error, Page, Put, Query, Reader, SCHEMA_VERSION,
+    Seq, SightingCount, SourceStats, Stats, Store, Versions, now_micros,
 };
 
 /// The advisory lock key that serialises writers ("WFIRLOG" in ASCII).
@@ -34,13 +34,16 @@ const MIGRATE_LOCK: i64 = 0x0057_4649_524d_4947;
 const CHANNEL: &str = "watchfire_log";
 
 /// The schema, one function per version (the `meta` table comes before, in `migrate`).
-const MIGRATIONS: &[fn() -> String] = &[|| {
-    format!(
-        "{}
+const MIGRATIONS: &[fn() -> String] = &[
+    || {
+        format!(
+            "{}
          INSERT INTO meta (key, value) VALUES ('last_seq', 0), ('last_added', 0);",
-        schema::tables_v1(Dialect::Postgres)
-    )
-}];
+            schema::tables_v1(Dialect::Postgres)
+        )
+    },
+    || schema::directory_v2(Dialect::Postgres),
+];
 
 /// The PostgreSQL store.
 pub struct PostgresStore {
@@ -653,5 +656,56 @@ impl Store for PostgresStore {
         }
         transaction.commit().map_err(|error| map_error(&error))?;
         Ok(changed.len() as u64)
+    }
+
+    fn directory_get(&self, kind: &str, key: &str) -> Result<Option<String>, Error> {
+        let row = self
+            .client()
+            .query_opt(
+                "SELECT document FROM directory WHERE kind = $1 AND key = $2",
+                &[&kind, &key],
+            )
+            .map_err(|error| map_error(&error))?;
+        Ok(row.map(|row| row.get(0)))
+    }
+
+    fn directory_list(&self, kind: &str) -> Result<Vec<(String, String)>, Error> {
+        let rows = self
+            .client()
+            .query("SELECT key, document FROM directory WHERE kind = $1 ORDER BY key", &[&kind])
+            .map_err(|error| map_error(&error))?;
+        Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
+    }
+
+    fn directory_put(
+        &self,
+        kind: &str,
+        key: &str,
+        document: &str,
+        put: Put,
+    ) -> Result<bool, Error> {
+        let sql = match put {
+            Put::Insert => {
+                "INSERT INTO directory (kind, key, document) VALUES ($1, $2, $3) \
+                 ON CONFLICT (kind, key) DO NOTHING"
+            }
+            Put::Replace => {
+                "INSERT INTO directory (kind, key, document) VALUES ($1, $2, $3) \
+                 ON CONFLICT (kind, key) DO UPDATE SET document = excluded.document"
+            }
+        };
+        let changed = self
+            .client()
+            .execute(sql, &[&kind, &key, &document])
+            .map_err(|error| map_error(&error))?;
+        Ok(changed > 0)
+    }
+
+    fn directory_delete(&self, kind: &str, key: &str) -> Result<bool, Error> {
+        let changed = self
+            .client()
+            .execute("DELETE FROM directory WHERE kind = $1 AND key = $2", &[&kind, &key])
+            .map_err(|error| map_error(&error))?;
+        Ok(changed > 0)
     }
 }

@@ -65,3 +65,21 @@ pub(crate) fn tables_v1(dialect: Dialect) -> String {
         CREATE INDEX sightings_of ON sightings (sighting_of);"
     )
 }
+
+/// Returns the statements of schema version 2: the directory of the node's accounts
+/// (organisations, users, tokens, sessions), one JSON document per kind and key. The directory
+/// is configuration, not intelligence: it is not part of the log.
+pub(crate) fn directory_v2(dialect: Dialect) -> String {
+    let without_rowid = match dialect {
+        Dialect::Sqlite => " WITHOUT ROWID",
+        Dialect::Postgres => "",
+    };
+    format!(
+        "CREATE TABLE directory (
+            kind TEXT NOT NULL,
+            key TEXT NOT NULL,
+            document TEXT NOT NULL,
+            PRIMARY KEY (kind, key)
+        ){without_rowid};"
+    )
+}

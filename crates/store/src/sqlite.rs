@@ -17,8 +17,8 @@ use crate::read::{self, CLAIM_COLUMNS, ClaimFields, Dialect, RawEntry};
 use crate::rows::{Prepared, decode_tlp, hash_key};
 use crate::schema;
 use crate::{
-    AppendOutcome, Batch, Claim, ClaimPage, Entry, Error, Page, Query, Reader, SCHEMA_VERSION, Seq,
-    SightingCount, SourceStats, Stats, Store, Versions, now_micros,
+    AppendOutcome, Batch, Claim, ClaimPage, Entry, Error, Page, Put, Query, Reader, SCHEMA_VERSION,
+    Seq, SightingCount, SourceStats, Stats, Store, Versions, now_micros,
 };
 
 /// `PRAGMA application_id` of a watchfire store ("WFIR"), so another program's SQLite file is
@@ -26,14 +26,17 @@ use crate::{
 const APPLICATION_ID: i64 = 0x5746_4952;
 
 /// The schema, one function per version; a store at version N runs the ones after N.
-const MIGRATIONS: &[fn() -> String] = &[|| {
-    format!(
-        "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+const MIGRATIONS: &[fn() -> String] = &[
+    || {
+        format!(
+            "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
          INSERT INTO meta (key, value) VALUES ('last_seq', 0), ('last_added', 0);
          {}",
-        schema::tables_v1(Dialect::Sqlite)
-    )
-}];
+            schema::tables_v1(Dialect::Sqlite)
+        )
+    },
+    || schema::directory_v2(Dialect::Sqlite),
+];
 
 /// Options of the embedded store.
 #[derive(Clone, Debug)]
@@ -655,6 +658,61 @@ impl Store for SqliteStore {
             return Err(self.error(&error));
         }
         Ok(changed.len() as u64)
+    }
+
+    fn directory_get(&self, kind: &str, key: &str) -> Result<Option<String>, Error> {
+        let connection = self.connection();
+        connection
+            .prepare_cached("SELECT document FROM directory WHERE kind = ?1 AND key = ?2")
+            .and_then(|mut statement| statement.query_row(params![kind, key], |row| row.get(0)))
+            .optional()
+            .map_err(|error| self.error(&error))
+    }
+
+    fn directory_list(&self, kind: &str) -> Result<Vec<(String, String)>, Error> {
+        let connection = self.connection();
+        connection
+            .prepare_cached("SELECT key, document FROM directory WHERE kind = ?1 ORDER BY key")
+            .and_then(|mut statement| {
+                statement
+                    .query_map(params![kind], |row| Ok((row.get(0)?, row.get(1)?)))?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .map_err(|error| self.error(&error))
+    }
+
+    fn directory_put(
+        &self,
+        kind: &str,
+        key: &str,
+        document: &str,
+        put: Put,
+    ) -> Result<bool, Error> {
+        let sql = match put {
+            Put::Insert => {
+                "INSERT INTO directory (kind, key, document) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (kind, key) DO NOTHING"
+            }
+            Put::Replace => {
+                "INSERT INTO directory (kind, key, document) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (kind, key) DO UPDATE SET document = excluded.document"
+            }
+        };
+        let connection = self.connection();
+        let changed = connection
+            .prepare_cached(sql)
+            .and_then(|mut statement| statement.execute(params![kind, key, document]))
+            .map_err(|error| self.error(&error))?;
+        Ok(changed > 0)
+    }
+
+    fn directory_delete(&self, kind: &str, key: &str) -> Result<bool, Error> {
+        let connection = self.connection();
+        let changed = connection
+            .prepare_cached("DELETE FROM directory WHERE kind = ?1 AND key = ?2")
+            .and_then(|mut statement| statement.execute(params![kind, key]))
+            .map_err(|error| self.error(&error))?;
+        Ok(changed > 0)
     }
 }
 

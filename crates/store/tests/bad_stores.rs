@@ -85,7 +85,22 @@ fn sqlite_a_newer_schema_is_refused() {
     drop(SqliteStore::open(&path).unwrap());
     rusqlite::Connection::open(&path).unwrap().execute_batch("PRAGMA user_version = 7").unwrap();
     let error = SqliteStore::open(&path).unwrap_err();
-    assert!(matches!(error, Error::NewerSchema { found: 7, supported: 1 }), "{error:?}");
+    assert!(matches!(error, Error::NewerSchema { found: 7, supported: 2 }), "{error:?}");
+}
+
+#[test]
+fn sqlite_a_version_1_store_is_upgraded_and_keeps_its_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("watchfire.db");
+    SqliteStore::open(&path).unwrap().append(&some_facts(1, 3)).unwrap();
+    // What schema version 1 left on disk: no directory table.
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch("DROP TABLE directory; PRAGMA user_version = 1")
+        .unwrap();
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.last_seq().unwrap(), 3);
+    assert!(store.directory_put("org", "a", "{}", watchfire_store::Put::Insert).unwrap());
 }
 
 #[test]
@@ -105,7 +120,7 @@ fn postgres_a_newer_schema_is_refused_untouched() {
     let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
     client.batch_execute("UPDATE meta SET value = 9 WHERE key = 'schema_version'").unwrap();
     let error = PostgresStore::connect(&url).unwrap_err();
-    assert!(matches!(error, Error::NewerSchema { found: 9, supported: 1 }), "{error:?}");
+    assert!(matches!(error, Error::NewerSchema { found: 9, supported: 2 }), "{error:?}");
     let count: i64 = client.query_one("SELECT count(*) FROM log", &[]).unwrap().get(0);
     assert_eq!(count, 2);
 }

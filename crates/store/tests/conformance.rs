@@ -11,7 +11,7 @@ use watchfire_model::policy::{Audience, Principal};
 use watchfire_model::record::Category;
 use watchfire_model::stix::{StixId, StixObject};
 use watchfire_model::tlp::Tlp;
-use watchfire_store::{EntryKind, Fact, Query, Reader, Store, Versions};
+use watchfire_store::{EntryKind, Fact, Put, Query, Reader, Store, Versions};
 
 fn ids(entries: &[watchfire_store::Entry]) -> Vec<String> {
     entries.iter().map(|entry| entry.id.clone()).collect()
@@ -487,6 +487,28 @@ fn tlp_of_a_later_version_governs_that_version(store: &dyn Store) {
     assert_eq!(ids(&store.get(Reader::Operator, id.as_str(), Versions::All).unwrap()).len(), 2);
 }
 
+fn the_directory_keeps_documents_per_kind_and_key(store: &dyn Store) {
+    assert_eq!(store.directory_get("user", "alice").unwrap(), None);
+    assert!(store.directory_put("user", "alice", r#"{"v":1}"#, Put::Insert).unwrap());
+    // A taken key is not overwritten by an insert: the caller learns the name is taken.
+    assert!(!store.directory_put("user", "alice", r#"{"v":2}"#, Put::Insert).unwrap());
+    assert_eq!(store.directory_get("user", "alice").unwrap().as_deref(), Some(r#"{"v":1}"#));
+    assert!(store.directory_put("user", "alice", r#"{"v":3}"#, Put::Replace).unwrap());
+    store.directory_put("user", "bob", "{}", Put::Insert).unwrap();
+    store.directory_put("org", "alice", "[]", Put::Insert).unwrap();
+    let users = store.directory_list("user").unwrap();
+    assert_eq!(
+        users,
+        vec![("alice".to_owned(), r#"{"v":3}"#.to_owned()), ("bob".to_owned(), "{}".to_owned())]
+    );
+    assert!(store.directory_delete("user", "alice").unwrap());
+    assert!(!store.directory_delete("user", "alice").unwrap());
+    assert_eq!(store.directory_list("user").unwrap().len(), 1);
+    assert_eq!(store.directory_get("org", "alice").unwrap().as_deref(), Some("[]"));
+    // The directory is not intelligence: it adds nothing to the log.
+    assert_eq!(store.last_seq().unwrap(), 0);
+}
+
 macro_rules! conformance {
     ($backend:ident: $($case:ident),* $(,)?) => {
         mod $backend {
@@ -526,4 +548,5 @@ both_backends!(
     scores_decay_when_refreshed,
     wait_wakes_on_an_append,
     tlp_of_a_later_version_governs_that_version,
+    the_directory_keeps_documents_per_kind_and_key,
 );
