@@ -18,7 +18,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{self, BufRead, BufWriter, Cursor, Read, Write};
+use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use anyhow::{Context as _, Result};
 use serde::Serialize;
-use watchfire_formats::{self as formats, Context, DETECT_BYTES, Format, Item, Reject, input};
+use watchfire_formats::{self as formats, Format, Item, Reject};
 use watchfire_model::record::{Record, Subject};
 use watchfire_model::tlp::Tlp;
 use watchfire_store::AppendOutcome;
@@ -302,26 +302,11 @@ pub fn read_file_watched(
         Some(watch) => Box::new(Watched { inner: raw, watch }),
         None => raw,
     };
-    let mut reader = input::open(&name, raw)?;
-    let context = Context::new(name.as_str());
     let format = match choice {
-        FormatChoice::Named(format) => format,
-        FormatChoice::Auto => {
-            // Peek the decompressed head, then read it again in front of the rest of the input.
-            let mut head = Vec::with_capacity(DETECT_BYTES);
-            (&mut reader)
-                .take(DETECT_BYTES as u64)
-                .read_to_end(&mut head)
-                .map_err(|error| formats::Error::io(&name, error))?;
-            let format = formats::detect(&head, context.file_name())?;
-            on_format(format);
-            let mut rejoined: Box<dyn BufRead> = Box::new(Cursor::new(head).chain(reader));
-            (format.read)(&mut rejoined, &context, on_item)?;
-            return Ok((name, format));
-        }
+        FormatChoice::Named(format) => Some(format),
+        FormatChoice::Auto => None,
     };
-    on_format(format);
-    (format.read)(&mut reader, &context, on_item)?;
+    let format = watchfire_feeds::read(&name, raw, format, on_format, on_item)?;
     Ok((name, format))
 }
 

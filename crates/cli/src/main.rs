@@ -4,7 +4,6 @@ mod convert;
 mod extract;
 mod feeds;
 mod import;
-mod ingest;
 mod lookup;
 mod scan;
 mod stats;

@@ -9,6 +9,11 @@
 //!   so the same row imported twice is one object.
 //! - A feed definition (a catalogue entry) is no fact and is not stored.
 //!
+//! Who may see the facts: the node's own data by default (`Audience::node`); an organisation's
+//! upload is owned by it and shared as it says ([`Ingest::with_audience`]). The TLP of each fact
+//! is the record's own, else the import's default. The producer identity and the TLP marking
+//! definitions are public (CLEAR) whoever imports.
+//!
 //! When a record has no time of its own, its objects are created at the import time and the
 //! fact says so (`times_made_up`): the store then compares content only, and re-importing the
 //! same list adds no version. Such an object is emitted once per import: a list that names the
@@ -34,6 +39,8 @@ pub struct Ingest {
     converter: StixConverter,
     source: String,
     default_tlp: Tlp,
+    /// The owner and distribution of every fact; its `tlp` is replaced per fact.
+    audience: Audience,
     now: Timestamp,
     /// Which levels of `Tlp::ALL` have had their marking definition emitted.
     markings: [bool; 5],
@@ -53,11 +60,23 @@ impl Ingest {
             converter: StixConverter::new(WriteOptions::new(source, now.clone())),
             source: source.to_owned(),
             default_tlp,
+            audience: Audience::node(default_tlp),
             now,
             markings: [false; 5],
             identity_emitted: false,
             made_up_ids: HashSet::with_hasher(Xxh3DefaultBuilder),
         }
+    }
+
+    /// Makes every fact owned and shared as `audience` says (its TLP is replaced by each
+    /// record's own, else the import's default).
+    pub fn with_audience(mut self, audience: Audience) -> Ingest {
+        self.audience = audience;
+        self
+    }
+
+    fn audience(&self, tlp: Tlp) -> Audience {
+        Audience { tlp, ..self.audience.clone() }
     }
 
     /// Appends the facts of `record` to `out`; returns false for a record that is not stored.
@@ -67,17 +86,17 @@ impl Ingest {
             Record::Stix(object) => {
                 let refs = object.object_marking_refs().iter().map(StixId::as_str);
                 let tlp = Tlp::from_marking_refs(refs).unwrap_or(self.default_tlp);
-                out.push(Fact::object(&self.source, Audience::node(tlp), (**object).clone()));
+                out.push(Fact::object(&self.source, self.audience(tlp), (**object).clone()));
             }
             Record::Event(event) => {
                 let tlp = self.default_tlp;
                 let (object, made_up) = self.event_object(event);
-                self.push(out, tlp, object, made_up);
+                self.push(out, self.audience(tlp), object, made_up);
             }
             Record::Benign(benign) => {
                 let tlp = self.default_tlp;
                 let object = self.benign_object(benign);
-                self.push(out, tlp, object, true);
+                self.push(out, self.audience(tlp), object, true);
             }
             _ => return false,
         }
@@ -98,14 +117,14 @@ impl Ingest {
             (family, self.converter.indicates(&indicator, &family_id))
         });
         let mut fact =
-            Fact::object(&self.source, Audience::node(tlp), StixObject::Indicator(indicator));
+            Fact::object(&self.source, self.audience(tlp), StixObject::Indicator(indicator));
         fact.category = record.category;
         fact.times_made_up = made_up;
         out.push(fact);
         if let Some((family, relationship)) = related {
             // The family has fixed times; the relationship is as old as its indicator.
-            self.push(out, tlp, family, false);
-            self.push(out, tlp, relationship, made_up);
+            self.push(out, self.audience(tlp), family, false);
+            self.push(out, self.audience(tlp), relationship, made_up);
         }
     }
 
@@ -114,7 +133,7 @@ impl Ingest {
         if !self.identity_emitted {
             self.identity_emitted = true;
             let identity = self.converter.identity();
-            self.push(out, Tlp::Clear, identity, false);
+            self.push(out, Audience::node(Tlp::Clear), identity, false);
         }
         let slot = Tlp::ALL.iter().position(|level| *level == tlp).unwrap_or(0);
         if !self.markings[slot] {
@@ -129,7 +148,7 @@ impl Ingest {
         self.made_up_ids.insert(xxh3_64(id.as_bytes()))
     }
 
-    fn push(&mut self, out: &mut Vec<Fact>, tlp: Tlp, object: Value, made_up: bool) {
+    fn push(&mut self, out: &mut Vec<Fact>, audience: Audience, object: Value, made_up: bool) {
         let Value::Object(properties) = object else {
             return;
         };
@@ -141,7 +160,7 @@ impl Ingest {
         // Cannot fail for the objects built in this module and the converter: they are checked
         // by the tests; a failure would drop one derived object, never a record silently.
         if let Ok(object) = StixObject::from_properties(properties) {
-            let mut fact = Fact::object(&self.source, Audience::node(tlp), object);
+            let mut fact = Fact::object(&self.source, audience, object);
             fact.times_made_up = made_up;
             out.push(fact);
         }

@@ -1,0 +1,46 @@
+//! The way into the node: reading provider data (a file, an upload, later a scheduled pull) with
+//! the `formats` readers and turning its records into facts for the store.
+//!
+//! `formats` parses and never touches the store; `store` stores and never parses. This crate is
+//! the step between them that every entry point shares: `watchfire import`, the REST import of
+//! the server, and (issue 7) the feed scheduler.
+
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+mod ingest;
+
+use std::io::{BufRead, Cursor, Read};
+
+use watchfire_formats::{self as formats, Context, DETECT_BYTES, Format, Item, input};
+
+pub use crate::ingest::Ingest;
+
+/// Reads one input named `name`: unpacks it (gzip, zip; capped by `formats::input`), picks its
+/// format (`format`, or detected from its head when `None`), tells `on_format` the format before
+/// the first item, and hands every record and reject to `on_item`. Returns the format used.
+pub fn read(
+    name: &str,
+    raw: Box<dyn Read>,
+    format: Option<&'static Format>,
+    on_format: &mut dyn FnMut(&'static Format),
+    on_item: &mut dyn FnMut(Item),
+) -> Result<&'static Format, formats::Error> {
+    let mut reader = input::open(name, raw)?;
+    let context = Context::new(name);
+    if let Some(format) = format {
+        on_format(format);
+        (format.read)(&mut reader, &context, on_item)?;
+        return Ok(format);
+    }
+    // Peek the decompressed head, then read it again in front of the rest of the input.
+    let mut head = Vec::with_capacity(DETECT_BYTES);
+    (&mut reader)
+        .take(DETECT_BYTES as u64)
+        .read_to_end(&mut head)
+        .map_err(|error| formats::Error::io(name, error))?;
+    let format = formats::detect(&head, context.file_name())?;
+    on_format(format);
+    let mut rejoined: Box<dyn BufRead> = Box::new(Cursor::new(head).chain(reader));
+    (format.read)(&mut rejoined, &context, on_item)?;
+    Ok(format)
+}
