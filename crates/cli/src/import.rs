@@ -27,14 +27,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 use watchfire_formats::{self as formats, Format, Item, Reject};
-use watchfire_model::record::{Record, Subject};
 use watchfire_model::tlp::Tlp;
 use watchfire_store::AppendOutcome;
 
-use crate::store_import::{ImportError, StoreOptions, store_file};
+use watchfire_feeds::Tally;
 
-/// How many rejects the readable summary shows per file; the rest are counted.
-const SHOWN_REJECTS: usize = 20;
+use crate::store_import::{ImportError, StoreOptions, store_file};
 
 /// The exit code of a command that cannot run as asked (as clap uses for usage errors).
 pub const EXIT_USAGE: u8 = 2;
@@ -145,31 +143,6 @@ impl FormatChoice {
         match name {
             "auto" => Ok(FormatChoice::Auto),
             name => formats::format_by_name(name).map(FormatChoice::Named),
-        }
-    }
-}
-
-/// What reading one file gave, for its summary.
-#[derive(Debug, Default)]
-pub struct Tally {
-    pub n_records: u64,
-    pub n_rejects: u64,
-    pub by_kind: BTreeMap<String, u64>,
-    pub shown_rejects: Vec<Reject>,
-}
-
-impl Tally {
-    /// Counts a record by its kind.
-    pub fn count(&mut self, record: &Record) {
-        self.n_records += 1;
-        *self.by_kind.entry(record_kind(record)).or_default() += 1;
-    }
-
-    /// Counts a reject, keeping the first few for the readable report.
-    pub fn reject(&mut self, reject: Reject) {
-        self.n_rejects += 1;
-        if self.shown_rejects.len() < SHOWN_REJECTS {
-            self.shown_rejects.push(reject);
         }
     }
 }
@@ -308,18 +281,6 @@ pub fn read_file_watched(
     };
     let format = watchfire_feeds::read(&name, raw, format, on_format, on_item)?;
     Ok((name, format))
-}
-
-/// Returns the `by_kind` key of a record (see the module doc).
-pub fn record_kind(record: &Record) -> String {
-    match record {
-        Record::Indicator(indicator) => match &indicator.subject {
-            Subject::Observable(observable) => observable.kind().as_str().to_owned(),
-            Subject::Pattern(_) => "pattern".to_owned(),
-        },
-        Record::Stix(object) => format!("stix:{}", object.object_type()),
-        other => other.kind_name().to_owned(),
-    }
 }
 
 pub fn write_json_line(out: &mut impl Write, value: &impl Serialize) -> io::Result<()> {

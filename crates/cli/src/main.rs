@@ -6,6 +6,7 @@ mod feeds;
 mod import;
 mod lookup;
 mod scan;
+mod serve;
 mod stats;
 mod store_import;
 
@@ -56,6 +57,9 @@ struct GlobalOptions {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Node administration: `admin init` makes the first administrator.
+    Admin(serve::AdminArgs),
+
     /// Reads feed files in any supported format and writes every record in an export format.
     ///
     /// Records go to one output (standard output or -o); a summary (records written, skipped by
@@ -91,6 +95,12 @@ enum Command {
     /// bytes, hits, MB/s). --json prints JSON lines.
     Match(scan::Args),
 
+    /// Runs the node server: REST API under /api/v1, live stream, metrics and health.
+    ///
+    /// Every read is filtered by TLP and distribution for the caller. --demo runs a demo node
+    /// on a fresh temporary store with printed demo accounts, on loopback only.
+    Serve(serve::Args),
+
     /// Counts what the store holds: objects per type, source and TLP, claims per observable kind,
     /// and the log's last sequence number.
     Stats(stats::Args),
@@ -107,6 +117,8 @@ fn main() -> ExitCode {
         Command::Lookup(args) => lookup::run(&args, data, database),
         Command::Match(args) => scan::run(&args, data, database),
         Command::Stats(args) => stats::run(&args, data, database),
+        Command::Serve(args) => serve::run(&args, data, database),
+        Command::Admin(args) => serve::run_admin(&args, data, database),
     };
     match result {
         Ok(code) => code,

@@ -16,13 +16,13 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
-use watchfire_feeds::Ingest;
+use watchfire_feeds::{Ingest, Tally};
 use watchfire_formats::{Format, Item, Reject};
 use watchfire_model::stix::{Precision, Timestamp};
 use watchfire_model::tlp::Tlp;
 use watchfire_store::{AppendOutcome, Batch, Store};
 
-use crate::import::{self, FormatChoice, JsonReject, Tally, Watch};
+use crate::import::{self, FormatChoice, JsonReject, Watch};
 
 /// Facts per append. Each commit rewrites the index pages it touched, and index keys come in
 /// random order, so fewer, larger commits write far less (1 M indicators: 72 s at 10 000, 14 s

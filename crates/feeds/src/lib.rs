@@ -11,7 +11,13 @@ mod ingest;
 
 use std::io::{BufRead, Cursor, Read};
 
-use watchfire_formats::{self as formats, Context, DETECT_BYTES, Format, Item, input};
+use std::collections::BTreeMap;
+
+use watchfire_formats::{self as formats, Context, DETECT_BYTES, Format, Item, Reject, input};
+use watchfire_model::record::{Record, Subject};
+
+/// How many rejects a summary keeps per input; the rest are counted.
+pub const SHOWN_REJECTS: usize = 20;
 
 pub use crate::ingest::Ingest;
 
@@ -43,4 +49,47 @@ pub fn read(
     let mut rejoined: Box<dyn BufRead> = Box::new(Cursor::new(head).chain(reader));
     (format.read)(&mut rejoined, &context, on_item)?;
     Ok(format)
+}
+
+/// What reading one file gave, for its summary.
+#[derive(Debug, Default)]
+pub struct Tally {
+    /// Records read.
+    pub n_records: u64,
+    /// Rejected lines or objects.
+    pub n_rejects: u64,
+    /// Records per kind (see [`record_kind`]).
+    pub by_kind: BTreeMap<String, u64>,
+    /// The first [`SHOWN_REJECTS`] rejects.
+    pub shown_rejects: Vec<Reject>,
+}
+
+impl Tally {
+    /// Counts a record by its kind.
+    pub fn count(&mut self, record: &Record) {
+        self.n_records += 1;
+        *self.by_kind.entry(record_kind(record)).or_default() += 1;
+    }
+
+    /// Counts a reject, keeping the first few for the readable report.
+    pub fn reject(&mut self, reject: Reject) {
+        self.n_rejects += 1;
+        if self.shown_rejects.len() < SHOWN_REJECTS {
+            self.shown_rejects.push(reject);
+        }
+    }
+}
+
+/// Returns the `by_kind` key of a record: the observable kind of an indicator (`ipv4`, `url`,
+/// ...), `pattern` for an indicator with a STIX pattern, `event`, `benign`, `feed`, and
+/// `stix:<type>` for a STIX object kept as it came.
+pub fn record_kind(record: &Record) -> String {
+    match record {
+        Record::Indicator(indicator) => match &indicator.subject {
+            Subject::Observable(observable) => observable.kind().as_str().to_owned(),
+            Subject::Pattern(_) => "pattern".to_owned(),
+        },
+        Record::Stix(object) => format!("stix:{}", object.object_type()),
+        other => other.kind_name().to_owned(),
+    }
 }

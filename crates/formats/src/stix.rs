@@ -173,8 +173,9 @@ fn emit_object(on_item: &mut dyn FnMut(Item), object: StixObject) {
     }
 }
 
-/// Returns the indicator records of a STIX indicator (see the module doc).
-fn indicator_records(indicator: &stix::Indicator) -> Vec<IndicatorRecord> {
+/// Returns the indicator records of a STIX indicator (see the module doc): what the writers
+/// export for a stored indicator.
+pub fn indicator_records(indicator: &stix::Indicator) -> Vec<IndicatorRecord> {
     let is_benign_only = !indicator.indicator_types.is_empty()
         && indicator.indicator_types.iter().all(|kind| kind == "benign");
     if indicator.pattern_type != "stix" || indicator.revoked == Some(true) || is_benign_only {

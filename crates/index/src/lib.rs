@@ -432,6 +432,14 @@ impl Index {
         Ok(true)
     }
 
+    /// Builds a new snapshot even when the log has not moved (after the store's scores were
+    /// refreshed, say) and swaps it in.
+    pub fn rebuild(&self, store: &dyn watchfire_store::Store) -> Result<(), BuildError> {
+        let fresh = std::sync::Arc::new(build(store)?);
+        *self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner) = fresh;
+        Ok(())
+    }
+
     /// Follows the log until `stop` returns true: waits for new entries (woken by other
     /// processes' appends on PostgreSQL) and refreshes.
     pub fn follow(

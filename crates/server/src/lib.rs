@@ -1,0 +1,294 @@
+//! The node server: accounts, the REST API under `/api/v1`, the live stream, metrics and health,
+//! with the access policy of `model` on every path that reads.
+//!
+//! Every request that reads goes through [`auth::Caller`]: it authenticates (Bearer or Basic
+//! with a token or a password, or a session cookie with its CSRF token), applies the per-caller
+//! rate limit, and yields the principal that every store read and index lookup is made for.
+//! The store is blocking (SQLite or PostgreSQL behind a mutex), so handlers call it on tokio's
+//! blocking pool ([`AppState::blocking`]); the match index is in memory.
+//!
+//! One background thread follows the log: it publishes the log's head (which wakes the live
+//! streams) and swaps in a new match-index snapshot. Another refreshes the claims' decayed
+//! scores every hour.
+
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod accounts;
+mod auth;
+pub mod demo;
+pub mod error;
+mod guards;
+mod metrics;
+mod openapi;
+mod routes;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use tokio::sync::watch;
+use watchfire_index::Index;
+use watchfire_store::{Seq, Store};
+
+use crate::accounts::Accounts;
+use crate::error::{ApiError, ApiResult};
+
+pub use crate::routes::router;
+
+/// How the server runs.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The address to listen on.
+    pub listen: SocketAddr,
+    /// The TLS certificate chain and key (PEM files); plain HTTP when `None`.
+    pub tls: Option<TlsFiles>,
+    /// Whether unauthenticated callers may read CLEAR data (DESIGN.md: "public endpoints if enabled").
+    pub public: bool,
+    /// Whether the session cookie carries `Secure` (set when TLS is on, or behind a TLS proxy).
+    pub secure_cookies: bool,
+    /// The limits on requests.
+    pub limits: Limits,
+}
+
+/// A TLS certificate chain and its private key, as PEM files.
+#[derive(Clone, Debug)]
+pub struct TlsFiles {
+    /// The certificate chain.
+    pub cert: PathBuf,
+    /// The private key.
+    pub key: PathBuf,
+}
+
+/// The limits on every request. Every body is capped; every wait is bounded.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// A JSON body.
+    pub json_bytes: usize,
+    /// An uploaded feed file (`POST /api/v1/import`), before decompression.
+    pub import_bytes: usize,
+    /// A bulk lookup or sightings body (NDJSON).
+    pub bulk_bytes: usize,
+    /// One line of an NDJSON body.
+    pub line_bytes: usize,
+    /// The time to answer one request (streams excepted) and to receive its body.
+    pub request_timeout: Duration,
+    /// Requests per second per caller (token, user, or address of an anonymous caller), sustained.
+    pub rate_per_second: u32,
+    /// Requests a caller may make at once above the sustained rate.
+    pub rate_burst: u32,
+    /// Live streams open at once on the node.
+    pub max_streams: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            json_bytes: 1 << 20,
+            import_bytes: 64 << 20,
+            bulk_bytes: 16 << 20,
+            line_bytes: 4096,
+            request_timeout: Duration::from_secs(60),
+            rate_per_second: 200,
+            rate_burst: 400,
+            max_streams: 1000,
+        }
+    }
+}
+
+impl Config {
+    /// Returns the configuration of a node on `listen` with the default limits.
+    pub fn new(listen: SocketAddr) -> Config {
+        Config {
+            listen,
+            tls: None,
+            public: false,
+            secure_cookies: false,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// What every handler shares.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// The accounts (in the store's directory).
+    pub accounts: Accounts,
+    /// The match index, following the log.
+    pub index: Arc<Index>,
+    /// The configuration.
+    pub config: Arc<Config>,
+    metrics: Arc<metrics::Metrics>,
+    guards: Arc<guards::Guards>,
+    /// The log's last sequence number, as the follower last saw it.
+    head: watch::Receiver<Seq>,
+    streams: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl AppState {
+    /// Runs `work` on the blocking pool (store calls block) and returns its result.
+    pub async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&AppState) -> ApiResult<T> + Send + 'static,
+    ) -> ApiResult<T> {
+        let state = self.clone();
+        tokio::task::spawn_blocking(move || work(&state))
+            .await
+            .map_err(|error| ApiError::internal(&error))?
+    }
+}
+
+/// A running node's background work; dropping it stops the threads.
+#[derive(Debug)]
+pub struct Node {
+    state: AppState,
+    stop: Arc<AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Node {
+    /// Opens the node on `store`: builds the match index and starts following the log.
+    pub fn start(
+        store: Arc<dyn Store>,
+        config: Config,
+    ) -> Result<Node, watchfire_index::BuildError> {
+        let index = Arc::new(Index::open(&*store)?);
+        let (head_sender, head) = watch::channel(index.snapshot().seq());
+        let stop = Arc::new(AtomicBool::new(false));
+        let state = AppState {
+            accounts: Accounts::new(Arc::clone(&store)),
+            store,
+            index,
+            guards: Arc::new(guards::Guards::new(&config.limits)),
+            config: Arc::new(config),
+            metrics: Arc::default(),
+            head,
+            streams: Arc::default(),
+        };
+        let follower = {
+            let (state, stop) = (state.clone(), Arc::clone(&stop));
+            std::thread::Builder::new()
+                .name("log-follower".into())
+                .spawn(move || follow_log(&state, &head_sender, &stop))
+        };
+        let rescorer = {
+            let (state, stop) = (state.clone(), Arc::clone(&stop));
+            std::thread::Builder::new()
+                .name("rescorer".into())
+                .spawn(move || refresh_scores(&state, &stop))
+        };
+        let threads = [follower, rescorer].into_iter().filter_map(Result::ok).collect();
+        Ok(Node { state, stop, threads })
+    }
+
+    /// Returns the shared state (for the router).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves HTTP (or HTTPS) until `shutdown` resolves, then lets open requests finish (up to
+    /// 10 s) and stops.
+    pub async fn serve(
+        &self,
+        listener: std::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let app = router(self.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let handle = axum_server::Handle::new();
+        let graceful = handle.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            tracing::info!("shutting down: finishing open requests");
+            graceful.graceful_shutdown(Some(Duration::from_secs(10)));
+        });
+        listener.set_nonblocking(true)?;
+        match &self.state.config.tls {
+            Some(files) => {
+                let tls =
+                    axum_server::tls_rustls::RustlsConfig::from_pem_file(&files.cert, &files.key)
+                        .await
+                        .map_err(|error| {
+                            std::io::Error::other(format!(
+                                "cannot load the TLS certificate {} and key {}: {error}",
+                                files.cert.display(),
+                                files.key.display()
+                            ))
+                        })?;
+                let mut server = axum_server::from_tcp_rustls(listener, tls).handle(handle);
+                configure_http(server.http_builder());
+                server.serve(app).await
+            }
+            None => {
+                let mut server = axum_server::from_tcp(listener).handle(handle);
+                configure_http(server.http_builder());
+                server.serve(app).await
+            }
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Bounds what a slow or idle client may hold: the request head must arrive within 10 s.
+fn configure_http(
+    builder: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
+) {
+    builder
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(10))
+        .max_buf_size(64 * 1024);
+}
+
+// Follows the log: publishes each new head (waking the streams), then refreshes the index.
+fn follow_log(state: &AppState, head: &watch::Sender<Seq>, stop: &AtomicBool) {
+    let mut last = *head.borrow();
+    while !stop.load(Ordering::Relaxed) {
+        match state.store.wait(last, Duration::from_millis(250)) {
+            Ok(seq) if seq > last => {
+                last = seq;
+                head.send_replace(seq);
+                if let Err(error) = state.index.refresh(&*state.store) {
+                    tracing::warn!(%error, "cannot refresh the match index; retrying");
+                }
+            }
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(%error, "cannot follow the log; retrying in 1 s");
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        }
+    }
+}
+
+// Recomputes the decayed scores every hour (and once at start), then refreshes the index.
+fn refresh_scores(state: &AppState, stop: &AtomicBool) {
+    const EVERY: Duration = Duration::from_secs(3600);
+    let mut next = std::time::Instant::now();
+    while !stop.load(Ordering::Relaxed) {
+        if std::time::Instant::now() >= next {
+            next += EVERY;
+            match state.store.refresh_scores(watchfire_store::now_micros()) {
+                Ok(0) => {}
+                Ok(changed) => {
+                    tracing::info!(changed, "claim scores decayed");
+                    if let Err(error) = state.index.rebuild(&*state.store) {
+                        tracing::warn!(%error, "cannot rebuild the match index");
+                    }
+                }
+                Err(error) => tracing::warn!(%error, "cannot refresh the claim scores"),
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

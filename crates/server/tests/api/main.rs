@@ -1,0 +1,8 @@
+//! The node server's API, end to end over loopback HTTP: the access policy on every route,
+//! authentication, bad input, and what each route does.
+
+mod auth;
+mod bad_input;
+mod common;
+mod features;
+mod leaks;
