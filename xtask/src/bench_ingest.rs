@@ -505,8 +505,8 @@ fn write_input(path: &Path, kind: InputKind, n: u64) -> Result<u64> {
     Ok(fs::metadata(path).with_context(|| format!("cannot stat {}", path.display()))?.len())
 }
 
-/// One value a line, nothing else.
-fn write_list(out: &mut dyn Write, n: u64) -> io::Result<()> {
+/// One value a line, nothing else (the same values on every call: `bench-api` imports them too).
+pub fn write_list(out: &mut dyn Write, n: u64) -> io::Result<()> {
     let mut indicators = Indicators::new(0x1a6e_2026);
     for _ in 0..n {
         let (_, value) = indicators.next();

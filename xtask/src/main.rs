@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
+mod bench_api;
 mod bench_formats;
 mod bench_ingest;
 mod bench_match;
@@ -20,6 +21,7 @@ usage: cargo xtask <command>
 
 commands:
   test                 fmt --check, clippy -D warnings, every test, and a short run of each fuzz target
+  bench-api [...]      requests/s and p99 of lookups and searches of `watchfire serve` on 1M indicators
   bench-extract        criterion benchmark of `watchfire extract` on a generated 100+ MB mixed log
   bench-formats [...]  feed readers vs Python (stix2, csv, json, PyMISP) on generated 1M-record inputs
   bench-ingest [...]   end-to-end `watchfire import` rate of 1M generated indicators into SQLite
@@ -127,6 +129,7 @@ fn main() -> Result<()> {
         Some("bench-extract") => cargo(&["bench", "-p", "watchfire-model", "--bench", "extract"]),
         Some("bench-formats") => bench_formats::run(&args[1..]),
         Some("bench-ingest") => bench_ingest::run(&args[1..]),
+        Some("bench-api") => bench_api::run(&args[1..]),
         Some("gen-logs") => gen_logs_command(&args[1..]),
         Some("bench-match") => bench_match::run(&args[1..]),
         Some("postgres") => postgres::serve(),
@@ -160,6 +163,9 @@ fn test() -> Result<()> {
     step("clippy", || {
         cargo(&["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"])
     })?;
+    // Debian programs and the venv, before the tests that run them (openssl and curl in the
+    // server's TLS test) and the writer consumer checks.
+    step("test tools", || tools::ensure_test_tools().map(drop))?;
     // The store's tests run against this cluster too; it is stopped and deleted when dropped,
     // whether the steps pass or fail.
     let postgres = postgres::Cluster::start(&env::temp_dir(), postgres::Durability::Unsafe)?;

@@ -21,8 +21,13 @@ const PYTHON_REQUIREMENTS: [&str; 4] =
 const VENV_MARKER: &str = ".watchfire-requirements";
 
 /// The Debian packages of the programs the tests run, by program name.
-const DEBIAN_PROGRAMS: [(&str, &str); 2] =
-    [("named-checkzone", "bind9-utils"), ("nft", "nftables")];
+/// `openssl` and `curl` serve the server's TLS test (a certificate made, a client that checks it).
+const DEBIAN_PROGRAMS: [(&str, &str); 4] = [
+    ("named-checkzone", "bind9-utils"),
+    ("nft", "nftables"),
+    ("openssl", "openssl"),
+    ("curl", "curl"),
+];
 
 /// Where the consumer programs are.
 #[derive(Debug)]

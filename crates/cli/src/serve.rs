@@ -39,6 +39,11 @@ pub struct Args {
     #[arg(long)]
     secure_cookies: bool,
 
+    /// Requests per second each caller (token, user, or address) may make, sustained; twice
+    /// as many at once.
+    #[arg(long, default_value_t = 200, value_name = "N")]
+    rate_per_second: u32,
+
     /// Run a demo node: a fresh temporary store with demo organisations, users (printed
     /// passwords) and generated intelligence, on loopback only.
     #[arg(long)]
@@ -71,6 +76,8 @@ pub fn run(args: &Args, data: &Path, database: Option<&str>) -> Result<ExitCode>
     }
     let mut config = Config::new(args.listen);
     config.public = args.public;
+    config.limits.rate_per_second = args.rate_per_second;
+    config.limits.rate_burst = args.rate_per_second.saturating_mul(2);
     config.secure_cookies = args.secure_cookies || args.tls_cert.is_some();
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         config.tls = Some(TlsFiles { cert: cert.clone(), key: key.clone() });
