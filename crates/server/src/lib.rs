@@ -74,6 +74,8 @@ pub struct Limits {
     pub line_bytes: usize,
     /// The time to answer one request (streams excepted) and to receive its body.
     pub request_timeout: Duration,
+    /// The time a client has to send a request's head (slow clients are cut off).
+    pub header_timeout: Duration,
     /// Requests per second per caller (token, user, or address of an anonymous caller), sustained.
     pub rate_per_second: u32,
     /// Requests a caller may make at once above the sustained rate.
@@ -90,6 +92,7 @@ impl Default for Limits {
             bulk_bytes: 16 << 20,
             line_bytes: 4096,
             request_timeout: Duration::from_secs(60),
+            header_timeout: Duration::from_secs(10),
             rate_per_second: 200,
             rate_burst: 400,
             max_streams: 1000,
@@ -218,12 +221,12 @@ impl Node {
                             ))
                         })?;
                 let mut server = axum_server::from_tcp_rustls(listener, tls).handle(handle);
-                configure_http(server.http_builder());
+                configure_http(server.http_builder(), &self.state.config.limits);
                 server.serve(app).await
             }
             None => {
                 let mut server = axum_server::from_tcp(listener).handle(handle);
-                configure_http(server.http_builder());
+                configure_http(server.http_builder(), &self.state.config.limits);
                 server.serve(app).await
             }
         }
@@ -239,14 +242,16 @@ impl Drop for Node {
     }
 }
 
-/// Bounds what a slow or idle client may hold: the request head must arrive within 10 s.
+/// Bounds what a slow or idle client may hold: the request head must arrive within the header
+/// timeout (also between requests of a kept-alive connection) and fit in 64 KiB.
 fn configure_http(
     builder: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
+    limits: &Limits,
 ) {
     builder
         .http1()
         .timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(10))
+        .header_read_timeout(limits.header_timeout)
         .max_buf_size(64 * 1024);
 }
 

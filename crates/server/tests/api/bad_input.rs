@@ -175,3 +175,43 @@ fn a_truncated_archive_stores_nothing_and_rejected_lines_do_not_stop_the_good_on
     assert_eq!(answer["rejects"], 1, "{answer}");
     assert_eq!(answer["shown_rejects"][0]["line"], 2, "{answer}");
 }
+
+#[test]
+fn a_slow_client_is_cut_off_and_others_are_served() {
+    use std::io::{Read, Write};
+    let limits =
+        Limits { header_timeout: std::time::Duration::from_millis(500), ..Limits::default() };
+    let node = TestNode::start_with(false, limits).with_people();
+    let address = node.base.trim_start_matches("http://").to_owned();
+    let mut slow = std::net::TcpStream::connect(&address).unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").unwrap();
+    // The head never ends: the node closes the connection after the header timeout.
+    slow.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    let started = std::time::Instant::now();
+    let mut answer = Vec::new();
+    let _ = slow.read_to_end(&mut answer);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "not cut off in time");
+    assert!(
+        !String::from_utf8_lossy(&answer).contains("200 OK"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    assert_eq!(node.get("/healthz", &Auth::None).status, 200);
+}
+
+#[test]
+fn a_caller_over_its_rate_is_told_to_wait_and_others_are_not() {
+    let limits = Limits { rate_per_second: 1, rate_burst: 3, ..Limits::default() };
+    let node = TestNode::start_with(false, limits).with_people();
+    let token =
+        node.token("a", Some("a-analyst"), vec![watchfire_server::accounts::Scope::Read], None);
+    let auth = Auth::Bearer(token);
+    let statuses: Vec<u16> = (0..5).map(|_| node.get("/api/v1/stats", &auth).status).collect();
+    assert_eq!(&statuses[..3], &[200, 200, 200], "{statuses:?}");
+    let limited = node.get("/api/v1/stats", &auth);
+    assert_eq!(limited.status, 429);
+    assert_eq!(limited.code(), "too_many_requests");
+    assert!(limited.header("retry-after").is_some());
+    // Another caller has its own allowance.
+    assert_eq!(node.get("/api/v1/stats", &Auth::user("b-analyst")).status, 200);
+}

@@ -78,6 +78,16 @@ impl TestNode {
         let dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn Store> =
             Arc::new(SqliteStore::open(&dir.path().join("watchfire.db")).unwrap());
+        TestNode::on_store(store, dir, public, limits)
+    }
+
+    /// Starts a node on `store`.
+    pub fn on_store(
+        store: Arc<dyn Store>,
+        dir: tempfile::TempDir,
+        public: bool,
+        limits: Limits,
+    ) -> TestNode {
         let accounts = Accounts::new(Arc::clone(&store));
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -271,4 +281,20 @@ impl Drop for TestNode {
             let _ = thread.join();
         }
     }
+}
+
+/// Returns the URL of a fresh database in the test cluster (`cargo xtask test` starts it).
+pub fn fresh_postgres_database() -> String {
+    let admin = std::env::var("WATCHFIRE_TEST_POSTGRES")
+        .expect("WATCHFIRE_TEST_POSTGRES: run the tests with `cargo xtask test`, which starts a PostgreSQL cluster");
+    let name = format!(
+        "wf_server_{}_{}",
+        std::process::id(),
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    let mut client =
+        postgres::Client::connect(&admin, postgres::NoTls).expect("connect to the test cluster");
+    client.batch_execute(&format!("CREATE DATABASE {name}")).expect("create a test database");
+    let (base, _) = admin.rsplit_once('/').expect("the admin URL names a database");
+    format!("{base}/{name}")
 }

@@ -322,3 +322,45 @@ fn the_node_serves_https_with_a_given_certificate() {
     let _ = sender.send(());
     thread.join().unwrap();
 }
+
+#[test]
+fn a_node_on_postgresql_follows_appends_of_another_node_sharing_the_database() {
+    let url = crate::common::fresh_postgres_database();
+    let store: Arc<dyn watchfire_store::Store> =
+        Arc::new(watchfire_store::PostgresStore::connect(&url).unwrap());
+    let node = TestNode::on_store(
+        store,
+        tempfile::tempdir().unwrap(),
+        false,
+        watchfire_server::Limits::default(),
+    )
+    .with_people();
+    let auth = Auth::user("a-analyst");
+    node.import("a-analyst", "format=plain-ip&source=here&tlp=green", "192.0.2.40\n");
+    let reader = open_stream(&node, &auth, Some(node.store.last_seq().unwrap()));
+    // Another process (another node behind the same load balancer) appends to the shared log.
+    let other = watchfire_store::PostgresStore::connect(&url).unwrap();
+    let org = node.accounts.org_by_name("a").unwrap();
+    let audience = watchfire_model::policy::Audience {
+        owner: Some(org.id),
+        ..watchfire_model::policy::Audience::node(watchfire_model::tlp::Tlp::Green)
+    };
+    let now = watchfire_model::stix::Timestamp::from_unix_nanos(
+        1_767_225_600_000_000_000,
+        watchfire_model::stix::Precision::Millis,
+    );
+    let mut facts = Vec::new();
+    let mut ingest =
+        watchfire_feeds::Ingest::new("elsewhere", watchfire_model::tlp::Tlp::Green, &now)
+            .with_audience(audience);
+    let record = watchfire_model::record::IndicatorRecord::new(
+        watchfire_model::Observable::parse("192.0.2.41").unwrap(),
+    );
+    ingest.facts(&watchfire_model::record::Record::Indicator(record), &mut facts);
+    let appended = watchfire_store::Store::append(&other, &facts).unwrap();
+    let events = read_until(reader, appended.last_seq);
+    assert!(events.iter().any(|(_, data)| data.contains("192.0.2.41")), "{events:?}");
+    node.settle();
+    let lookup = node.get("/api/v1/lookup?value=192.0.2.41", &auth).json();
+    assert_eq!(lookup["hits"].as_array().unwrap().len(), 1, "{lookup}");
+}
