@@ -165,7 +165,11 @@ fn test() -> Result<()> {
     })?;
     // Debian programs and the venv, before the tests that run them (openssl and curl in the
     // server's TLS test) and the writer consumer checks.
-    step("test tools", || tools::ensure_test_tools().map(drop))?;
+    let mut venv = None;
+    step("test tools", || {
+        venv = Some(tools::ensure_test_tools()?.venv);
+        Ok(())
+    })?;
     // The store's tests run against this cluster too; it is stopped and deleted when dropped,
     // whether the steps pass or fail.
     let postgres = postgres::Cluster::start(&env::temp_dir(), postgres::Durability::Unsafe)?;
@@ -173,6 +177,10 @@ fn test() -> Result<()> {
         let mut command = Command::new("cargo");
         command.args(["test", "--workspace", "--locked"]);
         command.env(postgres::TEST_URL_VAR, postgres.url());
+        // The TAXII conformance tests run taxii2-client and medallion from the venv.
+        if let Some(venv) = &venv {
+            command.env("WATCHFIRE_VENV", venv);
+        }
         run_cargo(&mut command)
     })?;
     step("writer consumer checks", tools::consumer_checks)?;

@@ -14,8 +14,16 @@ use anyhow::{Context, Result, bail};
 /// The PyPI packages of the venv, pinned. stix2-validator 3.3.2, not 3.3.1; idstools parses
 /// Suricata and Snort rules as rule-management tools (suricata-update's ancestor) do; stix2 is
 /// the reference STIX parser of `cargo xtask bench-formats`.
-const PYTHON_REQUIREMENTS: [&str; 4] =
-    ["stix2-validator==3.3.2", "idstools==0.6.5", "pymisp==2.5.34.4", "stix2==3.0.2"];
+/// `taxii2-client` drives our TAXII server and `medallion` (the OASIS reference server) serves
+/// our TAXII client in the conformance tests.
+const PYTHON_REQUIREMENTS: [&str; 6] = [
+    "stix2-validator==3.3.2",
+    "idstools==0.6.5",
+    "pymisp==2.5.34.4",
+    "stix2==3.0.2",
+    "taxii2-client==2.3.0",
+    "medallion==3.0.0",
+];
 
 /// Written into the venv once its packages are installed; a venv with another marker is rebuilt.
 const VENV_MARKER: &str = ".watchfire-requirements";
