@@ -213,14 +213,32 @@ pub enum AccountError {
 pub struct Accounts {
     store: Arc<dyn Store>,
     /// SHA-256 of token secrets whose argon2 check passed, by token id: a token proven once is
-    /// not hashed again with argon2 on every request (its record is still read each time).
+    /// not hashed again with argon2 on every request.
     proven: Arc<Mutex<HashMap<String, [u8; 32]>>>,
+    /// Identities of tokens checked in the last [`IDENTITY_TTL`], by token id, with the SHA-256
+    /// of the token: a busy client is not read from the directory on every request.
+    identities: Arc<Mutex<HashMap<String, RecentIdentity>>>,
 }
+
+/// A token's identity as checked at `at`.
+#[derive(Clone, Debug)]
+struct RecentIdentity {
+    at: std::time::Instant,
+    /// The SHA-256 of the whole token that was checked.
+    digest: [u8; 32],
+    expires_micros: Option<i64>,
+    identity: Identity,
+}
+
+/// How long a checked token's identity is reused without reading its record again: the longest
+/// a revocation made on another node sharing the store takes to bite here (on this node it bites
+/// at once).
+pub const IDENTITY_TTL: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl Accounts {
     /// Returns the accounts kept in `store`.
     pub fn new(store: Arc<dyn Store>) -> Accounts {
-        Accounts { store, proven: Arc::default() }
+        Accounts { store, proven: Arc::default(), identities: Arc::default() }
     }
 
     /// Makes an organisation with a unique `name`.
@@ -379,7 +397,37 @@ impl Accounts {
         token.revoked = true;
         self.store.directory_put("token", id, &to_json(&token), Put::Replace)?;
         self.proven.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(id);
+        self.identities.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(id);
         Ok(true)
+    }
+
+    /// Returns the identity of a token checked less than [`IDENTITY_TTL`] ago and not expired
+    /// since, without I/O.
+    pub fn recent_token_identity(&self, presented: &str, now_micros: i64) -> Option<Identity> {
+        let id = token_id(presented)?;
+        let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+        let identities = self.identities.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let recent = identities.get(id)?;
+        let is_expired = recent.expires_micros.is_some_and(|expires| expires <= now_micros);
+        let is_fresh = recent.at.elapsed() < IDENTITY_TTL;
+        (recent.digest == digest && is_fresh && !is_expired).then(|| recent.identity.clone())
+    }
+
+    /// Remembers the identity of a token just checked.
+    pub fn remember_token_identity(&self, presented: &str, token: &Token, identity: &Identity) {
+        let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+        let mut identities =
+            self.identities.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if identities.len() >= 100_000 {
+            identities.retain(|_, recent| recent.at.elapsed() < IDENTITY_TTL);
+        }
+        let recent = RecentIdentity {
+            at: std::time::Instant::now(),
+            digest,
+            expires_micros: token.expires_micros,
+            identity: identity.clone(),
+        };
+        identities.insert(token.id.clone(), recent);
     }
 
     /// Checks a presented token; returns its record when it is known, right, not expired and

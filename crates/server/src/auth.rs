@@ -82,9 +82,16 @@ impl FromRequestParts<AppState> for Caller {
         let is_safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         let csrf =
             parts.headers.get(CSRF_HEADER).and_then(|value| value.to_str().ok()).map(str::to_owned);
-        let identity = match credentials {
-            Credentials::None => Identity::anonymous(),
-            credentials => {
+        let recent = match &credentials {
+            Credentials::Token(token) => {
+                state.accounts.recent_token_identity(token, watchfire_store::now_micros())
+            }
+            _ => None,
+        };
+        let identity = match (credentials, recent) {
+            (_, Some(identity)) => identity,
+            (Credentials::None, None) => Identity::anonymous(),
+            (credentials, None) => {
                 let state = state.clone();
                 state
                     .clone()
@@ -175,8 +182,8 @@ fn authenticate(
     let accounts = &state.accounts;
     let identity = match credentials {
         Credentials::None => return Ok(Identity::anonymous()),
-        Credentials::Token(token) => {
-            let token = accounts.check_token(&token, now).map_err(account_error)?;
+        Credentials::Token(presented) => {
+            let token = accounts.check_token(&presented, now).map_err(account_error)?;
             let Some(token) = token else {
                 state.metrics.auth_failed();
                 return Err(ApiError::new(
@@ -184,7 +191,9 @@ fn authenticate(
                     "the token is unknown, expired or revoked",
                 ));
             };
-            accounts.token_identity(&token).map_err(account_error)?
+            let identity = accounts.token_identity(&token).map_err(account_error)?;
+            accounts.remember_token_identity(&presented, &token, &identity);
+            identity
         }
         Credentials::Password { name, password } => {
             let user = check_password(state, &name, &password, address)?;
