@@ -169,6 +169,11 @@ impl ApiError {
     pub fn code(&self) -> Code {
         self.code
     }
+
+    /// Returns the message for the caller.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
 }
 
 impl From<watchfire_store::Error> for ApiError {

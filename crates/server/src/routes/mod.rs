@@ -9,6 +9,7 @@ mod intel;
 mod ops;
 mod session;
 mod stream;
+mod taxii;
 
 use std::time::Instant;
 
@@ -58,6 +59,7 @@ pub fn table() -> Vec<(RouteDoc, MethodRouter<AppState>)> {
     routes.extend(export::routes());
     routes.extend(stream::routes());
     routes.extend(admin::routes());
+    routes.extend(taxii::routes());
     routes
 }
 
