@@ -12,6 +12,7 @@ mod bench_api;
 mod bench_formats;
 mod bench_ingest;
 mod bench_match;
+mod bench_taxii;
 mod gen_logs;
 mod postgres;
 mod tools;
@@ -27,6 +28,7 @@ commands:
   bench-ingest [...]   end-to-end `watchfire import` rate of 1M generated indicators into SQLite
                        and into a private PostgreSQL cluster
   bench-match          match-index lookups/s (1M and 10M indicators) beside PostgreSQL inet + GiST
+  bench-taxii [...]    paging a 1M-object TAXII collection: our server beside medallion 3.0.0
   gen-logs [--lines N] DIR
                        deterministic Zeek and EVE logs with known malicious values and decoys,
                        their indicators and the ground truth of `watchfire match` (default 10000 lines a log)
@@ -132,6 +134,7 @@ fn main() -> Result<()> {
         Some("bench-api") => bench_api::run(&args[1..]),
         Some("gen-logs") => gen_logs_command(&args[1..]),
         Some("bench-match") => bench_match::run(&args[1..]),
+        Some("bench-taxii") => bench_taxii::run(&args[1..]),
         Some("postgres") => postgres::serve(),
         Some("fuzz") => {
             let runs = match args.get(1) {

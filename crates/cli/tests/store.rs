@@ -218,3 +218,30 @@ fn a_follower_process_is_woken_by_an_import_in_another_process() {
     assert!(seq > 0, "woken with the import's entries");
     assert!(waited < std::time::Duration::from_secs(30), "woken by the notification: {waited:?}");
 }
+
+/// Regression: a STIX bundle's indicators were stored twice, as they came and again as the
+/// indicator records the STIX reader derives from them (with watchfire's ids).
+#[test]
+fn a_stix_bundle_stores_each_indicator_once_with_the_category_of_its_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let location = data_args(dir.path());
+    let path = fixture("stix21/feeds2stix_cinsscore_bundle.json");
+    let bundle: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let in_file = bundle["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|object| object["type"] == "indicator")
+        .count();
+    assert!(in_file > 1);
+    let imported = run_with(&location, &["import", "--json", &path]);
+    assert!(imported.ok(), "{}", imported.stderr);
+    let stats = run_with(&location, &["stats", "--json"]);
+    let stats: Value = serde_json::from_str(&stats.stdout).unwrap();
+    assert_eq!(stats["by_type"]["indicator"].as_u64().unwrap(), in_file as u64, "{stats}");
+    assert_eq!(
+        stats["claims"].as_u64().unwrap(),
+        in_file as u64,
+        "one claim per indicator: {stats}"
+    );
+}

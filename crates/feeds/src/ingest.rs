@@ -45,6 +45,9 @@ pub struct Ingest {
     /// Which levels of `Tlp::ALL` have had their marking definition emitted.
     markings: [bool; 5],
     identity_emitted: bool,
+    /// Whether the last record was a STIX indicator: the indicator records a STIX reader hands
+    /// out right after it are the same claims, already stored with the object.
+    after_stix_indicator: bool,
     /// Hashes of the ids of objects with made-up times emitted so far: a list naming a value
     /// twice yields its first entry only, so that re-importing the list finds it unchanged
     /// (two entries would take turns as the current version).
@@ -64,6 +67,7 @@ impl Ingest {
             now,
             markings: [false; 5],
             identity_emitted: false,
+            after_stix_indicator: false,
             made_up_ids: HashSet::with_hasher(Xxh3DefaultBuilder),
         }
     }
@@ -81,12 +85,25 @@ impl Ingest {
 
     /// Appends the facts of `record` to `out`; returns false for a record that is not stored.
     pub fn facts(&mut self, record: &Record, out: &mut Vec<Fact>) -> bool {
+        let after_stix_indicator = std::mem::take(&mut self.after_stix_indicator);
         match record {
+            // Derived from the STIX indicator just stored: storing it again would make a second
+            // indicator (with watchfire's id) of the same claim.
+            Record::Indicator(_) if after_stix_indicator => self.after_stix_indicator = true,
             Record::Indicator(indicator) => self.indicator(indicator, out),
             Record::Stix(object) => {
                 let refs = object.object_marking_refs().iter().map(StixId::as_str);
                 let tlp = Tlp::from_marking_refs(refs).unwrap_or(self.default_tlp);
-                out.push(Fact::object(&self.source, self.audience(tlp), (**object).clone()));
+                let mut fact = Fact::object(&self.source, self.audience(tlp), (**object).clone());
+                if let StixObject::Indicator(indicator) = &**object {
+                    // The category the reader gives its indicator records (labels first).
+                    fact.category = watchfire_formats::stix::category(
+                        &indicator.labels,
+                        &indicator.indicator_types,
+                    );
+                    self.after_stix_indicator = true;
+                }
+                out.push(fact);
             }
             Record::Event(event) => {
                 let tlp = self.default_tlp;

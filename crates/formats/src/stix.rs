@@ -215,7 +215,7 @@ pub fn indicator_records(indicator: &stix::Indicator) -> Vec<IndicatorRecord> {
 }
 
 /// Maps labels and `indicator_types` to a category (see the module doc).
-pub(crate) fn category(labels: &[String], indicator_types: &[String]) -> Option<Category> {
+pub fn category(labels: &[String], indicator_types: &[String]) -> Option<Category> {
     let from_labels = labels.iter().find_map(|label| label_category(&label.to_ascii_lowercase()));
     from_labels.or_else(|| {
         indicator_types.iter().find_map(|kind| match kind.as_str() {
