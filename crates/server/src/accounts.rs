@@ -218,7 +218,19 @@ pub struct Accounts {
     /// Identities of tokens checked in the last [`IDENTITY_TTL`], by token id, with the SHA-256
     /// of the token: a busy client is not read from the directory on every request.
     identities: Arc<Mutex<HashMap<String, RecentIdentity>>>,
+    /// Keyed digests of passwords whose argon2 check passed in the last [`PASSWORD_TTL`], by
+    /// user name: a client sending Basic credentials on every request (TAXII clients do) costs
+    /// one argon2 check per TTL. The key is random per process and the digest covers the stored
+    /// hash, so a changed password is checked again, and the digests are useless elsewhere.
+    proven_passwords: Proofs,
+    password_key: [u8; 32],
 }
+
+/// Digests proven right, with when, by name.
+type Proofs = Arc<Mutex<HashMap<String, (std::time::Instant, [u8; 32])>>>;
+
+/// How long a password proven right is not checked with argon2 again.
+pub const PASSWORD_TTL: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// A token's identity as checked at `at`.
 #[derive(Clone, Debug)]
@@ -238,7 +250,13 @@ pub const IDENTITY_TTL: std::time::Duration = std::time::Duration::from_secs(2);
 impl Accounts {
     /// Returns the accounts kept in `store`.
     pub fn new(store: Arc<dyn Store>) -> Accounts {
-        Accounts { store, proven: Arc::default(), identities: Arc::default() }
+        Accounts {
+            store,
+            proven: Arc::default(),
+            identities: Arc::default(),
+            proven_passwords: Arc::default(),
+            password_key: random_bytes::<32>(),
+        }
     }
 
     /// Makes an organisation with a unique `name`.
@@ -339,7 +357,31 @@ impl Accounts {
     pub fn check_password(&self, name: &str, password: &str) -> Result<Option<User>, AccountError> {
         let user = self.user(name)?;
         let hash = user.as_ref().map_or(DUMMY_HASH, |user| user.password_hash.as_str());
+        let digest: [u8; 32] = Sha256::new()
+            .chain_update(self.password_key)
+            .chain_update(hash.as_bytes())
+            .chain_update([0])
+            .chain_update(password.as_bytes())
+            .finalize()
+            .into();
+        let mut proven =
+            self.proven_passwords.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let is_proven = proven
+            .get(name)
+            .is_some_and(|(at, known)| *known == digest && at.elapsed() < PASSWORD_TTL);
+        drop(proven);
+        if user.is_some() && is_proven {
+            return Ok(user);
+        }
         let is_right = verify_secret(hash, password);
+        if is_right && user.is_some() {
+            proven =
+                self.proven_passwords.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if proven.len() >= 100_000 {
+                proven.retain(|_, (at, _)| at.elapsed() < PASSWORD_TTL);
+            }
+            proven.insert(name.to_owned(), (std::time::Instant::now(), digest));
+        }
         Ok(user.filter(|_| is_right))
     }
 

@@ -150,3 +150,15 @@ fn repeated_failed_logins_are_throttled() {
     );
     assert_eq!(login.status, 429);
 }
+
+#[test]
+fn a_password_proven_once_does_not_let_a_wrong_one_pass() {
+    let node = TestNode::start(false).with_people();
+    assert_eq!(node.get("/api/v1/me", &Auth::user("a-analyst")).status, 200);
+    assert_eq!(node.get("/api/v1/me", &Auth::user("a-analyst")).status, 200);
+    let wrong = Auth::Basic("a-analyst".into(), format!("{PASSWORD}!"));
+    assert_eq!(node.get("/api/v1/me", &wrong).status, 401);
+    // Another user's right password is not this user's.
+    let crossed = Auth::Basic("b-analyst".into(), "not it at all".into());
+    assert_eq!(node.get("/api/v1/me", &crossed).status, 401);
+}
