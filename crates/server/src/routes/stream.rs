@@ -89,9 +89,10 @@ async fn stream(
         )
         .retry_after(30));
     }
+    // Without a cursor, "now" is the store's head (the follower's published head may lag it).
     let mut cursor = match last_event_id.or(params.after) {
         Some(after) => after,
-        None => *state.head.borrow(),
+        None => state.blocking(|state| Ok(state.store.last_seq()?)).await?,
     };
     let types = super::list(params.types.as_deref());
     let (sender, receiver) = mpsc::channel::<Event>(PAGE);
