@@ -5,7 +5,7 @@
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
@@ -247,7 +247,13 @@ fn version_text(entry: &Entry) -> String {
 
 /// Answers `body` with the date-added headers of `entries`.
 fn with_dates(body: &Value, entries: &[Entry]) -> Response {
-    let mut response = taxii_json(StatusCode::OK, body);
+    bytes_with_dates(serde_json::to_vec(body).unwrap_or_default(), entries)
+}
+
+/// Answers the serialised `body` with the date-added headers of `entries`.
+fn bytes_with_dates(body: Vec<u8>, entries: &[Entry]) -> Response {
+    let mut response =
+        (StatusCode::OK, [(header::CONTENT_TYPE, super::TAXII_MEDIA_TYPE)], body).into_response();
     if let (Some(first), Some(last)) = (entries.first(), entries.last()) {
         let headers = response.headers_mut();
         for (name, micros) in [
@@ -271,7 +277,9 @@ struct Envelope<'a> {
     objects: Vec<&'a RawValue>,
 }
 
-fn envelope(found: &Found) -> Value {
+/// Serialises the envelope of a page, the stored objects copied as they are (never parsed into
+/// a tree and written again).
+fn envelope(found: &Found) -> Vec<u8> {
     let objects = found
         .entries
         .iter()
@@ -282,7 +290,7 @@ fn envelope(found: &Found) -> Value {
         next: found.next.map(|next| next.to_string()),
         objects,
     };
-    serde_json::to_value(&envelope).unwrap_or_default()
+    serde_json::to_vec(&envelope).unwrap_or_default()
 }
 
 fn readable(state: &AppState, caller: &Caller, id: &str) -> TaxiiResult<Collection> {
@@ -314,7 +322,7 @@ pub async fn list(
         Ok((envelope(&found), found.entries))
     })
     .await?;
-    Ok(with_dates(&body, &entries))
+    Ok(bytes_with_dates(body, &entries))
 }
 
 pub async fn manifest(
@@ -418,7 +426,7 @@ pub async fn by_id(
         Ok(page_of(entries, filters.limit))
     })
     .await?;
-    Ok(with_dates(&envelope(&found), &found.entries))
+    Ok(bytes_with_dates(envelope(&found), &found.entries))
 }
 
 pub async fn versions(
