@@ -148,3 +148,76 @@ fn the_protocol_answers_with_taxii_media_types_errors_and_headers() {
     assert_eq!(bad_next.status, 400);
     assert_eq!(bad_next.header("content-type"), Some(TAXII));
 }
+
+#[test]
+fn an_administrator_configures_a_collection_with_rights_per_organisation() {
+    let node = TestNode::start(false).with_people();
+    let admin = Auth::user("a-admin");
+    let config = br#"{"alias":"partners","title":"Partner exchange","tlp":["green","amber"],"readers":["b"],"writers":["a"]}"#;
+    let made = node.post("/api/v1/taxii-collections", &admin, "application/json", config);
+    assert_eq!(made.status, 200, "{}", made.body);
+    let id = made.json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        node.post("/api/v1/taxii-collections", &admin, "application/json", config).code(),
+        "conflict"
+    );
+    let reserved = br#"{"alias":"all","title":"x"}"#;
+    assert_eq!(
+        node.post("/api/v1/taxii-collections", &admin, "application/json", reserved).code(),
+        "bad_request"
+    );
+    assert_eq!(
+        node.post(
+            "/api/v1/taxii-collections",
+            &Auth::user("a-analyst"),
+            "application/json",
+            config
+        )
+        .status,
+        403
+    );
+
+    let view = |user: &str| {
+        let collections = taxii_get(&node, "/taxii2/root/collections/", &Auth::user(user)).json();
+        collections["collections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|collection| collection["id"] == id.as_str())
+            .cloned()
+    };
+    let for_a = view("a-analyst").unwrap();
+    assert_eq!(
+        (for_a["can_read"].as_bool(), for_a["can_write"].as_bool()),
+        (Some(false), Some(true))
+    );
+    let for_b = view("b-analyst").unwrap();
+    assert_eq!(
+        (for_b["can_read"].as_bool(), for_b["can_write"].as_bool()),
+        (Some(true), Some(false))
+    );
+
+    let objects = format!("/taxii2/root/collections/{id}/objects/");
+    let envelope = br#"{"objects":[{"type":"indicator","spec_version":"2.1","id":"indicator--0b5a7a8e-1c1e-4c54-8d3e-7f1f7f6b0c01","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","pattern":"[domain-name:value = 'partner.example.com']","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z","object_marking_refs":["marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"]}]}"#;
+    let post = |user: &str| {
+        node.call(
+            "POST",
+            &objects,
+            &Auth::user(user),
+            &[("accept", TAXII), ("content-type", TAXII)],
+            Some(envelope),
+        )
+    };
+    assert_eq!(post("b-analyst").status, 403);
+    assert_eq!(post("a-analyst").status, 202);
+    let read = taxii_get(&node, &objects, &Auth::user("b-analyst"));
+    assert!(read.body.contains("partner.example.com"), "{}", read.body);
+    assert_eq!(taxii_get(&node, &objects, &Auth::user("a-analyst")).status, 403);
+    // Removed, it is gone for everyone; its objects stay in the log.
+    assert_eq!(node.delete("/api/v1/taxii-collections/partners", &admin).status, 200);
+    assert!(view("b-analyst").is_none());
+    node.settle();
+    let lookup =
+        node.get("/api/v1/lookup?value=partner.example.com", &Auth::user("b-analyst")).json();
+    assert_eq!(lookup["hits"].as_array().unwrap().len(), 1, "{lookup}");
+}

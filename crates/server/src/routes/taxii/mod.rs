@@ -148,6 +148,45 @@ pub fn routes() -> Vec<(RouteDoc, MethodRouter<AppState>)> {
             get(objects::manifest),
         ),
         (
+            RouteDoc {
+                method: "get",
+                path: "/api/v1/taxii-collections",
+                summary: "The TAXII collections an administrator configured",
+                tag: "taxii",
+                scope: Some("admin"),
+                params: &[],
+                body: None,
+                answer: "application/json",
+            },
+            get(list_configured),
+        ),
+        (
+            RouteDoc {
+                method: "post",
+                path: "/api/v1/taxii-collections",
+                summary: "Configure a TAXII collection: {alias, title, description, tlp, sources, types, readers, writers}",
+                tag: "taxii",
+                scope: Some("admin"),
+                params: &[],
+                body: Some("application/json"),
+                answer: "application/json",
+            },
+            axum::routing::post(configure),
+        ),
+        (
+            RouteDoc {
+                method: "delete",
+                path: "/api/v1/taxii-collections/{alias}",
+                summary: "Remove a configured TAXII collection (its objects stay in the log)",
+                tag: "taxii",
+                scope: Some("admin"),
+                params: &[("alias", "path", "the collection's alias")],
+                body: None,
+                answer: "application/json",
+            },
+            axum::routing::delete(unconfigure),
+        ),
+        (
             doc(
                 "get",
                 "/taxii2/root/status/{status_id}/",
@@ -281,12 +320,16 @@ pub struct Collection {
     pub alias: String,
     pub title: String,
     pub description: String,
-    /// Only objects of this TLP (the `tlp-*` collections).
-    pub tlp: Option<Tlp>,
-    /// Only objects of this source (an inbox).
-    pub source: Option<String>,
-    /// The organisation of an inbox.
-    pub inbox_of: Option<Organisation>,
+    /// Only objects of these TLP levels (empty: all).
+    pub tlps: Vec<Tlp>,
+    /// Only objects of these sources (empty: all).
+    pub sources: Vec<String>,
+    /// Only objects of these types (empty: all).
+    pub types: Vec<String>,
+    /// The source objects added through the collection are stored under (one of `sources`).
+    pub write_source: Option<String>,
+    /// The organisation objects added through the collection are owned by (the caller's).
+    pub writer: Option<Organisation>,
     pub can_read: bool,
     pub can_write: bool,
 }
@@ -303,6 +346,72 @@ impl Collection {
             "media_types": [STIX_MEDIA_TYPE],
         })
     }
+
+    /// Tells whether a log entry belongs to the collection (its filters; access is the reader's).
+    pub fn holds(&self, entry: &watchfire_store::Entry) -> bool {
+        (self.sources.is_empty() || self.sources.contains(&entry.source))
+            && (self.tlps.is_empty() || self.tlps.contains(&entry.audience.tlp))
+            && (self.types.is_empty() || self.types.contains(&entry.object_type))
+    }
+}
+
+/// A collection an administrator configured (`/api/v1/taxii-collections`), kept in the store's
+/// directory under `taxii_collection`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CollectionConfig {
+    /// Its alias (`[a-z0-9-]`, unique; the id is derived from it).
+    pub alias: String,
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    /// Only these TLP levels (empty: all).
+    #[serde(default)]
+    pub tlp: Vec<Tlp>,
+    /// Only these sources (empty: all).
+    #[serde(default)]
+    pub sources: Vec<String>,
+    /// Only these STIX types (empty: all).
+    #[serde(default)]
+    pub types: Vec<String>,
+    /// The organisations that may read it (empty: every caller who may read; the policy still
+    /// filters each object).
+    #[serde(default)]
+    pub readers: Vec<String>,
+    /// The organisations whose members with the `write` scope may add objects (stored under
+    /// the source `taxii/<alias>`, owned by the writer's organisation).
+    #[serde(default)]
+    pub writers: Vec<String>,
+}
+
+impl CollectionConfig {
+    /// The source of objects added through the collection.
+    pub fn write_source(&self) -> String {
+        format!("taxii/{}", self.alias)
+    }
+
+    /// Checks the alias and names.
+    pub fn check(&self) -> Result<(), String> {
+        let is_alias = !self.alias.is_empty()
+            && self.alias.len() <= 64
+            && self
+                .alias
+                .bytes()
+                .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-');
+        let is_reserved = self.alias == "all"
+            || self.alias.starts_with("tlp-")
+            || self.alias.starts_with("inbox-");
+        if !is_alias || is_reserved {
+            return Err(
+                "alias: 1 to 64 characters of a-z, 0-9 and '-', not `all`, `tlp-*` or `inbox-*`"
+                    .into(),
+            );
+        }
+        if self.title.is_empty() || self.title.len() > 200 {
+            return Err("title: 1 to 200 characters".into());
+        }
+        Ok(())
+    }
 }
 
 /// Returns the id of the collection with `alias`.
@@ -310,62 +419,78 @@ pub fn collection_id(alias: &str) -> String {
     Uuid::new_v5(&COLLECTION_NAMESPACE, alias.as_bytes()).to_string()
 }
 
-/// Returns the collections the caller may read or write (blocking: reads the organisations).
+/// Returns the collections the caller may read or write (blocking: reads the organisations and
+/// the configured collections).
 pub fn visible_collections(state: &AppState, caller: &Caller) -> TaxiiResult<Vec<Collection>> {
     let may_read = caller.reader(state).is_ok();
-    let mut collections = Vec::new();
-    let mut add = |alias: String,
-                   title: String,
-                   description: String,
-                   tlp,
-                   source,
-                   inbox_of,
-                   can_read,
-                   can_write| {
-        if can_read || can_write {
-            collections.push(Collection {
-                id: collection_id(&alias),
-                alias,
-                title,
-                description,
-                tlp,
-                source,
-                inbox_of,
-                can_read,
-                can_write,
-            });
-        }
-    };
-    add(
-        "all".into(),
-        "Everything".into(),
-        "Every object the caller may see".into(),
-        None,
-        None,
-        None,
-        may_read,
-        false,
-    );
-    for tlp in Tlp::ALL {
-        let alias = format!("tlp-{}", tlp.as_str().replace('+', "-"));
-        let title = format!("TLP:{}", tlp.as_str().to_uppercase());
-        let description =
-            format!("The objects at TLP:{} the caller may see", tlp.as_str().to_uppercase());
-        add(alias, title, description, Some(tlp), None, None, may_read, false);
-    }
+    let may_write = caller.identity.has(Scope::Write);
     let own_org = match &caller.identity.principal {
-        Principal::Member(member) => Some(member.org),
+        Principal::Member(member) => Some(state.accounts.org(member.org).map_err(account_error)?),
         _ => None,
     };
-    if let Some(own) = own_org {
-        let org = state.accounts.org(own).map_err(account_error)?;
-        let can_write = caller.identity.has(Scope::Write);
-        let alias = format!("inbox-{}", org.name);
-        let title = format!("Inbox of {}", org.name);
-        let description = format!("Objects {} shares with the node", org.name);
-        let source = Some(format!("{}/taxii", org.name));
-        add(alias, title, description, None, source, Some(org), may_read, can_write);
+    let base = |alias: String, title: String, description: String| Collection {
+        id: collection_id(&alias),
+        alias,
+        title,
+        description,
+        tlps: Vec::new(),
+        sources: Vec::new(),
+        types: Vec::new(),
+        write_source: None,
+        writer: None,
+        can_read: may_read,
+        can_write: false,
+    };
+    let mut collections =
+        vec![base("all".into(), "Everything".into(), "Every object the caller may see".into())];
+    for tlp in Tlp::ALL {
+        let level = tlp.as_str().to_uppercase();
+        let mut collection = base(
+            format!("tlp-{}", tlp.as_str().replace('+', "-")),
+            format!("TLP:{level}"),
+            format!("The objects at TLP:{level} the caller may see"),
+        );
+        collection.tlps = vec![tlp];
+        collections.push(collection);
     }
+    if let Some(org) = &own_org {
+        let source = format!("{}/taxii", org.name);
+        let mut inbox = base(
+            format!("inbox-{}", org.name),
+            format!("Inbox of {}", org.name),
+            format!("Objects {} shares with the node", org.name),
+        );
+        inbox.sources = vec![source.clone()];
+        inbox.write_source = Some(source);
+        inbox.writer = Some(org.clone());
+        inbox.can_write = may_write;
+        collections.push(inbox);
+    }
+    for (_, document) in state.store.directory_list("taxii_collection")? {
+        let Ok(config) = serde_json::from_str::<CollectionConfig>(&document) else {
+            tracing::warn!(document, "skipped a damaged TAXII collection configuration");
+            continue;
+        };
+        let org_name = own_org.as_ref().map(|org| org.name.as_str());
+        let is_reader = config.readers.is_empty()
+            || org_name.is_some_and(|name| config.readers.iter().any(|reader| reader == name));
+        let is_writer =
+            org_name.is_some_and(|name| config.writers.iter().any(|writer| writer == name));
+        let mut collection =
+            base(config.alias.clone(), config.title.clone(), config.description.clone());
+        collection.tlps = config.tlp.clone();
+        collection.types = config.types.clone();
+        collection.sources = config.sources.clone();
+        if !config.writers.is_empty() && !collection.sources.is_empty() {
+            collection.sources.push(config.write_source());
+        }
+        collection.write_source = Some(config.write_source());
+        collection.writer = own_org.clone().filter(|_| is_writer);
+        collection.can_read = may_read && is_reader;
+        collection.can_write = may_write && is_writer;
+        collections.push(collection);
+    }
+    collections.retain(|collection| collection.can_read || collection.can_write);
     Ok(collections)
 }
 
@@ -482,4 +607,63 @@ pub async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(move || work(&state))
         .await
         .map_err(|error| TaxiiError::from(ApiError::internal(&error)))?
+}
+
+async fn list_configured(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::Admin)?;
+    let configured = state
+        .blocking(|state| {
+            let rows = state.store.directory_list("taxii_collection")?;
+            Ok(rows
+                .iter()
+                .filter_map(|(_, document)| serde_json::from_str::<CollectionConfig>(document).ok())
+                .map(|config| json!({"id": collection_id(&config.alias), "config": config}))
+                .collect::<Vec<_>>())
+        })
+        .await?;
+    Ok(crate::routes::json(&json!({ "collections": configured })))
+}
+
+async fn configure(
+    State(state): State<AppState>,
+    caller: Caller,
+    crate::routes::JsonBody(config): crate::routes::JsonBody<CollectionConfig>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::Admin)?;
+    config.check().map_err(|reason| ApiError::new(Code::BadRequest, reason))?;
+    let view = state
+        .blocking(move |state| {
+            for name in config.readers.iter().chain(&config.writers) {
+                state.accounts.org_by_name(name).map_err(account_error)?;
+            }
+            let document = serde_json::to_string(&config).map_err(|error| ApiError::internal(&error))?;
+            let put = watchfire_store::Put::Insert;
+            if !state.store.directory_put("taxii_collection", &config.alias, &document, put)? {
+                return Err(ApiError::new(Code::Conflict, format!("collection {:?} already exists", config.alias)));
+            }
+            tracing::info!(alias = config.alias, by = ?caller.identity.user_name, "taxii collection configured");
+            Ok(json!({"id": collection_id(&config.alias), "config": config}))
+        })
+        .await?;
+    Ok(crate::routes::json(&view))
+}
+
+async fn unconfigure(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(alias): Path<String>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::Admin)?;
+    state
+        .blocking(move |state| {
+            if !state.store.directory_delete("taxii_collection", &alias)? {
+                return Err(ApiError::not_found());
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(crate::routes::json(&json!({ "removed": true })))
 }

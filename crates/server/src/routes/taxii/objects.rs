@@ -163,9 +163,15 @@ fn find(
     let mut query = watchfire_store::Query {
         after: filters.after,
         limit: filters.limit,
-        types: filters.types.clone(),
-        sources: collection.source.iter().cloned().collect(),
-        tlp: collection.tlp.into_iter().collect(),
+        types: if collection.types.is_empty() {
+            filters.types.clone()
+        } else if filters.types.is_empty() {
+            collection.types.clone()
+        } else {
+            filters.types.iter().filter(|kind| collection.types.contains(kind)).cloned().collect()
+        },
+        sources: collection.sources.clone(),
+        tlp: collection.tlps.clone(),
         added_from: filters.added_after.map(|after| after.saturating_add(1)),
         added_before: None,
         latest_only: only_last,
@@ -375,11 +381,8 @@ fn object_versions(
     let collection = readable(state, caller, id)?;
     let reader = caller.reader(state)?;
     let all = state.store.get(reader, object_id, Versions::All)?;
-    let in_collection: Vec<Entry> = all
-        .into_iter()
-        .filter(|entry| collection.source.as_ref().is_none_or(|source| *source == entry.source))
-        .filter(|entry| collection.tlp.is_none_or(|tlp| tlp == entry.audience.tlp))
-        .collect();
+    let in_collection: Vec<Entry> =
+        all.into_iter().filter(|entry| collection.holds(entry)).collect();
     if in_collection.is_empty() {
         return Err(TaxiiError::not_found());
     }
@@ -469,9 +472,13 @@ pub async fn remove(
         let latest = state.store.get(reader, &object_id, Versions::Latest)?;
         let entry = latest
             .into_iter()
-            .find(|entry| collection.source.as_ref().is_none_or(|source| *source == entry.source))
+            .find(|entry| collection.holds(entry))
             .ok_or_else(TaxiiError::not_found)?;
-        if !collection.can_write || collection.inbox_of.is_none() {
+        // Only what the caller's organisation added through this collection can be deleted here.
+        let is_own =
+            collection.writer.as_ref().is_some_and(|org| entry.audience.owner == Some(org.id))
+                && collection.write_source.as_deref() == Some(entry.source.as_str());
+        if !collection.can_write || !is_own {
             return Err(TaxiiError::new(
                 StatusCode::FORBIDDEN,
                 "forbidden",
@@ -548,11 +555,15 @@ fn store_objects(
     collection: &Collection,
     objects: Vec<Value>,
 ) -> TaxiiResult<Value> {
-    let org = collection
-        .inbox_of
-        .as_ref()
-        .ok_or_else(|| TaxiiError::new(StatusCode::FORBIDDEN, "forbidden", "not an inbox"))?;
-    let source = collection.source.clone().unwrap_or_else(|| format!("{}/taxii", org.name));
+    let forbidden = || {
+        TaxiiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "the caller may not add to this collection",
+        )
+    };
+    let org = collection.writer.as_ref().ok_or_else(forbidden)?;
+    let source = collection.write_source.clone().ok_or_else(forbidden)?;
     let requested = micros_text(watchfire_store::now_micros());
     let total = objects.len();
     let mut facts = Vec::new();
