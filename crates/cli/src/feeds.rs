@@ -9,12 +9,10 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
-use serde::Serialize;
-use watchfire_feeds::source::{self, Auth, Health, Source, SourceKind};
+use watchfire_feeds::source::{self, Auth, Source, SourceKind};
 use watchfire_feeds::{Options, Report};
 use watchfire_formats::catalogue::{self, CatalogueEntry};
 use watchfire_model::record::{Category, Confidence};
-use watchfire_model::stix::{Precision, Timestamp};
 use watchfire_model::tlp::Tlp;
 use watchfire_store::{Put, Store};
 
@@ -293,71 +291,23 @@ fn write_report(out: &mut impl Write, report: &Report) -> io::Result<()> {
     Ok(())
 }
 
-/// One source and its health, as `feeds list --json` prints it.
-#[derive(Serialize)]
-struct Listed<'a> {
-    name: &'a str,
-    kind: SourceKind,
-    url: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    format: Option<&'a str>,
-    enabled: bool,
-    interval_secs: u64,
-    tlp: Tlp,
-    auth: &'static str,
-    last_success: Option<String>,
-    last_error: Option<&'a str>,
-    records: u64,
-    rejects: u64,
-    new_versions: u64,
-    failures: u32,
-    circuit_open: bool,
-    next_due: Option<String>,
-}
-
-fn listed<'a>(source: &'a Source, health: &'a Health) -> Listed<'a> {
-    Listed {
-        name: &source.name,
-        kind: source.kind,
-        url: &source.url,
-        format: source.format.as_deref(),
-        enabled: source.enabled,
-        interval_secs: source.interval_secs,
-        tlp: source.tlp,
-        auth: source.auth.kind_name(),
-        last_success: health.last_success.map(time),
-        last_error: health.last_error.as_deref(),
-        records: health.records,
-        rejects: health.rejects,
-        new_versions: health.new_versions,
-        failures: health.failures,
-        circuit_open: health.circuit_open,
-        next_due: (health.next_due > 0).then(|| time(health.next_due)),
-    }
-}
-
 fn list(store: &dyn Store, json: bool) -> Result<ExitCode> {
-    let mut rows = Vec::new();
-    for source in source::list(store)? {
-        let health = source::state(store, &source.name)?.health;
-        rows.push((source, health));
-    }
+    let rows = source::listing(store)?;
     print(|out| {
         if json {
-            for (source, health) in &rows {
-                serde_json::to_writer(&mut *out, &listed(source, health))?;
+            for row in &rows {
+                serde_json::to_writer(&mut *out, row)?;
                 writeln!(out)?;
             }
             return Ok(());
         }
-        let width = rows.iter().map(|(source, _)| source.name.len()).max().unwrap_or(4).max(4);
+        let width = rows.iter().map(|row| row.name.len()).max().unwrap_or(4).max(4);
         writeln!(
             out,
             "{:<width$}  KIND   ON   LAST SUCCESS          RECORDS  REJECTS  FAIL  NEXT PULL             LAST ERROR",
             "NAME"
         )?;
-        for (source, health) in &rows {
-            let row = listed(source, health);
+        for row in &rows {
             let fail = match row.circuit_open {
                 true => format!("{} open", row.failures),
                 false => row.failures.to_string(),
@@ -373,22 +323,11 @@ fn list(store: &dyn Store, json: bool) -> Result<ExitCode> {
                 row.rejects,
                 fail,
                 row.next_due.as_deref().unwrap_or("now"),
-                row.last_error.unwrap_or("")
+                row.last_error.as_deref().unwrap_or("")
             )?;
         }
         Ok(())
     })
-}
-
-// Microseconds since the epoch as an RFC 3339 time to the second.
-fn time(micros: i64) -> String {
-    let timestamp = Timestamp::from_unix_nanos(micros.saturating_mul(1000), Precision::Millis);
-    let text = timestamp.as_str();
-    // `2026-01-02T03:04:05.678Z` -> `2026-01-02T03:04:05Z`
-    match text.find('.') {
-        Some(dot) => format!("{}Z", &text[..dot]),
-        None => text.to_owned(),
-    }
 }
 
 // Writes to standard output, buffered; a closed pipe (`| head`) is the reader having enough.

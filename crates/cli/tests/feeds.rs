@@ -291,3 +291,112 @@ fn bad_arguments_are_clear_errors() {
         assert!(!output.status.success() && stderr.contains(expected), "{args:?}: {stderr}");
     }
 }
+
+// One HTTP/1.1 request to the node; returns the whole answer (head and body).
+fn request(address: &str, method: &str, path: &str, token: Option<&str>) -> Option<String> {
+    let mut stream = std::net::TcpStream::connect(address).ok()?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(30))).ok()?;
+    let authorization =
+        token.map(|token| format!("Authorization: Bearer {token}\r\n")).unwrap_or_default();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\n{authorization}Content-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut answer).ok()?;
+    Some(answer)
+}
+
+fn answer_json(answer: &str) -> serde_json::Value {
+    let body = answer.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+    serde_json::from_str(body).unwrap_or_else(|error| panic!("{error}: {answer}"))
+}
+
+/// Kills the server when the test ends, even on a failed assertion.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn serve_pulls_due_sources_and_the_api_shows_their_health_and_runs_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let init = run_in(data, &["admin", "init", "--org", "my-cert"], &[]);
+    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    let token = String::from_utf8_lossy(&init.stdout)
+        .lines()
+        .find_map(|line| line.strip_prefix("token:").map(|token| token.trim().to_owned()))
+        .expect("admin init prints a token");
+    let feed = Feed::start(urlhaus());
+    ok_in(
+        data,
+        &[
+            "feeds",
+            "add",
+            "urlhaus",
+            "--kind",
+            "http",
+            "--url",
+            &feed.url,
+            "--format",
+            "abusech-urlhaus",
+        ],
+    );
+
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let address = format!("127.0.0.1:{port}");
+    let _server = Killed(
+        Command::new(env!("CARGO_BIN_EXE_watchfire"))
+            .env_remove("WATCHFIRE_DATABASE")
+            .arg("--data")
+            .arg(data)
+            .args(["serve", "--listen", &address])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    // The scheduler pulls the new source at once: its health shows the records.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let sources = loop {
+        let listed = request(&address, "GET", "/api/v1/feeds", Some(&token));
+        if let Some(answer) = listed.filter(|answer| answer.starts_with("HTTP/1.1 200")) {
+            let sources = answer_json(&answer)["sources"].clone();
+            if sources[0]["records"].as_u64() == Some(10) {
+                break sources;
+            }
+        }
+        assert!(std::time::Instant::now() < deadline, "the scheduler did not pull in 60 s");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!(sources[0]["name"], "urlhaus");
+    assert_eq!(sources[0]["failures"], 0);
+    assert!(sources[0]["next_due"].as_str().is_some());
+
+    let run = request(&address, "POST", "/api/v1/feeds/urlhaus/run", Some(&token)).unwrap();
+    let report = answer_json(&run);
+    assert_eq!(
+        (report["ok"].as_bool(), report["report"]["not_modified"].as_bool()),
+        (Some(true), Some(true)),
+        "{run}"
+    );
+    let missing = request(&address, "POST", "/api/v1/feeds/nothing/run", Some(&token)).unwrap();
+    assert!(missing.starts_with("HTTP/1.1 404"), "{missing}");
+    let anonymous = request(&address, "GET", "/api/v1/feeds", None).unwrap();
+    assert!(anonymous.starts_with("HTTP/1.1 401"), "{anonymous}");
+
+    // A failed pull is an outcome: ok false with the reason.
+    *feed.reply.lock().unwrap() = (404, Vec::new());
+    ok_in(data, &["feeds", "remove", "urlhaus"]);
+    ok_in(data, &["feeds", "add", "urlhaus", "--kind", "http", "--url", &feed.url, "--disabled"]);
+    let failed =
+        answer_json(&request(&address, "POST", "/api/v1/feeds/urlhaus/run", Some(&token)).unwrap());
+    assert_eq!(failed["ok"], false);
+    assert!(failed["error"].as_str().is_some_and(|error| error.contains("HTTP 404")), "{failed}");
+}

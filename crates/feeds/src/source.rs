@@ -12,6 +12,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use watchfire_formats::catalogue::CatalogueEntry;
 use watchfire_model::record::{Category, Confidence};
+use watchfire_model::stix::{Precision, Timestamp};
 use watchfire_model::tlp::Tlp;
 use watchfire_store::{Put, Store};
 
@@ -263,6 +264,82 @@ pub struct Health {
     pub circuit_open: bool,
     /// When the scheduler pulls it next (0: at once).
     pub next_due: i64,
+}
+
+/// A source with its health, as `feeds list --json` and `GET /api/v1/feeds` show it: times in
+/// RFC 3339, credentials by kind only.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Listing {
+    /// The name.
+    pub name: String,
+    /// How it is pulled.
+    pub kind: SourceKind,
+    /// Its URL.
+    pub url: String,
+    /// Its format (http feeds), when named.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    /// Whether the scheduler pulls it.
+    pub enabled: bool,
+    /// Seconds between pulls.
+    pub interval_secs: u64,
+    /// The TLP of records that carry none.
+    pub tlp: Tlp,
+    /// The kind of credentials: `none`, `basic` or `token`.
+    pub auth: &'static str,
+    /// When the last pull succeeded.
+    pub last_success: Option<String>,
+    /// Why the last pull failed, when it did.
+    pub last_error: Option<String>,
+    /// Records of the last pull that read anything.
+    pub records: u64,
+    /// Rejects of that pull.
+    pub rejects: u64,
+    /// New versions of that pull.
+    pub new_versions: u64,
+    /// Failed pulls in a row.
+    pub failures: u32,
+    /// Whether the circuit breaker is open.
+    pub circuit_open: bool,
+    /// When the scheduler pulls it next; `None`: at once.
+    pub next_due: Option<String>,
+}
+
+/// Lists every source with its health, ordered by name.
+pub fn listing(store: &dyn Store) -> Result<Vec<Listing>, Error> {
+    let mut listed = Vec::new();
+    for source in list(store)? {
+        let health = state(store, &source.name)?.health;
+        listed.push(Listing {
+            auth: source.auth.kind_name(),
+            last_success: health.last_success.map(rfc3339),
+            last_error: health.last_error,
+            records: health.records,
+            rejects: health.rejects,
+            new_versions: health.new_versions,
+            failures: health.failures,
+            circuit_open: health.circuit_open,
+            next_due: (health.next_due > 0).then(|| rfc3339(health.next_due)),
+            name: source.name,
+            kind: source.kind,
+            url: source.url,
+            format: source.format,
+            enabled: source.enabled,
+            interval_secs: source.interval_secs,
+            tlp: source.tlp,
+        });
+    }
+    Ok(listed)
+}
+
+/// Writes microseconds since the epoch as an RFC 3339 time to the second (`2026-01-02T03:04:05Z`).
+pub fn rfc3339(micros: i64) -> String {
+    let timestamp = Timestamp::from_unix_nanos(micros.saturating_mul(1000), Precision::Millis);
+    let text = timestamp.as_str();
+    match text.find('.') {
+        Some(dot) => format!("{}Z", &text[..dot]),
+        None => text.to_owned(),
+    }
 }
 
 /// Reads every source, ordered by name.
