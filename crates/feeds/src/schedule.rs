@@ -6,13 +6,14 @@
 //! once, whatever the others did.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use watchfire_store::Store;
 
 use crate::Error;
 use crate::pull::{self, Options, Report};
-use crate::source;
+use crate::source::{self, Source};
 
 /// Runs the pulls of the sources configured in a store.
 #[derive(Clone, Debug, Default)]
@@ -37,16 +38,45 @@ impl Scheduler {
     }
 
     /// Pulls due sources until `stop` is set, looking for due sources every second.
-    pub fn run(&self, store: &dyn Store, stop: &AtomicBool) {
+    ///
+    /// Each pull runs on a thread of its own while this one watches `stop`: a stop request
+    /// returns at once (within 100 ms) even while a slow source is being fetched; the abandoned
+    /// pull ends with its timeout, and its append is atomic either way.
+    pub fn run(&self, store: &Arc<dyn Store>, stop: &AtomicBool) {
         const LOOK_EVERY: Duration = Duration::from_secs(1);
+        const WATCH: Duration = Duration::from_millis(100);
         while !stop.load(Ordering::Relaxed) {
-            if let Err(error) = self.tick_until(store, watchfire_store::now_micros(), stop) {
-                tracing::warn!(%error, "cannot read the feed sources; retrying");
+            let due = match due(&**store, watchfire_store::now_micros()) {
+                Ok(due) => due,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot read the feed sources; retrying");
+                    Vec::new()
+                }
+            };
+            for source in due {
+                let (sender, receiver) = mpsc::channel();
+                let (store, options) = (Arc::clone(store), self.options.clone());
+                let spawned =
+                    std::thread::Builder::new().name("feed-pull".into()).spawn(move || {
+                        let now = watchfire_store::now_micros();
+                        // The outcome is in the source's health; the channel only says it ended.
+                        let _ = pull::run_and_record(&*store, &source, &options, now);
+                        let _ = sender.send(());
+                    });
+                if let Err(error) = spawned {
+                    tracing::warn!(%error, "cannot start a pull thread");
+                    continue;
+                }
+                while receiver.recv_timeout(WATCH) == Err(mpsc::RecvTimeoutError::Timeout) {
+                    if stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                }
             }
             let mut waited = Duration::ZERO;
             while waited < LOOK_EVERY && !stop.load(Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_millis(100));
-                waited += Duration::from_millis(100);
+                std::thread::sleep(WATCH);
+                waited += WATCH;
             }
         }
     }
@@ -54,28 +84,8 @@ impl Scheduler {
     /// Pulls, once each, the enabled sources due at `now` (microseconds since the epoch), in name
     /// order; returns what each pull did. Only reading the sources can fail the whole tick.
     pub fn tick(&self, store: &dyn Store, now: i64) -> Result<Vec<Pulled>, Error> {
-        self.tick_until(store, now, &AtomicBool::new(false))
-    }
-
-    fn tick_until(
-        &self,
-        store: &dyn Store,
-        now: i64,
-        stop: &AtomicBool,
-    ) -> Result<Vec<Pulled>, Error> {
         let mut pulled = Vec::new();
-        for source in source::list(store)? {
-            if stop.load(Ordering::Relaxed) {
-                break;
-            }
-            if !source.enabled {
-                continue;
-            }
-            let state = source::state(store, &source.name)?;
-            let is_due = state.health.next_due <= now;
-            if !is_due {
-                continue;
-            }
+        for source in due(store, now)? {
             let result = pull::run_and_record(store, &source, &self.options, now);
             if let Err(Error::Busy(_)) = result {
                 continue;
@@ -84,4 +94,15 @@ impl Scheduler {
         }
         Ok(pulled)
     }
+}
+
+/// Returns the enabled sources due at `now`, in name order.
+fn due(store: &dyn Store, now: i64) -> Result<Vec<Source>, Error> {
+    let mut due = Vec::new();
+    for source in source::list(store)? {
+        if source.enabled && source::state(store, &source.name)?.health.next_due <= now {
+            due.push(source);
+        }
+    }
+    Ok(due)
 }

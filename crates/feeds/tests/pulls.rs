@@ -348,3 +348,33 @@ fn disabled_sources_are_not_scheduled_and_catalogue_entries_keep_their_defaults(
     add(&store, &disabled);
     assert!(Scheduler::new(options()).tick(&store, i64::MAX).unwrap().is_empty());
 }
+
+#[test]
+fn the_scheduler_runs_until_stopped_even_during_a_hanging_pull() {
+    let server = Server::start();
+    server.fixed("/good", Reply::ok(fixture(URLHAUS)));
+    // Accepts connections (the backlog) but never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let (_dir, store) = store();
+    let store: std::sync::Arc<dyn Store> = std::sync::Arc::new(store);
+    add(&*store, &http_source("a-good", &server.url("/good"), Some("abusech-urlhaus")));
+    let hanging =
+        http_source("z-hanging", &format!("http://{}/", silent.local_addr().unwrap()), None);
+    add(&*store, &Source { timeout_secs: 300, ..hanging });
+
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let runner = scope.spawn(|| Scheduler::new(options()).run(&store, &stop));
+        let started = std::time::Instant::now();
+        while source::state(&*store, "a-good").unwrap().health.records != 10 {
+            assert!(started.elapsed() < Duration::from_secs(30), "a-good was not pulled");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // z-hanging is being fetched now; stopping does not wait for its 300 s timeout.
+        std::thread::sleep(Duration::from_millis(300));
+        let stopping = std::time::Instant::now();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        runner.join().unwrap();
+        assert!(stopping.elapsed() < Duration::from_secs(2), "{:?}", stopping.elapsed());
+    });
+}

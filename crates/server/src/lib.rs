@@ -190,7 +190,7 @@ impl Node {
         if state.config.feeds {
             let (store, stop) = (Arc::clone(&state.store), Arc::clone(&stop));
             let scheduler = std::thread::Builder::new().name("feeds".into()).spawn(move || {
-                watchfire_feeds::Scheduler::default().run(&*store, &stop);
+                watchfire_feeds::Scheduler::default().run(&store, &stop);
             });
             threads.extend(scheduler.ok());
         }
