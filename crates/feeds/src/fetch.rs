@@ -43,16 +43,19 @@ pub struct Client<'a> {
 }
 
 impl<'a> Client<'a> {
-    /// Returns the client of `source`; fails when its credentials are missing from the environment.
-    pub fn new(source: &'a Source, options: &'a Options) -> Result<Client<'a>, String> {
+    /// Returns the client of `source`, sending `auth` (a header name and value) with every request.
+    pub fn new(
+        source: &'a Source,
+        options: &'a Options,
+        auth: Option<(String, String)>,
+    ) -> Client<'a> {
         let config = Agent::config_builder()
             .timeout_global(Some(source.timeout()))
             .http_status_as_error(false)
             .max_redirects(5)
             .user_agent(concat!("watchfire/", env!("CARGO_PKG_VERSION")))
             .build();
-        let auth = source.auth.header()?;
-        Ok(Client { agent: config.into(), source, options, auth })
+        Client { agent: config.into(), source, options, auth }
     }
 
     /// GETs `url` with `accept` (when given) and the validators (when given), retrying transient

@@ -123,18 +123,39 @@ pub fn pull_now(store: &dyn Store, name: &str, options: &Options) -> Result<Repo
     run_and_record(store, &source, options, watchfire_store::now_micros())
 }
 
-/// Pulls `source` and records the outcome in its health.
+/// Pulls `source` with its credentials from the environment and records the outcome in its health.
 pub(crate) fn run_and_record(
     store: &dyn Store,
     source: &Source,
     options: &Options,
     now: i64,
 ) -> Result<Report, Error> {
+    run_and_record_as(store, source, options, now, source.auth.header())
+}
+
+/// Pulls `source` sending `auth` (a header, or why it could not be had) and records the outcome
+/// in its health.
+pub(crate) fn run_and_record_as(
+    store: &dyn Store,
+    source: &Source,
+    options: &Options,
+    now: i64,
+    auth: Result<Option<(String, String)>, String>,
+) -> Result<Report, Error> {
     let _busy = Busy::claim(store, &source.name)?;
     let mut state = source::state(store, &source.name)?;
-    let pulled = pull(store, source, &mut state, options);
+    let pulled = match auth {
+        Ok(auth) => pull_as(store, source, &mut state, options, auth),
+        Err(reason) => Err(Error::Pull { name: source.name.clone(), reason }),
+    };
     let ended = watchfire_store::now_micros().max(now);
-    record(&mut state, source, options, ended, pulled.as_ref().map_err(ToString::to_string));
+    let outcome = match &pulled {
+        Ok(report) => Ok(report),
+        // The health belongs to the source: its reason without the source's name in front.
+        Err(Error::Pull { reason, .. }) => Err(reason.clone()),
+        Err(error) => Err(error.to_string()),
+    };
+    record(&mut state, source, options, ended, outcome);
     source::save_state(store, &source.name, &state)?;
     match &pulled {
         Ok(report) => tracing::info!(
@@ -152,16 +173,27 @@ pub(crate) fn run_and_record(
     pulled
 }
 
-/// Pulls `source` once, updating `state`'s validators and cursors (saved as it goes where the
-/// kind needs it) but not its health.
+/// Pulls `source` once, with its credentials from the environment, updating `state`'s
+/// validators and cursors (saved as it goes where the kind needs it) but not its health.
 pub fn pull(
     store: &dyn Store,
     source: &Source,
     state: &mut SourceState,
     options: &Options,
 ) -> Result<Report, Error> {
-    let failed = |reason: String| Error::Pull { name: source.name.clone(), reason };
-    let client = Client::new(source, options).map_err(failed)?;
+    let auth =
+        source.auth.header().map_err(|reason| Error::Pull { name: source.name.clone(), reason })?;
+    pull_as(store, source, state, options, auth)
+}
+
+fn pull_as(
+    store: &dyn Store,
+    source: &Source,
+    state: &mut SourceState,
+    options: &Options,
+    auth: Option<(String, String)>,
+) -> Result<Report, Error> {
+    let client = Client::new(source, options, auth);
     match source.kind {
         SourceKind::Http => pull_http(store, &client, source, state, options),
         SourceKind::Misp => pull_misp(store, &client, source, state, options),

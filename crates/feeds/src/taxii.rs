@@ -62,6 +62,19 @@ pub fn pull(store: &dyn Store, source: &Source, options: &Options) -> Result<Rep
     crate::pull::run_and_record(store, source, options, watchfire_store::now_micros())
 }
 
+/// Pulls like [`pull`], but sends `authorization` as the `Authorization` header instead of
+/// reading the source's credentials from the environment: for a caller that holds the
+/// credential in memory (a test against a node's own TAXII server, a federation peer).
+pub fn pull_with_authorization(
+    store: &dyn Store,
+    source: &Source,
+    authorization: &str,
+    options: &Options,
+) -> Result<Report, Error> {
+    let auth = Some(("Authorization".to_owned(), authorization.to_owned()));
+    crate::pull::run_and_record_as(store, source, options, watchfire_store::now_micros(), Ok(auth))
+}
+
 /// Pulls a collection with `client`, from `state.cursor` on.
 pub(crate) fn pull_with(
     store: &dyn Store,
@@ -139,7 +152,7 @@ pub(crate) fn pull_with(
 /// the status resource back from `{api_root}status/{id}/`.
 pub fn push(source: &Source, objects: &[Value], options: &Options) -> Result<Status, Error> {
     let failed = |reason: String| Error::Pull { name: source.name.clone(), reason };
-    let client = Client::new(source, options).map_err(failed)?;
+    let client = Client::new(source, options, source.auth.header().map_err(failed)?);
     let collection = source.url.trim_end_matches('/');
     let api_root = match collection.rfind("/collections/") {
         Some(at) => &collection[..=at],

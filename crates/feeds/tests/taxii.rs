@@ -295,3 +295,26 @@ fn malformed_envelopes_are_clear_errors_with_nothing_written() {
     let state = source::state(&store, "peer").unwrap();
     assert_eq!(state.cursor.as_deref(), Some("2025-01-03T00:00:00.000000Z"));
 }
+
+#[test]
+fn a_caller_holding_a_token_pulls_with_it() {
+    let (server, source) = fake(|request| match request.header("authorization") {
+        Some("Bearer wf_test_token") => {
+            envelope(&json!({"objects": [indicator(7, "2025-01-01T00:00:00.000Z")]}))
+                .header("X-TAXII-Date-Added-Last", "2025-01-05T00:00:00.000000Z")
+        }
+        _ => Reply::status(401),
+    });
+    let (_dir, store) = store();
+    source::put(&store, &source, Put::Insert).unwrap();
+    let report =
+        taxii::pull_with_authorization(&store, &source, "Bearer wf_test_token", &options())
+            .unwrap();
+    assert_eq!(report.records, 1);
+    let reason = pull_error(&store, &source, &options());
+    assert!(reason.contains("HTTP 401"), "{reason}");
+    // The health holds the reason, without the source's name in front.
+    let health = source::state(&store, "peer").unwrap().health;
+    assert!(health.last_error.is_some_and(|error| error.starts_with("page 1: ")));
+    assert_eq!(server.requests("/c/objects/").len(), 2);
+}
