@@ -163,74 +163,55 @@ fn parse_confidence(text: &str) -> Result<Confidence, String> {
 
 /// Runs `watchfire feeds`.
 pub fn run(args: &Args, data: &Path, database: Option<&str>) -> Result<ExitCode> {
-    if let Command::Catalogue(json) = &args.command {
-        return print(|out| match json.json {
+    let open = || watchfire_store::open(data, database).context("cannot open the store");
+    match &args.command {
+        Command::Catalogue(json) => print(|out| match json.json {
             true => write_catalogue_json(out, catalogue::catalogue()),
             false => write_catalogue_table(out, catalogue::catalogue()),
-        });
-    }
-    let store = watchfire_store::open(data, database).context("cannot open the store")?;
-    let store = &*store;
-    match &args.command {
-        Command::Catalogue(_) => Ok(ExitCode::SUCCESS),
-        Command::Add(add) => {
-            let source = Source {
-                format: add.format.clone(),
-                interval_secs: add.interval.as_secs(),
-                timeout_secs: add.timeout.as_secs(),
-                tlp: add.tlp,
-                category: add.category,
-                confidence: add.confidence,
-                enabled: !add.disabled,
-                auth: add.credentials.auth(),
-                ..Source::new(&add.name, add.kind, &add.url)
-            };
-            source::put(store, &source, Put::Insert)?;
-            eprintln!("added {} source {}", source.kind, source.name);
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Enable(enable) => {
-            set_enabled(store, &enable.name, Some(&enable.credentials))?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Disable(disable) => {
-            set_enabled(store, &disable.name, None)?;
-            Ok(ExitCode::SUCCESS)
-        }
+        }),
+        Command::Add(add) => add_source(&*open()?, add),
+        Command::Enable(enable) => enable_source(&*open()?, enable),
+        Command::Disable(disable) => disable_source(&*open()?, &disable.name),
         Command::Remove(remove) => {
-            if !source::remove(store, &remove.name)? {
+            if !source::remove(&*open()?, &remove.name)? {
                 bail!("no source named {:?}", remove.name);
             }
             eprintln!("removed source {}", remove.name);
             Ok(ExitCode::SUCCESS)
         }
-        Command::List(json) => list(store, json.json),
-        Command::Run(run) => run_now(store, run),
+        Command::List(json) => list(&*open()?, json.json),
+        Command::Run(run) => run_now(&*open()?, run),
     }
 }
 
-// Enables (with `credentials`) or disables (`None`) a source; enabling a catalogue entry that is
-// no source yet adds it.
-fn set_enabled(store: &dyn Store, name: &str, credentials: Option<&Credentials>) -> Result<()> {
-    let existing = match source::get(store, name) {
-        Ok(source) => Some(source),
-        Err(watchfire_feeds::Error::UnknownSource(_)) => None,
-        Err(error) => return Err(error.into()),
+fn add_source(store: &dyn Store, add: &AddArgs) -> Result<ExitCode> {
+    let source = Source {
+        format: add.format.clone(),
+        interval_secs: add.interval.as_secs(),
+        timeout_secs: add.timeout.as_secs(),
+        tlp: add.tlp,
+        category: add.category,
+        confidence: add.confidence,
+        enabled: !add.disabled,
+        auth: add.credentials.auth(),
+        ..Source::new(&add.name, add.kind, &add.url)
     };
-    let Some(credentials) = credentials else {
-        let Some(source) = existing else { bail!("no source named {name:?}") };
-        source::put(store, &Source { enabled: false, ..source }, Put::Replace)?;
-        eprintln!("disabled source {name}");
-        return Ok(());
-    };
-    let auth = credentials.auth();
-    let source = match existing {
+    source::put(store, &source, Put::Insert)?;
+    eprintln!("added {} source {}", source.kind, source.name);
+    Ok(ExitCode::SUCCESS)
+}
+
+// Enables a source; a catalogue entry that is no source yet becomes one.
+fn enable_source(store: &dyn Store, enable: &EnableArgs) -> Result<ExitCode> {
+    let name = &enable.name;
+    let auth = enable.credentials.auth();
+    let source = match existing(store, name)? {
         Some(source) => {
             let auth = if auth == Auth::None { source.auth.clone() } else { auth };
             Source { enabled: true, auth, ..source }
         }
         None => {
-            let entry = catalogue::catalogue().iter().find(|entry| entry.name == name);
+            let entry = catalogue::catalogue().iter().find(|entry| entry.name == *name);
             let Some(entry) = entry else {
                 bail!(
                     "no source or catalogue entry named {name:?}; see `watchfire feeds catalogue`"
@@ -248,7 +229,22 @@ fn set_enabled(store: &dyn Store, name: &str, credentials: Option<&Credentials>)
     };
     source::put(store, &source, Put::Replace)?;
     eprintln!("enabled {} source {name}, pulled every {} s", source.kind, source.interval_secs);
-    Ok(())
+    Ok(ExitCode::SUCCESS)
+}
+
+fn disable_source(store: &dyn Store, name: &str) -> Result<ExitCode> {
+    let Some(source) = existing(store, name)? else { bail!("no source named {name:?}") };
+    source::put(store, &Source { enabled: false, ..source }, Put::Replace)?;
+    eprintln!("disabled source {name}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn existing(store: &dyn Store, name: &str) -> Result<Option<Source>> {
+    match source::get(store, name) {
+        Ok(source) => Ok(Some(source)),
+        Err(watchfire_feeds::Error::UnknownSource(_)) => Ok(None),
+        Err(error) => Err(error.into()),
+    }
 }
 
 fn run_now(store: &dyn Store, args: &RunArgs) -> Result<ExitCode> {
