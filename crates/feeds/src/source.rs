@@ -200,8 +200,20 @@ impl Source {
             return Err(invalid(format!("url {:?} is not http:// or https://", self.url)));
         }
         if let Some(format) = &self.format {
+            if self.kind != SourceKind::Http {
+                return Err(invalid(format!(
+                    "a format applies to http sources, not {}",
+                    self.kind
+                )));
+            }
             watchfire_formats::format_by_name(format)
                 .map_err(|error| invalid(error.to_string()))?;
+        }
+        if self.kind == SourceKind::Taxii && !self.url.contains("/collections/") {
+            return Err(invalid(format!(
+                "url {:?} is no TAXII collection URL ({{api_root}}collections/{{id}}/)",
+                self.url
+            )));
         }
         if self.interval_secs == 0 || self.timeout_secs == 0 {
             return Err(invalid("interval and timeout must be at least 1 s".to_owned()));

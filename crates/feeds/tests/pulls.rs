@@ -280,6 +280,15 @@ fn bad_configuration_and_unreachable_sources_are_clear_errors() {
     assert!(source::put(&store, &bad_url, Put::Insert).unwrap_err().to_string().contains("ftp://"));
     let bad_format = http_source("fmt", "http://127.0.0.1:9/", Some("no-such-format"));
     assert!(source::put(&store, &bad_format, Put::Insert).is_err());
+    let misp_format = Source {
+        format: Some("stix".to_owned()),
+        ..Source::new("m", SourceKind::Misp, "http://127.0.0.1:9/")
+    };
+    let error = source::put(&store, &misp_format, Put::Insert).unwrap_err().to_string();
+    assert!(error.contains("a format applies to http sources, not misp"), "{error}");
+    let not_collection = Source::new("t", SourceKind::Taxii, "http://127.0.0.1:9/taxii2/");
+    let error = source::put(&store, &not_collection, Put::Insert).unwrap_err().to_string();
+    assert!(error.contains("is no TAXII collection URL"), "{error}");
     add(&store, &http_source("taken", "http://127.0.0.1:9/", None));
     let taken =
         source::put(&store, &http_source("taken", "http://127.0.0.1:9/", None), Put::Insert);

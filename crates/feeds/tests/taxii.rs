@@ -190,11 +190,11 @@ fn pulls_medallion_incrementally_over_several_pages() {
     assert!(error.starts_with("medallion: page 1: ") && error.contains("401"), "{error}");
 }
 
-/// A fake collection at `/c/` whose objects endpoint answers with `reply`.
+/// A fake collection at `/collections/c/` whose objects endpoint answers with `reply`.
 fn fake(reply: impl Fn(&common::Request) -> Reply + Send + Sync + 'static) -> (Server, Source) {
     let server = Server::start();
-    server.route("/c/objects/", reply);
-    let source = taxii_source("peer", &server.url("/c/"));
+    server.route("/collections/c/objects/", reply);
+    let source = taxii_source("peer", &server.url("/collections/c/"));
     (server, source)
 }
 
@@ -222,8 +222,8 @@ fn a_server_saying_more_forever_without_moving_ends_the_run() {
     let (_dir, store) = store();
     let reason = pull_error(&store, &source, &options());
     assert!(reason.contains("says more without next and without moving"), "{reason}");
-    assert_eq!(server.requests("/c/objects/").len(), 2);
-    let second = &server.requests("/c/objects/")[1];
+    assert_eq!(server.requests("/collections/c/objects/").len(), 2);
+    let second = &server.requests("/collections/c/objects/")[1];
     assert_eq!(second.param("added_after").as_deref(), Some("2025-01-01T00:00:00.000000Z"));
     assert_eq!(second.header("accept"), Some(taxii::MEDIA_TYPE));
 
@@ -232,7 +232,7 @@ fn a_server_saying_more_forever_without_moving_ends_the_run() {
         fake(|_| envelope(&json!({"more": true, "next": "again", "objects": []})));
     let reason = pull_error(&store, &source, &options());
     assert!(reason.contains("sends nothing and repeats next"), "{reason}");
-    assert_eq!(server.requests("/c/objects/").len(), 2);
+    assert_eq!(server.requests("/collections/c/objects/").len(), 2);
 
     // A new `next` every time: the page cap ends the run, which says there is more.
     let counter = std::sync::atomic::AtomicU32::new(0);
@@ -244,8 +244,11 @@ fn a_server_saying_more_forever_without_moving_ends_the_run() {
     let capped = Options { max_pages: 5, ..options() };
     let report = taxii::pull(&store, &source, &capped).unwrap();
     assert!(report.more, "{report:?}");
-    assert_eq!(server.requests("/c/objects/").len(), 5);
-    assert_eq!(server.requests("/c/objects/")[4].param("next").as_deref(), Some("token-3"));
+    assert_eq!(server.requests("/collections/c/objects/").len(), 5);
+    assert_eq!(
+        server.requests("/collections/c/objects/")[4].param("next").as_deref(),
+        Some("token-3")
+    );
 }
 
 #[test]
@@ -316,5 +319,5 @@ fn a_caller_holding_a_token_pulls_with_it() {
     // The health holds the reason, without the source's name in front.
     let health = source::state(&store, "peer").unwrap().health;
     assert!(health.last_error.is_some_and(|error| error.starts_with("page 1: ")));
-    assert_eq!(server.requests("/c/objects/").len(), 2);
+    assert_eq!(server.requests("/collections/c/objects/").len(), 2);
 }
