@@ -72,7 +72,8 @@ enum Command {
     /// Prints {"kind":"ipv4","value":"192.0.2.55","raw":"192.0.2[.]55","line":3} per observable.
     Extract(extract::Args),
 
-    /// Lists the built-in catalogue of public feeds (`feeds catalogue`).
+    /// The sources the node pulls (http feeds, MISP feeds, TAXII 2.1 collections) and the
+    /// built-in catalogue: `feeds add`, `enable`, `run`, `list`, `remove`, `catalogue`.
     Feeds(feeds::Args),
 
     /// Reads feed files in any supported format and stores their records in the log.
@@ -112,7 +113,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Convert(args) => convert::run(&args),
         Command::Extract(args) => extract::run(&args).map(|()| ExitCode::SUCCESS),
-        Command::Feeds(args) => feeds::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Feeds(args) => feeds::run(&args, data, database),
         Command::Import(args) => import::run(&args, data, database),
         Command::Lookup(args) => lookup::run(&args, data, database),
         Command::Match(args) => scan::run(&args, data, database),

@@ -76,6 +76,7 @@ pub fn run(args: &Args, data: &Path, database: Option<&str>) -> Result<ExitCode>
     }
     let mut config = Config::new(args.listen);
     config.public = args.public;
+    config.feeds = true;
     config.limits.rate_per_second = args.rate_per_second;
     config.limits.rate_burst = args.rate_per_second.saturating_mul(2);
     config.secure_cookies = args.secure_cookies || args.tls_cert.is_some();

@@ -1,13 +1,19 @@
-//! The way into the node: reading provider data (a file, an upload, later a scheduled pull) with
-//! the `formats` readers and turning its records into facts for the store.
+//! The way into the node: reading provider data (a file, an upload, a scheduled pull) with the
+//! `formats` readers and turning its records into facts for the store.
 //!
 //! `formats` parses and never touches the store; `store` stores and never parses. This crate is
 //! the step between them that every entry point shares: `watchfire import`, the REST import of
-//! the server, and (issue 7) the feed scheduler.
+//! the server, and the pulls of the sources a node subscribes to: http feeds, MISP feeds and
+//! TAXII 2.1 collections ([`source`], [`pull`], [`taxii`]), run on a schedule by [`Scheduler`].
 
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod fetch;
 mod ingest;
+pub mod pull;
+mod schedule;
+pub mod source;
+pub mod taxii;
 
 use std::io::{BufRead, Cursor, Read};
 
@@ -20,6 +26,41 @@ use watchfire_model::record::{Record, Subject};
 pub const SHOWN_REJECTS: usize = 20;
 
 pub use crate::ingest::Ingest;
+pub use crate::pull::{Options, Report, pull_now};
+pub use crate::schedule::{Pulled, Scheduler};
+pub use crate::source::{Auth, Health, Source, SourceKind, SourceState};
+
+/// An error of the sources and their pulls. Each names the source and the reason.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A pull failed: the fetch, the response (corrupt, wrong format, malformed envelope), or
+    /// storing it. Nothing of the failed response is stored.
+    #[error("{name}: {reason}")]
+    Pull {
+        /// The source.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+    /// The source is being pulled by another thread of this process.
+    #[error("{0}: a pull is already running")]
+    Busy(String),
+    /// No source has this name.
+    #[error("no source named {0:?}")]
+    UnknownSource(String),
+    /// A source's configuration is invalid, or its name is taken.
+    #[error("source {name:?}: {reason}")]
+    InvalidSource {
+        /// The source.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+    /// The store failed.
+    #[error("store: {0}")]
+    Store(#[from] watchfire_store::Error),
+}
 
 /// Reads one input named `name`: unpacks it (gzip, zip; capped by `formats::input`), picks its
 /// format (`format`, or detected from its head when `None`), tells `on_format` the format before

@@ -9,7 +9,7 @@
 //!
 //! One background thread follows the log: it publishes the log's head (which wakes the live
 //! streams) and swaps in a new match-index snapshot. Another refreshes the claims' decayed
-//! scores every hour.
+//! scores every hour. With [`Config::feeds`], a third pulls the feed sources on their schedule.
 
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
@@ -50,6 +50,8 @@ pub struct Config {
     pub secure_cookies: bool,
     /// The limits on requests.
     pub limits: Limits,
+    /// Whether the node pulls its enabled feed sources on their schedule (`watchfire serve`).
+    pub feeds: bool,
 }
 
 /// A TLS certificate chain and its private key, as PEM files.
@@ -109,6 +111,7 @@ impl Config {
             public: false,
             secure_cookies: false,
             limits: Limits::default(),
+            feeds: false,
         }
     }
 }
@@ -183,7 +186,14 @@ impl Node {
                 .name("rescorer".into())
                 .spawn(move || refresh_scores(&state, &stop))
         };
-        let threads = [follower, rescorer].into_iter().filter_map(Result::ok).collect();
+        let mut threads: Vec<_> = [follower, rescorer].into_iter().filter_map(Result::ok).collect();
+        if state.config.feeds {
+            let (store, stop) = (Arc::clone(&state.store), Arc::clone(&stop));
+            let scheduler = std::thread::Builder::new().name("feeds".into()).spawn(move || {
+                watchfire_feeds::Scheduler::default().run(&store, &stop);
+            });
+            threads.extend(scheduler.ok());
+        }
         Ok(Node { state, stop, threads })
     }
 

@@ -4,6 +4,7 @@
 
 mod admin;
 mod export;
+mod feeds;
 mod import;
 mod intel;
 mod ops;
@@ -59,6 +60,7 @@ pub fn table() -> Vec<(RouteDoc, MethodRouter<AppState>)> {
     routes.extend(export::routes());
     routes.extend(stream::routes());
     routes.extend(admin::routes());
+    routes.extend(feeds::routes());
     routes.extend(taxii::routes());
     routes
 }
