@@ -221,3 +221,56 @@ fn an_administrator_configures_a_collection_with_rights_per_organisation() {
         node.get("/api/v1/lookup?value=partner.example.com", &Auth::user("b-analyst")).json();
     assert_eq!(lookup["hits"].as_array().unwrap().len(), 1, "{lookup}");
 }
+
+#[test]
+fn our_client_pulls_from_our_own_server_incrementally() {
+    use watchfire_feeds::source::{Source, SourceKind};
+    let node = TestNode::start(false).with_people();
+    let ips: String = (1..=30).map(|n| format!("198.51.100.{n}\n")).collect();
+    node.import("a-analyst", "format=plain-ip&source=first&tlp=green", &ips);
+    let token = node.token("b", None, vec![watchfire_server::accounts::Scope::Peer], None);
+    let collections =
+        taxii_get(&node, "/taxii2/root/collections/", &Auth::Bearer(token.clone())).json();
+    let all = collections["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|collection| collection["alias"] == "all")
+        .unwrap();
+    let url = node.url(&format!("/taxii2/root/collections/{}/", all["id"].as_str().unwrap()));
+    // Another node's store, pulling as the peer b.
+    let dir = tempfile::tempdir().unwrap();
+    let other = watchfire_store::SqliteStore::open(&dir.path().join("peer.db")).unwrap();
+    let source = Source::new("node-a", SourceKind::Taxii, &url);
+    let options = watchfire_feeds::Options { page_size: 10, ..watchfire_feeds::Options::default() };
+    let authorization = format!("Bearer {token}");
+    let first =
+        watchfire_feeds::taxii::pull_with_authorization(&other, &source, &authorization, &options)
+            .unwrap();
+    let indicators = |store: &dyn watchfire_store::Store| {
+        store
+            .stats(watchfire_store::Reader::Operator)
+            .unwrap()
+            .by_type
+            .get("indicator")
+            .copied()
+            .unwrap_or(0)
+    };
+    assert_eq!(indicators(&other), 30, "{first:?}");
+    // A second pull fetches only what was added since.
+    node.import(
+        "a-analyst",
+        "format=plain-ip&source=second&tlp=green",
+        "198.51.100.31\n198.51.100.32\n",
+    );
+    let second =
+        watchfire_feeds::taxii::pull_with_authorization(&other, &source, &authorization, &options)
+            .unwrap();
+    // The two indicators and the identity of the new source, nothing pulled before.
+    assert_eq!(second.records, 3, "only the new objects come: {second:?}");
+    assert_eq!(indicators(&other), 32);
+    let third =
+        watchfire_feeds::taxii::pull_with_authorization(&other, &source, &authorization, &options)
+            .unwrap();
+    assert_eq!((third.records, third.not_modified), (0, true), "{third:?}");
+}
