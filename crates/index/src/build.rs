@@ -187,6 +187,7 @@ impl Builder {
                 let claim = &claims[id as usize];
                 open_audiences[claim.audience as usize] && claim.valid_until_micros == i64::MAX
             },
+            is_lasting: &|id: u32| claims[id as usize].valid_until_micros == i64::MAX,
         };
         let v4 = group(self.v4, &mut lists, |bits| benign.contains(&Key::V4(*bits)))?;
         let v4_networks = group(self.v4_networks, &mut lists, |(bits, len)| {
@@ -259,6 +260,7 @@ fn group_texts(
 struct Lists<'a> {
     lists: Vec<u32>,
     is_open: &'a dyn Fn(u32) -> bool,
+    is_lasting: &'a dyn Fn(u32) -> bool,
 }
 
 impl Lists<'_> {
@@ -269,6 +271,7 @@ impl Lists<'_> {
         len: usize,
     ) -> Result<ClaimsRef, BuildError> {
         let is_open = ids.clone().any(self.is_open);
+        let is_lasting = ids.clone().any(self.is_lasting);
         let claims = match len {
             // Cannot fail: the run has one id.
             1 => ClaimsRef::single(ids.clone().next().expect("one id")),
@@ -282,7 +285,8 @@ impl Lists<'_> {
                 ClaimsRef::list(offset)
             }
         };
-        Ok(if is_open { claims.open() } else { claims })
+        let claims = if is_open { claims.open() } else { claims };
+        Ok(if is_lasting { claims.lasting() } else { claims })
     }
 }
 

@@ -48,7 +48,9 @@ use crate::text::TextTable;
 /// of a list in [`Snapshot`]'s shared list (its length first, then the ids); whether a
 /// warninglist calls the key known-benign ([`ClaimsRef::BENIGN`]); and whether one of its claims
 /// is open ([`ClaimsRef::OPEN`]): anonymous callers may see it and it never expires, so a caller
-/// who sees every open audience sees the hit without reading the claims.
+/// who sees every open audience sees the hit without reading the claims; and whether one of its
+/// claims never expires ([`ClaimsRef::LASTING`]), which is enough for a caller who sees every
+/// audience (the node's operator).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct ClaimsRef(u32);
 
@@ -56,8 +58,9 @@ impl ClaimsRef {
     const LIST: u32 = 1 << 31;
     const BENIGN: u32 = 1 << 30;
     const OPEN: u32 = 1 << 29;
+    const LASTING: u32 = 1 << 28;
     /// The largest claim id or list offset.
-    pub(crate) const MAX: u32 = (1 << 29) - 1;
+    pub(crate) const MAX: u32 = (1 << 28) - 1;
 
     pub(crate) fn single(id: u32) -> ClaimsRef {
         debug_assert!(id <= ClaimsRef::MAX);
@@ -75,6 +78,10 @@ impl ClaimsRef {
 
     pub(crate) fn open(self) -> ClaimsRef {
         ClaimsRef(self.0 | ClaimsRef::OPEN)
+    }
+
+    pub(crate) fn lasting(self) -> ClaimsRef {
+        ClaimsRef(self.0 | ClaimsRef::LASTING)
     }
 
     fn is_open(self) -> bool {
@@ -185,8 +192,9 @@ enum FoundKey {
     V4(u32),
     /// A network id of the IPv4 table.
     V4Network(u32),
-    V6(u128),
-    V6Network(u128, u8),
+    /// The address as two halves (a `u128` would double the alignment of [`Found`]).
+    V6([u64; 2]),
+    V6Network([u64; 2], u8),
     Asn(u32),
     /// A key number of the text table.
     Text(u32),
@@ -230,6 +238,8 @@ pub struct Access {
     /// Whether the caller sees every audience an anonymous caller sees (then an open key's hit
     /// shows without reading its claims).
     sees_open: bool,
+    /// Whether the caller sees every audience of the snapshot.
+    sees_all: bool,
 }
 
 /// IPv4 addresses [`Snapshot::find_ipv4_batch`] looks up together.
@@ -280,7 +290,8 @@ impl Snapshot {
             .iter()
             .zip(&visible)
             .all(|(audience, visible)| *visible || !anonymous.may_see(audience));
-        Access { visible, sees_open }
+        let sees_all = visible.iter().all(|visible| *visible);
+        Access { visible, sees_open, sees_all }
     }
 
     /// Returns the hits of `observable` that the caller with `access` may see, most specific
@@ -456,9 +467,9 @@ impl Snapshot {
                 let network = self.v4.network(id);
                 Observable::from_network(IpAddr::V4(Ipv4Addr::from(network.bits)), network.len)
             }
-            FoundKey::V6(bits) => Observable::from_ip(IpAddr::V6(bits.into())),
-            FoundKey::V6Network(bits, len) => {
-                Observable::from_network(IpAddr::V6(bits.into()), len)
+            FoundKey::V6(halves) => Observable::from_ip(IpAddr::V6(join(halves).into())),
+            FoundKey::V6Network(halves, len) => {
+                Observable::from_network(IpAddr::V6(join(halves).into()), len)
             }
             FoundKey::Asn(number) => Observable::from_asn(number),
             FoundKey::Text(number) => self.texts.key(number).observable.clone(),
@@ -510,7 +521,7 @@ impl Snapshot {
             IpAddr::V6(v6) => {
                 let bits = u128::from(v6);
                 if let Some(claims) = self.v6.get(&bits) {
-                    self.push(access, options, FoundKey::V6(bits), *claims, how, found);
+                    self.push(access, options, FoundKey::V6(split(bits)), *claims, how, found);
                 }
             }
         }
@@ -544,7 +555,7 @@ impl Snapshot {
                     if let Some(claims) = networks.get(&masked)
                         && self.is_visible(access, options, *claims)
                     {
-                        let key = FoundKey::V6Network(masked, *len);
+                        let key = FoundKey::V6Network(split(masked), *len);
                         found.push(Found { key, claims: *claims, how });
                         return;
                     }
@@ -637,6 +648,9 @@ impl Snapshot {
         if claims.is_open() && access.sees_open {
             return true;
         }
+        if claims.0 & ClaimsRef::LASTING != 0 && access.sees_all {
+            return true;
+        }
         self.claim_ids(claims).any(|id| self.shows(access, options, &self.claims[id as usize]))
     }
 
@@ -661,6 +675,15 @@ impl Snapshot {
 
 fn mask_v4(bits: u32, len: u8) -> u32 {
     if len == 0 { 0 } else { bits & (u32::MAX << (32 - u32::from(len))) }
+}
+
+fn split(bits: u128) -> [u64; 2] {
+    // Truncations on purpose: the high and the low half.
+    [(bits >> 64) as u64, bits as u64]
+}
+
+fn join(halves: [u64; 2]) -> u128 {
+    (u128::from(halves[0]) << 64) | u128::from(halves[1])
 }
 
 fn mask_v6(bits: u128, len: u8) -> u128 {

@@ -1,17 +1,20 @@
-//! IPv4 at memory speed: exact addresses behind a bitmap of the /24 blocks that hold any, and
-//! networks in a two-level table (DIR-16-8): one cell per /16, and for the /16 blocks where a
-//! network of /17 to /24 starts, a chunk of one cell per /24. A cell names the longest network
-//! covering it; each network names its parent (the next shorter network covering it), so a
-//! caller who may not see the longest network's claims falls back to the next one.
+//! IPv4 at memory speed: one 40-byte record per /16 block holds the longest network covering
+//! it (or a chunk number, for the blocks where a network of /17 to /24 starts) and a bitmap of
+//! its /24 blocks that hold a listed address, so a random address costs one cache miss to learn
+//! that nothing is listed. Each network names its parent (the next shorter network covering
+//! it), so a caller who may not see the longest network's claims falls back to the next one.
+//!
+//! A chunk describes the 256 /24 blocks of a /16 as runs of equal cells: a 256-bit map of where
+//! each run starts and the runs' networks. A chunk with one network is 40 bytes plus a few run
+//! cells instead of 256 cells, so the chunks of 50 000 networks fit in the cache.
 //!
 //! Exact addresses are sorted and grouped by /24 block: the bitmap's rank (set bits before a
 //! block) numbers the block, the block's range holds the low bytes of its addresses and, beside
 //! them, their claims. An address costs 5 bytes plus 4 per occupied block, no hash slots.
 //!
-//! A random lookup touches the 2 MB bitmap, the 256 KB first level and at most one 1 KB chunk:
-//! no pointer chasing through a trie. [`V4Table::find_batch`] runs those loads for a block of
-//! addresses at once, so the cache misses of one address overlap those of the next. Networks
-//! longer than /24, which feeds rarely list, sit in small per-length maps probed first.
+//! [`V4Table::find_batch`] runs the loads for a block of addresses at once, so the cache misses
+//! of one address overlap those of the next. Networks longer than /24, which feeds rarely list,
+//! sit in small per-length maps probed first.
 
 use std::collections::HashMap;
 
@@ -23,7 +26,7 @@ const CHUNK: u32 = 1 << 31;
 pub(crate) const NO_PARENT: u32 = u32::MAX;
 
 /// Addresses looked up together by [`V4Table::find_batch`].
-pub(crate) const BATCH: usize = 32;
+pub(crate) const BATCH: usize = 64;
 
 /// A listed IPv4 network.
 #[derive(Clone, Copy, Debug)]
@@ -34,21 +37,38 @@ pub(crate) struct Network {
     pub(crate) len: u8,
 }
 
+/// What the table holds of one /16 block.
+#[derive(Clone, Copy, Debug, Default)]
+struct Block16 {
+    /// The longest network covering the whole block, or [`CHUNK`] and a chunk number.
+    cell: u32,
+    /// The occupied /24 blocks before this /16 block.
+    exact_rank: u32,
+    /// One bit per /24 block holding a listed address.
+    exact: [u64; 4],
+}
+
+/// The networks of the 256 /24 blocks of one /16 block, as runs of equal cells.
+#[derive(Clone, Copy, Debug, Default)]
+struct Chunk {
+    /// Bit i: a run starts at /24 block i (bit 0 is always set).
+    starts: [u64; 4],
+    /// The first run's cell in [`V4Table::runs`].
+    base: u32,
+}
+
 /// The IPv4 part of a snapshot.
 #[derive(Debug)]
 pub(crate) struct V4Table {
-    /// One bit per /24 block holding a listed address.
-    exact_blocks: Vec<u64>,
-    /// Per word of `exact_blocks`, the set bits of the words before it.
-    exact_rank: Vec<u32>,
-    /// Per occupied block (in address order), the start of its addresses; one more at the end.
+    level1: Vec<Block16>,
+    chunks: Vec<Chunk>,
+    runs: Vec<u32>,
+    /// Per occupied /24 block (in address order), the start of its addresses; one more at the end.
     block_start: Vec<u32>,
     /// The low byte of each listed address, in address order.
     exact_low: Vec<u8>,
     /// The claims of each listed address, in address order.
     exact_claims: Vec<ClaimsRef>,
-    level1: Vec<u32>,
-    chunks: Vec<u32>,
     networks: Vec<Network>,
     /// Networks of /25 to /31 by length, longest first: masked address → network id.
     long: Vec<(u8, HashMap<u32, u32, IntBuild>)>,
@@ -68,6 +88,12 @@ pub(crate) struct Probe {
     pub(crate) network: u32,
 }
 
+/// The networks while they are painted: one cell per /16, 256 per chunk.
+struct Dense {
+    level1: Vec<u32>,
+    chunks: Vec<u32>,
+}
+
 impl V4Table {
     /// Builds the table from exact addresses (sorted by address, each once) and networks
     /// (masked address, length).
@@ -77,13 +103,12 @@ impl V4Table {
     ) -> V4Table {
         debug_assert!(exact.windows(2).all(|pair| pair[0].0 < pair[1].0));
         let mut table = V4Table {
-            exact_blocks: vec![0; 1 << 18],
-            exact_rank: vec![0; 1 << 18],
+            level1: vec![Block16::default(); 1 << 16],
+            chunks: Vec::new(),
+            runs: Vec::new(),
             block_start: Vec::new(),
             exact_low: Vec::with_capacity(exact.len()),
             exact_claims: Vec::with_capacity(exact.len()),
-            level1: vec![0; 1 << 16],
-            chunks: Vec::new(),
             networks: Vec::new(),
             long: Vec::new(),
         };
@@ -94,38 +119,188 @@ impl V4Table {
                 table.block_start.push(index as u32);
                 last_block = Some(block);
             }
-            table.exact_blocks[(address >> 14) as usize] |= 1 << ((address >> 8) & 63);
+            let slash24 = (address >> 8) & 255;
+            table.level1[(address >> 16) as usize].exact[(slash24 >> 6) as usize] |=
+                1 << (slash24 & 63);
             table.exact_low.push(address as u8);
             table.exact_claims.push(claims);
         }
         table.block_start.push(table.exact_low.len() as u32);
         let mut rank = 0;
-        for (word, slot) in table.exact_blocks.iter().zip(&mut table.exact_rank) {
-            *slot = rank;
-            rank += word.count_ones();
+        for block in &mut table.level1 {
+            block.exact_rank = rank;
+            rank += block.exact.iter().map(|word| word.count_ones()).sum::<u32>();
         }
         networks.sort_by_key(|(_, len, _)| *len);
+        let mut dense = Dense { level1: vec![0; 1 << 16], chunks: Vec::new() };
         let mut long: HashMap<u8, HashMap<u32, u32, IntBuild>> = HashMap::new();
         for (bits, len, claims) in networks {
             let id = table.networks.len() as u32;
             let parent = if len <= 24 {
-                table.paint(bits, len, id)
+                dense.paint(bits, len, id)
             } else {
-                table.parent_of_long(&long, bits, len)
+                (25..len)
+                    .rev()
+                    .find_map(|shorter| {
+                        long.get(&shorter)?.get(&crate::mask_v4(bits, shorter)).copied()
+                    })
+                    .unwrap_or_else(|| dense.network(bits))
             };
             table.networks.push(Network { claims, parent, bits, len });
             if len > 24 {
                 long.entry(len).or_default().insert(bits, id);
             }
         }
+        table.compress(&dense);
         table.long = long.into_iter().collect();
         table.long.sort_by_key(|(len, _)| std::cmp::Reverse(*len));
         table.block_start.shrink_to_fit();
-        table.chunks.shrink_to_fit();
         table.networks.shrink_to_fit();
         table
     }
 
+    // Copies the painted cells: whole /16 cells as they are, chunks as runs.
+    fn compress(&mut self, dense: &Dense) {
+        for (block, cell) in self.level1.iter_mut().zip(&dense.level1) {
+            if cell & CHUNK == 0 {
+                block.cell = *cell;
+                continue;
+            }
+            let cells = &dense.chunks[(cell & !CHUNK) as usize * 256..][..256];
+            let mut chunk = Chunk { starts: [0; 4], base: self.runs.len() as u32 };
+            for (index, cell) in cells.iter().enumerate() {
+                if index == 0 || cells[index - 1] != *cell {
+                    chunk.starts[index >> 6] |= 1 << (index & 63);
+                    self.runs.push(*cell);
+                }
+            }
+            block.cell = CHUNK | self.chunks.len() as u32;
+            self.chunks.push(chunk);
+        }
+        self.chunks.shrink_to_fit();
+        self.runs.shrink_to_fit();
+    }
+
+    fn table_network(&self, address: u32) -> u32 {
+        let cell = self.level1[(address >> 16) as usize].cell;
+        cell_network(self.resolve(cell, address))
+    }
+
+    // The cell of `address` given its /16 block's cell.
+    fn resolve(&self, cell: u32, address: u32) -> u32 {
+        if cell & CHUNK == 0 {
+            return cell;
+        }
+        let chunk = &self.chunks[(cell & !CHUNK) as usize];
+        self.runs[(chunk.base + rank256(&chunk.starts, (address >> 8) & 255) - 1) as usize]
+    }
+
+    /// Returns the claims of the exact address, if listed.
+    pub(crate) fn exact(&self, address: u32) -> Option<ClaimsRef> {
+        let block = &self.level1[(address >> 16) as usize];
+        self.exact_in(block, address)
+    }
+
+    // The address in its /16 block.
+    fn exact_in(&self, block: &Block16, address: u32) -> Option<ClaimsRef> {
+        let slash24 = (address >> 8) & 255;
+        if block.exact[(slash24 >> 6) as usize] & (1 << (slash24 & 63)) == 0 {
+            return None;
+        }
+        let occupied = (block.exact_rank + rank256(&block.exact, slash24) - 1) as usize;
+        let start = self.block_start[occupied] as usize;
+        let end = self.block_start[occupied + 1] as usize;
+        let low = address as u8;
+        let offset = self.exact_low[start..end].iter().position(|&byte| byte == low)?;
+        Some(self.exact_claims[start + offset])
+    }
+
+    /// Returns the longest network of at most `max_len` bits holding `address`, as the first of
+    /// a chain to follow with [`V4Table::network`].
+    pub(crate) fn longest(&self, address: u32, max_len: u8) -> Option<u32> {
+        let mut id =
+            self.longest_long(address, max_len).unwrap_or_else(|| self.table_network(address));
+        while id != NO_PARENT && self.networks[id as usize].len > max_len {
+            id = self.networks[id as usize].parent;
+        }
+        (id != NO_PARENT).then_some(id)
+    }
+
+    fn longest_long(&self, address: u32, max_len: u8) -> Option<u32> {
+        self.long
+            .iter()
+            .filter(|(len, _)| *len <= max_len)
+            .find_map(|(len, networks)| networks.get(&crate::mask_v4(address, *len)).copied())
+    }
+
+    /// Looks up a block of at most [`BATCH`] addresses in stages, each stage's loads for every
+    /// address before the next stage uses them, so the misses overlap: the /16 records; the
+    /// chunks and the ranges of occupied /24 blocks; the run cells and the low bytes.
+    pub(crate) fn find_batch(&self, addresses: &[u32], probes: &mut [Probe; BATCH]) {
+        debug_assert!(addresses.len() <= BATCH);
+        let mut cells = [0u32; BATCH];
+        // The occupied-block number of an address whose /24 block holds listed ones, else MAX.
+        let mut occupied = [u32::MAX; BATCH];
+        for ((address, cell), occupied) in addresses.iter().zip(&mut cells).zip(&mut occupied) {
+            let block = &self.level1[(address >> 16) as usize];
+            *cell = block.cell;
+            let slash24 = (address >> 8) & 255;
+            if block.exact[(slash24 >> 6) as usize] & (1 << (slash24 & 63)) != 0 {
+                *occupied = block.exact_rank + rank256(&block.exact, slash24) - 1;
+            }
+        }
+        // Chunk cells become run indices; occupied blocks their ranges.
+        let mut ranges = [(0u32, 0u32); BATCH];
+        for (((address, cell), occupied), range) in
+            addresses.iter().zip(&mut cells).zip(&occupied).zip(&mut ranges)
+        {
+            if *cell & CHUNK != 0 {
+                let chunk = &self.chunks[(*cell & !CHUNK) as usize];
+                *cell = CHUNK | (chunk.base + rank256(&chunk.starts, (address >> 8) & 255) - 1);
+            }
+            if *occupied != u32::MAX {
+                let occupied = *occupied as usize;
+                *range = (self.block_start[occupied], self.block_start[occupied + 1]);
+            }
+        }
+        for (((address, cell), range), probe) in
+            addresses.iter().zip(&mut cells).zip(&ranges).zip(probes.iter_mut())
+        {
+            if *cell & CHUNK != 0 {
+                *cell = self.runs[(*cell & !CHUNK) as usize];
+            }
+            probe.exact = None;
+            let (start, end) = (range.0 as usize, range.1 as usize);
+            let low = *address as u8;
+            if let Some(offset) = self.exact_low[start..end].iter().position(|&byte| byte == low) {
+                probe.exact = Some(self.exact_claims[start + offset]);
+            }
+            probe.network = match self.long.is_empty() {
+                true => cell_network(*cell),
+                false => self.longest_long(*address, 32).unwrap_or_else(|| cell_network(*cell)),
+            };
+        }
+    }
+
+    /// Returns the bytes of the tables.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.level1.capacity() * size_of::<Block16>()
+            + self.chunks.capacity() * size_of::<Chunk>()
+            + self.runs.capacity() * 4
+            + self.block_start.capacity() * 4
+            + self.exact_low.capacity()
+            + self.exact_claims.capacity() * 4
+            + self.networks.capacity() * size_of::<Network>()
+            + self.long.iter().map(|(_, map)| map.len() * 16).sum::<usize>()
+    }
+
+    /// Returns a listed network.
+    pub(crate) fn network(&self, id: u32) -> &Network {
+        &self.networks[id as usize]
+    }
+}
+
+impl Dense {
     // Points the cells of network `id` (`bits`/`len`, at most /24) at it; returns its parent.
     // Networks come shortest first, so every cell of the range holds the longest network
     // containing this one (or none), which is its parent.
@@ -151,21 +326,7 @@ impl V4Table {
         parent
     }
 
-    // The parent of a network longer than /24: a longer-than-/24 network containing it, else the
-    // table's network at its address.
-    fn parent_of_long(
-        &self,
-        long: &HashMap<u8, HashMap<u32, u32, IntBuild>>,
-        bits: u32,
-        len: u8,
-    ) -> u32 {
-        (25..len)
-            .rev()
-            .find_map(|shorter| long.get(&shorter)?.get(&crate::mask_v4(bits, shorter)).copied())
-            .unwrap_or_else(|| self.table_network(bits))
-    }
-
-    fn table_network(&self, address: u32) -> u32 {
+    fn network(&self, address: u32) -> u32 {
         let cell = self.level1[(address >> 16) as usize];
         let cell = if cell & CHUNK == 0 {
             cell
@@ -174,101 +335,13 @@ impl V4Table {
         };
         cell_network(cell)
     }
+}
 
-    /// Returns the claims of the exact address, if listed.
-    pub(crate) fn exact(&self, address: u32) -> Option<ClaimsRef> {
-        let word_index = (address >> 14) as usize;
-        let word = self.exact_blocks[word_index];
-        let bit = (address >> 8) & 63;
-        if word & (1 << bit) == 0 {
-            return None;
-        }
-        self.exact_in_block(address, word_index, word, bit)
-    }
-
-    // The address in its /24 block, known to hold listed addresses.
-    fn exact_in_block(
-        &self,
-        address: u32,
-        word_index: usize,
-        word: u64,
-        bit: u32,
-    ) -> Option<ClaimsRef> {
-        let block = self.exact_rank[word_index] + (word & ((1 << bit) - 1)).count_ones();
-        let start = self.block_start[block as usize] as usize;
-        let end = self.block_start[block as usize + 1] as usize;
-        let low = address as u8;
-        let offset = self.exact_low[start..end].iter().position(|&byte| byte == low)?;
-        Some(self.exact_claims[start + offset])
-    }
-
-    /// Returns the longest network of at most `max_len` bits holding `address`, as the first of
-    /// a chain to follow with [`V4Table::network`].
-    pub(crate) fn longest(&self, address: u32, max_len: u8) -> Option<u32> {
-        let mut id =
-            self.longest_long(address, max_len).unwrap_or_else(|| self.table_network(address));
-        while id != NO_PARENT && self.networks[id as usize].len > max_len {
-            id = self.networks[id as usize].parent;
-        }
-        (id != NO_PARENT).then_some(id)
-    }
-
-    fn longest_long(&self, address: u32, max_len: u8) -> Option<u32> {
-        self.long
-            .iter()
-            .filter(|(len, _)| *len <= max_len)
-            .find_map(|(len, networks)| networks.get(&crate::mask_v4(address, *len)).copied())
-    }
-
-    /// Looks up a block of at most [`BATCH`] addresses: the first-level cells and bitmap words of
-    /// every address are loaded before any is used, then the chunk cells, so the misses overlap.
-    pub(crate) fn find_batch(&self, addresses: &[u32], probes: &mut [Probe; BATCH]) {
-        debug_assert!(addresses.len() <= BATCH);
-        let mut cells = [0u32; BATCH];
-        let mut words = [0u64; BATCH];
-        for ((address, cell), word) in addresses.iter().zip(&mut cells).zip(&mut words) {
-            *cell = self.level1[(address >> 16) as usize];
-            *word = self.exact_blocks[(address >> 14) as usize];
-        }
-        for (address, cell) in addresses.iter().zip(&mut cells) {
-            if *cell & CHUNK != 0 {
-                *cell =
-                    self.chunks[(*cell & !CHUNK) as usize * 256 + ((address >> 8) & 255) as usize];
-            }
-        }
-        for (((address, cell), word), probe) in
-            addresses.iter().zip(&cells).zip(&words).zip(probes.iter_mut())
-        {
-            let bit = (address >> 8) & 63;
-            probe.exact = if word & (1 << bit) == 0 {
-                None
-            } else {
-                self.exact_in_block(*address, (address >> 14) as usize, *word, bit)
-            };
-            probe.network = match self.long.is_empty() {
-                true => cell_network(*cell),
-                false => self.longest_long(*address, 32).unwrap_or_else(|| cell_network(*cell)),
-            };
-        }
-    }
-
-    /// Returns the bytes of the tables.
-    pub(crate) fn heap_bytes(&self) -> usize {
-        self.exact_blocks.capacity() * 8
-            + self.exact_rank.capacity() * 4
-            + self.block_start.capacity() * 4
-            + self.exact_low.capacity()
-            + self.exact_claims.capacity() * 4
-            + self.level1.capacity() * 4
-            + self.chunks.capacity() * 4
-            + self.networks.capacity() * size_of::<Network>()
-            + self.long.iter().map(|(_, map)| map.len() * 16).sum::<usize>()
-    }
-
-    /// Returns a listed network.
-    pub(crate) fn network(&self, id: u32) -> &Network {
-        &self.networks[id as usize]
-    }
+/// The set bits of a 256-bit map at positions up to and including `index`.
+fn rank256(words: &[u64; 4], index: u32) -> u32 {
+    let word = (index >> 6) as usize;
+    let below: u32 = words[..word].iter().map(|word| word.count_ones()).sum();
+    below + (words[word] & (u64::MAX >> (63 - (index & 63)))).count_ones()
 }
 
 fn cell_network(cell: u32) -> u32 {

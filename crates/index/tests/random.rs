@@ -106,13 +106,13 @@ fn claims(rng: &mut Rng) -> (Vec<Claim>, Vec<String>) {
 fn reference(
     claims: &[Claim],
     benign: &[String],
-    principal: &Principal,
+    reader: Reader<'_>,
     options: LookupOptions,
     address: Ipv4Addr,
 ) -> Vec<(MatchKind, String, Vec<String>)> {
     let shows = |claim: &Claim| {
         let expired = claim.valid_until_micros.is_some_and(|until| until <= options.now_micros);
-        Reader::Principal(principal).may_see(&claim.audience)
+        reader.may_see(&claim.audience)
             && (options.include_expired || !expired)
             && (options.include_benign
                 || !benign.iter().any(|value| value == claim.observable.value()))
@@ -182,16 +182,18 @@ fn address_lookups_agree_with_a_scan_over_every_claim() {
     let snapshot = from_claims(1, claims.clone(), benign.clone()).unwrap();
     let queries = queries(&mut rng, &claims);
     let mut n_hits = 0;
-    for principal in [Principal::Anonymous, member(1), member(2)] {
-        let access = snapshot.access(Reader::Principal(&principal));
+    let principals = [Principal::Anonymous, member(1), member(2)];
+    let readers = principals.iter().map(Reader::Principal).chain([Reader::Operator]);
+    for reader in readers {
+        let access = snapshot.access(reader);
         for options in [
             LookupOptions::flag_all(NOW),
             LookupOptions { now_micros: NOW, include_expired: false, include_benign: false },
         ] {
             for address in &queries {
                 let hits = snapshot.lookup_address(&access, IpAddr::V4(*address), options);
-                let expected = reference(&claims, &benign, &principal, options, *address);
-                assert_eq!(summary(&hits), expected, "{address} as {principal:?}");
+                let expected = reference(&claims, &benign, reader, options, *address);
+                assert_eq!(summary(&hits), expected, "{address} as {reader:?}");
                 n_hits += hits.len();
             }
         }
@@ -205,8 +207,9 @@ fn batched_and_allocation_free_lookups_give_what_lookup_gives() {
     let (claims, benign) = claims(&mut rng);
     let snapshot: Snapshot = from_claims(1, claims.clone(), benign).unwrap();
     let queries = queries(&mut rng, &claims);
-    for principal in [Principal::Anonymous, member(1)] {
-        let access = snapshot.access(Reader::Principal(&principal));
+    let principal = member(1);
+    for reader in [Reader::Principal(&principal), Reader::Operator] {
+        let access = snapshot.access(reader);
         for options in [
             LookupOptions::flag_all(NOW),
             LookupOptions { now_micros: NOW, include_expired: false, include_benign: false },
