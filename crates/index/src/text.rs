@@ -1,6 +1,10 @@
 //! Text keys (domains, URLs, hashes, e-mails) in an open-addressing table: one slot is a 32-bit
 //! tag of the key's hash and the key's number, 8 bytes, so a probe reads one cache line and a
 //! miss rarely reads a key at all. Linear probing at a load of at most one half.
+//!
+//! In front of the slots sits a blocked Bloom filter (16 bits per key, two bits in one 64-bit
+//! word): most text looked up is no key (a log's names, a name's parents), and the filter, an
+//! eighth of the slots' size, answers most of those from the cache instead of memory.
 
 use watchfire_model::Observable;
 
@@ -21,6 +25,8 @@ pub(crate) struct TextKey {
 pub(crate) struct TextTable {
     /// `tag << 32 | (key number + 1)`; 0 is an empty slot. The length is a power of two.
     slots: Vec<u64>,
+    /// The Bloom filter's words; the length is a power of two.
+    filter: Vec<u64>,
     keys: Vec<TextKey>,
 }
 
@@ -41,19 +47,27 @@ impl TextTable {
         let n_slots = (keys.len() * 2).next_power_of_two().max(16);
         let mut slots = vec![0u64; n_slots];
         let mask = n_slots - 1;
+        let mut filter = vec![0u64; (keys.len() / 4).next_power_of_two()];
+        let filter_mask = filter.len() - 1;
         for (number, key) in keys.iter().enumerate() {
             let hash = hash(key.observable.value().as_bytes());
+            filter[(hash >> 20) as usize & filter_mask] |= filter_bits(hash);
             let mut slot = hash as usize & mask;
             while slots[slot] != 0 {
                 slot = (slot + 1) & mask;
             }
             slots[slot] = (hash & 0xffff_ffff_0000_0000) | (number as u64 + 1);
         }
-        TextTable { slots, keys }
+        TextTable { slots, filter, keys }
     }
 
     /// Returns the number of the key `text`, whose hash is `hash`.
     pub(crate) fn find(&self, text: &[u8], hash: u64) -> Option<u32> {
+        let word = self.filter[(hash >> 20) as usize & (self.filter.len() - 1)];
+        let bits = filter_bits(hash);
+        if word & bits != bits {
+            return None;
+        }
         let mask = self.slots.len() - 1;
         let tag = hash & 0xffff_ffff_0000_0000;
         let mut slot = hash as usize & mask;
@@ -72,9 +86,10 @@ impl TextTable {
         }
     }
 
-    /// Returns the bytes of the slots and keys, strings included.
+    /// Returns the bytes of the slots, filter and keys, strings included.
     pub(crate) fn heap_bytes(&self) -> usize {
         self.slots.capacity() * 8
+            + self.filter.capacity() * 8
             + self.keys.capacity() * size_of::<TextKey>()
             + self.keys.iter().map(|key| key.observable.value().len()).sum::<usize>()
     }
@@ -83,6 +98,11 @@ impl TextTable {
     pub(crate) fn key(&self, number: u32) -> &TextKey {
         &self.keys[number as usize]
     }
+}
+
+// The filter's two bits of a key, from hash bits the word index and the slot do not use.
+fn filter_bits(hash: u64) -> u64 {
+    (1 << (hash >> 58)) | (1 << ((hash >> 52) & 63))
 }
 
 #[cfg(test)]
