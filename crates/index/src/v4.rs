@@ -1,16 +1,16 @@
-//! IPv4 at memory speed: one 40-byte record per /16 block holds the longest network covering
-//! it (or a chunk number, for the blocks where a network of /17 to /24 starts) and a bitmap of
-//! its /24 blocks that hold a listed address, so a random address costs one cache miss to learn
-//! that nothing is listed. Each network names its parent (the next shorter network covering
+//! IPv4 at memory speed: one 32-byte record per /16 block (two to a cache line) holds the
+//! longest network covering it (or a chunk number, for the blocks where a network of /17 to /24
+//! starts), a bitmap of its /23 blocks that hold a listed address, and where its listed
+//! addresses start, so a random address costs one cache miss to learn that nothing is listed. Each network names its parent (the next shorter network covering
 //! it), so a caller who may not see the longest network's claims falls back to the next one.
 //!
 //! A chunk describes the 256 /24 blocks of a /16 as runs of equal cells: a 256-bit map of where
 //! each run starts and the runs' networks. A chunk with one network is 40 bytes plus a few run
 //! cells instead of 256 cells, so the chunks of 50 000 networks fit in the cache.
 //!
-//! Exact addresses are sorted and grouped by /24 block: the bitmap's rank (set bits before a
-//! block) numbers the block, the block's range holds the low bytes of its addresses and, beside
-//! them, their claims. An address costs 5 bytes plus 4 per occupied block, no hash slots.
+//! Exact addresses are sorted: per /16 block, the low 16 bits of its addresses (binary searched,
+//! one or two cache lines at a million addresses) and, beside them, their claims. An address
+//! costs 6 bytes, no hash slots.
 //!
 //! [`V4Table::find_batch`] runs the loads for a block of addresses at once, so the cache misses
 //! of one address overlap those of the next. Networks longer than /24, which feeds rarely list,
@@ -37,15 +37,17 @@ pub(crate) struct Network {
     pub(crate) len: u8,
 }
 
-/// What the table holds of one /16 block.
+/// What the table holds of one /16 block; aligned so that no record straddles a cache line.
 #[derive(Clone, Copy, Debug, Default)]
+#[repr(C, align(32))]
 struct Block16 {
     /// The longest network covering the whole block, or [`CHUNK`] and a chunk number.
     cell: u32,
-    /// The occupied /24 blocks before this /16 block.
-    exact_rank: u32,
-    /// One bit per /24 block holding a listed address.
-    exact: [u64; 4],
+    /// The first of the block's listed addresses in [`V4Table::exact_low`]; the next block's
+    /// start ends them.
+    exact_start: u32,
+    /// One bit per /23 block holding a listed address.
+    exact: [u64; 2],
 }
 
 /// The networks of the 256 /24 blocks of one /16 block, as runs of equal cells.
@@ -60,13 +62,12 @@ struct Chunk {
 /// The IPv4 part of a snapshot.
 #[derive(Debug)]
 pub(crate) struct V4Table {
+    /// One record per /16 block, and one more whose `exact_start` ends the last block's range.
     level1: Vec<Block16>,
     chunks: Vec<Chunk>,
     runs: Vec<u32>,
-    /// Per occupied /24 block (in address order), the start of its addresses; one more at the end.
-    block_start: Vec<u32>,
-    /// The low byte of each listed address, in address order.
-    exact_low: Vec<u8>,
+    /// The low 16 bits of each listed address, in address order.
+    exact_low: Vec<u16>,
     /// The claims of each listed address, in address order.
     exact_claims: Vec<ClaimsRef>,
     networks: Vec<Network>,
@@ -103,33 +104,28 @@ impl V4Table {
     ) -> V4Table {
         debug_assert!(exact.windows(2).all(|pair| pair[0].0 < pair[1].0));
         let mut table = V4Table {
-            level1: vec![Block16::default(); 1 << 16],
+            level1: vec![Block16::default(); (1 << 16) + 1],
             chunks: Vec::new(),
             runs: Vec::new(),
-            block_start: Vec::new(),
             exact_low: Vec::with_capacity(exact.len()),
             exact_claims: Vec::with_capacity(exact.len()),
             networks: Vec::new(),
             long: Vec::new(),
         };
-        let mut last_block = None;
-        for (index, (address, claims)) in exact.into_iter().enumerate() {
-            let block = address >> 8;
-            if last_block != Some(block) {
-                table.block_start.push(index as u32);
-                last_block = Some(block);
-            }
-            let slash24 = (address >> 8) & 255;
-            table.level1[(address >> 16) as usize].exact[(slash24 >> 6) as usize] |=
-                1 << (slash24 & 63);
-            table.exact_low.push(address as u8);
+        let mut counts = vec![0u32; 1 << 16];
+        for (address, claims) in exact {
+            let block = &mut table.level1[(address >> 16) as usize];
+            let slash23 = (address >> 9) & 127;
+            block.exact[(slash23 >> 6) as usize] |= 1 << (slash23 & 63);
+            counts[(address >> 16) as usize] += 1;
+            // Truncation on purpose: the low 16 bits.
+            table.exact_low.push(address as u16);
             table.exact_claims.push(claims);
         }
-        table.block_start.push(table.exact_low.len() as u32);
-        let mut rank = 0;
-        for block in &mut table.level1 {
-            block.exact_rank = rank;
-            rank += block.exact.iter().map(|word| word.count_ones()).sum::<u32>();
+        let mut start = 0;
+        for (block, count) in table.level1.iter_mut().zip(counts.iter().chain([&0])) {
+            block.exact_start = start;
+            start += count;
         }
         networks.sort_by_key(|(_, len, _)| *len);
         let mut dense = Dense { level1: vec![0; 1 << 16], chunks: Vec::new() };
@@ -154,7 +150,6 @@ impl V4Table {
         table.compress(&dense);
         table.long = long.into_iter().collect();
         table.long.sort_by_key(|(len, _)| std::cmp::Reverse(*len));
-        table.block_start.shrink_to_fit();
         table.networks.shrink_to_fit();
         table
     }
@@ -197,22 +192,27 @@ impl V4Table {
 
     /// Returns the claims of the exact address, if listed.
     pub(crate) fn exact(&self, address: u32) -> Option<ClaimsRef> {
-        let block = &self.level1[(address >> 16) as usize];
-        self.exact_in(block, address)
+        let (start, end) = self.exact_range(address)?;
+        self.exact_at(start, end, address).map(|at| self.exact_claims[at])
     }
 
-    // The address in its /16 block.
-    fn exact_in(&self, block: &Block16, address: u32) -> Option<ClaimsRef> {
-        let slash24 = (address >> 8) & 255;
-        if block.exact[(slash24 >> 6) as usize] & (1 << (slash24 & 63)) == 0 {
+    // The range of listed addresses of `address`'s /16 block, if its /23 block holds any.
+    fn exact_range(&self, address: u32) -> Option<(u32, u32)> {
+        let index = (address >> 16) as usize;
+        let block = &self.level1[index];
+        let slash23 = (address >> 9) & 127;
+        if block.exact[(slash23 >> 6) as usize] & (1 << (slash23 & 63)) == 0 {
             return None;
         }
-        let occupied = (block.exact_rank + rank256(&block.exact, slash24) - 1) as usize;
-        let start = self.block_start[occupied] as usize;
-        let end = self.block_start[occupied + 1] as usize;
-        let low = address as u8;
-        let offset = self.exact_low[start..end].iter().position(|&byte| byte == low)?;
-        Some(self.exact_claims[start + offset])
+        Some((block.exact_start, self.level1[index + 1].exact_start))
+    }
+
+    // The position of `address` among the listed addresses `start..end` of its /16 block.
+    fn exact_at(&self, start: u32, end: u32, address: u32) -> Option<usize> {
+        let (start, end) = (start as usize, end as usize);
+        // Truncation on purpose: the low 16 bits.
+        let offset = self.exact_low[start..end].binary_search(&(address as u16)).ok()?;
+        Some(start + offset)
     }
 
     /// Returns the longest network of at most `max_len` bits holding `address`, as the first of
@@ -235,46 +235,36 @@ impl V4Table {
 
     /// Looks up a block of at most [`BATCH`] addresses in stages, each stage's loads for every
     /// address before the next stage uses them, so the misses overlap: the /16 records; the
-    /// chunks and the ranges of occupied /24 blocks; the run cells and the low bytes.
+    /// chunks and the listed addresses; the run cells and the claims of listed addresses.
     pub(crate) fn find_batch(&self, addresses: &[u32], probes: &mut [Probe; BATCH]) {
         debug_assert!(addresses.len() <= BATCH);
         let mut cells = [0u32; BATCH];
-        // The occupied-block number of an address whose /24 block holds listed ones, else MAX.
-        let mut occupied = [u32::MAX; BATCH];
-        for ((address, cell), occupied) in addresses.iter().zip(&mut cells).zip(&mut occupied) {
-            let block = &self.level1[(address >> 16) as usize];
-            *cell = block.cell;
-            let slash24 = (address >> 8) & 255;
-            if block.exact[(slash24 >> 6) as usize] & (1 << (slash24 & 63)) != 0 {
-                *occupied = block.exact_rank + rank256(&block.exact, slash24) - 1;
-            }
-        }
-        // Chunk cells become run indices; occupied blocks their ranges.
+        // The listed addresses of the /16 block, when its /23 block holds any; else empty.
         let mut ranges = [(0u32, 0u32); BATCH];
-        for (((address, cell), occupied), range) in
-            addresses.iter().zip(&mut cells).zip(&occupied).zip(&mut ranges)
+        for ((address, cell), range) in addresses.iter().zip(&mut cells).zip(&mut ranges) {
+            *cell = self.level1[(address >> 16) as usize].cell;
+            *range = self.exact_range(*address).unwrap_or_default();
+        }
+        // Chunk cells become run indices; ranges the position of the address, or MAX.
+        let mut exact_at = [usize::MAX; BATCH];
+        for (((address, cell), range), at) in
+            addresses.iter().zip(&mut cells).zip(&ranges).zip(&mut exact_at)
         {
             if *cell & CHUNK != 0 {
                 let chunk = &self.chunks[(*cell & !CHUNK) as usize];
                 *cell = CHUNK | (chunk.base + rank256(&chunk.starts, (address >> 8) & 255) - 1);
             }
-            if *occupied != u32::MAX {
-                let occupied = *occupied as usize;
-                *range = (self.block_start[occupied], self.block_start[occupied + 1]);
+            if range.0 < range.1 {
+                *at = self.exact_at(range.0, range.1, *address).unwrap_or(usize::MAX);
             }
         }
-        for (((address, cell), range), probe) in
-            addresses.iter().zip(&mut cells).zip(&ranges).zip(probes.iter_mut())
+        for (((address, cell), at), probe) in
+            addresses.iter().zip(&mut cells).zip(&exact_at).zip(probes.iter_mut())
         {
             if *cell & CHUNK != 0 {
                 *cell = self.runs[(*cell & !CHUNK) as usize];
             }
-            probe.exact = None;
-            let (start, end) = (range.0 as usize, range.1 as usize);
-            let low = *address as u8;
-            if let Some(offset) = self.exact_low[start..end].iter().position(|&byte| byte == low) {
-                probe.exact = Some(self.exact_claims[start + offset]);
-            }
+            probe.exact = (*at != usize::MAX).then(|| self.exact_claims[*at]);
             probe.network = match self.long.is_empty() {
                 true => cell_network(*cell),
                 false => self.longest_long(*address, 32).unwrap_or_else(|| cell_network(*cell)),
@@ -287,8 +277,7 @@ impl V4Table {
         self.level1.capacity() * size_of::<Block16>()
             + self.chunks.capacity() * size_of::<Chunk>()
             + self.runs.capacity() * 4
-            + self.block_start.capacity() * 4
-            + self.exact_low.capacity()
+            + self.exact_low.capacity() * 2
             + self.exact_claims.capacity() * 4
             + self.networks.capacity() * size_of::<Network>()
             + self.long.iter().map(|(_, map)| map.len() * 16).sum::<usize>()
