@@ -405,6 +405,9 @@ struct Matcher<'a> {
     candidates: Vec<(String, Observable)>,
     lower: Vec<u8>,
     found: Vec<Found>,
+    /// The parent of the last name asked, and whether it or its parents may hit.
+    last_parent: Vec<u8>,
+    last_parent_may_hit: bool,
     path: String,
     unescaped: Vec<u8>,
 }
@@ -418,6 +421,8 @@ impl<'a> Matcher<'a> {
             candidates: Vec::new(),
             lower: Vec::new(),
             found: Vec::new(),
+            last_parent: Vec::new(),
+            last_parent_may_hit: false,
             path: String::new(),
             unescaped: Vec::new(),
         }
@@ -425,10 +430,11 @@ impl<'a> Matcher<'a> {
 
     // Adds `value` when it is an observable of a kind worth matching that may hit.
     fn consider(&mut self, field: &str, value: &str) {
-        if !is_plausible(value) {
+        let (any, all) = classes(value.as_bytes());
+        if !is_plausible(value, any, all) {
             return;
         }
-        match self.shape(value) {
+        match self.shape(value, all) {
             Shape::Miss => return,
             Shape::Maybe => {}
         }
@@ -440,10 +446,10 @@ impl<'a> Matcher<'a> {
     }
 
     // Whether `value` may hit, asking the index for the shapes it can answer for.
-    fn shape(&mut self, value: &str) -> Shape {
+    // `all` is the intersection of the classes of its bytes.
+    fn shape(&mut self, value: &str, all: u8) -> Shape {
         let bytes = value.as_bytes();
-        let is_quad = bytes[0].is_ascii_digit()
-            && bytes.iter().all(|byte| byte.is_ascii_digit() || *byte == b'.');
+        let is_quad = bytes[0].is_ascii_digit() && all & DIGIT_OR_DOT != 0;
         if is_quad {
             // The strict parser is what `Observable::parse` applies to this shape.
             let Ok(address) = ipv4::parse(value) else { return Shape::Miss };
@@ -451,22 +457,35 @@ impl<'a> Matcher<'a> {
             self.snapshot.find_ipv4(self.access, address, self.options, &mut self.found);
             return if self.found.is_empty() { Shape::Miss } else { Shape::Maybe };
         }
-        if !self.lower_name(bytes) {
+        if !self.lower_name(bytes, all) {
             return Shape::Maybe;
         }
         // Cannot fail: `lower_name` keeps ASCII only.
         let name = std::str::from_utf8(&self.lower).unwrap_or_default();
         self.found.clear();
-        self.snapshot.find_name(self.access, name, self.options, &mut self.found);
-        if self.found.is_empty() { Shape::Miss } else { Shape::Maybe }
+        self.snapshot.find_exact_text(self.access, name, self.options, &mut self.found);
+        if !self.found.is_empty() {
+            return Shape::Maybe;
+        }
+        // The parents: what `find_name` finds for the first parent is a superset (it also
+        // matches a listed public suffix itself), and log names share parents, so the answer
+        // for the last one is kept.
+        let Some(dot) = memchr::memchr(b'.', name.as_bytes()) else { return Shape::Miss };
+        let parent = &name[dot + 1..];
+        if parent.as_bytes() != self.last_parent.as_slice() {
+            self.found.clear();
+            self.snapshot.find_name(self.access, parent, self.options, &mut self.found);
+            self.last_parent.clear();
+            self.last_parent.extend_from_slice(parent.as_bytes());
+            self.last_parent_may_hit = !self.found.is_empty();
+        }
+        if self.last_parent_may_hit { Shape::Maybe } else { Shape::Miss }
     }
 
     // Puts the lower case of a plain name into `lower`; returns false when `bytes` is no plain
-    // name (see the type's docs).
-    fn lower_name(&mut self, bytes: &[u8]) -> bool {
-        let is_name = bytes
-            .iter()
-            .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'-' | b'_'));
+    // name (see the type's docs). `all` is the intersection of the classes of its bytes.
+    fn lower_name(&mut self, bytes: &[u8], all: u8) -> bool {
+        let is_name = all & NAME != 0;
         let has_end_dot = bytes.first() == Some(&b'.') || bytes.last() == Some(&b'.');
         if !is_name || has_end_dot {
             return false;
@@ -477,7 +496,7 @@ impl<'a> Matcher<'a> {
             Ok(text) => matches!(refang(text), std::borrow::Cow::Owned(_)),
             Err(_) => true,
         };
-        !has_marker && memchr::memmem::find(&self.lower, b"xn--").is_none()
+        !has_marker && !self.lower.windows(4).any(|window| window == b"xn--")
     }
 
     // Adds the URL of a request, `http://` + host + uri, when it may hit (itself or its host).
@@ -492,7 +511,8 @@ impl<'a> Matcher<'a> {
         let host_bytes = host.as_bytes();
         let is_quad = host_bytes.first().is_some_and(u8::is_ascii_digit)
             && host_bytes.iter().all(|byte| byte.is_ascii_digit() || *byte == b'.');
-        let may_hit = match is_plain_path && !is_quad && self.lower_name(host_bytes) {
+        let (_, host_all) = classes(host_bytes);
+        let may_hit = match is_plain_path && !is_quad && self.lower_name(host_bytes, host_all) {
             false => true,
             true => {
                 let mut url = String::with_capacity(7 + host.len() + uri.len());
@@ -518,13 +538,55 @@ impl<'a> Matcher<'a> {
     }
 }
 
-// Whether a field value may be an observable at all: cheap shape checks before anything else.
-fn is_plausible(value: &str) -> bool {
-    let bytes = value.as_bytes();
-    bytes.len() >= 3
-        && bytes.len() <= 2048
-        && (memchr::memchr2(b'.', b':', bytes).is_some() || bytes.iter().all(u8::is_ascii_hexdigit))
-        && memchr::memchr(b' ', bytes).is_none()
+// Whether a field value may be an observable at all: a length, a dot or a colon (or only hex
+// digits), no space. `any` and `all` are the union and intersection of its bytes' classes.
+fn is_plausible(value: &str, any: u8, all: u8) -> bool {
+    let length_fits = value.len() >= 3 && value.len() <= 2048;
+    length_fits && (any & DOT_OR_COLON != 0 || all & HEX != 0) && any & SPACE == 0
+}
+
+// Byte classes, so that one pass over a value answers every shape question.
+const DIGIT_OR_DOT: u8 = 1;
+const DOT_OR_COLON: u8 = 2;
+const HEX: u8 = 4;
+/// Letters, digits, `.`, `-`, `_`: the bytes of a plain name.
+const NAME: u8 = 8;
+const SPACE: u8 = 16;
+
+const CLASSES: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut index = 0;
+    while index < 256 {
+        // Cannot truncate: `index` is below 256.
+        let byte = index as u8;
+        let mut class = 0;
+        if byte.is_ascii_digit() || byte == b'.' {
+            class |= DIGIT_OR_DOT;
+        }
+        if byte == b'.' || byte == b':' {
+            class |= DOT_OR_COLON;
+        }
+        if byte.is_ascii_hexdigit() {
+            class |= HEX;
+        }
+        if byte.is_ascii_alphanumeric() || byte == b'.' || byte == b'-' || byte == b'_' {
+            class |= NAME;
+        }
+        if byte == b' ' {
+            class |= SPACE;
+        }
+        table[index] = class;
+        index += 1;
+    }
+    table
+};
+
+// The union and the intersection of the classes of `bytes`.
+fn classes(bytes: &[u8]) -> (u8, u8) {
+    bytes.iter().fold((0, u8::MAX), |(any, all), byte| {
+        let class = CLASSES[usize::from(*byte)];
+        (any | class, all & class)
+    })
 }
 
 /// What the index says of a value's shape.
@@ -746,14 +808,19 @@ mod tests {
             values.push(base.replace('.', "(dot)"));
         }
         let mut n_hits = 0;
+        // One matcher for every value, as a worker keeps one per chunk (its memo included).
+        let mut matcher = Matcher::new(&snapshot, &access, options);
         for value in &values {
-            let mut matcher = Matcher::new(&snapshot, &access, options);
+            matcher.candidates.clear();
             matcher.consider("field", value);
             let fast = hits(&snapshot, &matcher.candidates);
             // Before: every plausible value was parsed.
             let slow: Vec<(String, Observable)> = Observable::parse(value)
                 .into_iter()
-                .filter(|_| is_plausible(value))
+                .filter(|_| {
+                    let (any, all) = classes(value.as_bytes());
+                    is_plausible(value, any, all)
+                })
                 .filter(|observable| observable.kind() != ObservableKind::Asn)
                 .map(|observable| ("field".to_owned(), observable))
                 .collect();
