@@ -2,10 +2,18 @@
 //! this IP, name, URL, hash or e-mail known, and who says so?" without a database round trip,
 //! with the access policy applied to every claim.
 //!
-//! Layout: the claims sit once in a table ([`Snapshot::claims`]); each key (an address, a
-//! network, a name, a URL, a hash) maps to a range of claim ids in one shared list. No key holds
-//! metadata, so the maps stay small and cache-friendly. Audiences and source names are
-//! deduplicated: a claim names them by number.
+//! Layout: the claims sit once in a table of 24-byte records with no strings (a claim's
+//! observable is the key it is filed under; its indicator id is derived again from source and
+//! value, as imports make them, unless it is another one kept aside); each key (an address, a
+//! network, a name, a URL, a hash) holds 4 bytes: one claim id or a list in one shared array,
+//! with flags that often spare reading the claims. No key holds metadata, so the tables stay
+//! small and cache-friendly. Audiences and source names are deduplicated: a claim names them by
+//! number.
+//!
+//! Lookups: [`Snapshot::lookup`] returns [`Hit`]s with their claims; the `find` functions
+//! ([`Snapshot::find`], [`Snapshot::find_ipv4`], [`Snapshot::find_ipv4_batch`],
+//! [`Snapshot::find_name`]) return small [`Found`] handles and allocate nothing, for callers that
+//! look up many values and gather claims only for the few that hit ([`Snapshot::hit`]).
 //!
 //! Matching:
 //! - an IPv4 or IPv6 address matches its exact entry and the longest network holding it that has
