@@ -102,8 +102,29 @@ struct Truth {
     matched: String,
 }
 
+/// What [`generate_with`] writes.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Lines per log.
+    pub lines: usize,
+    /// Indicators added to the bad values that no log line holds (IPv4 addresses and networks
+    /// outside the logs' ranges, domains and URLs under names the logs never use), so the index
+    /// and the literal-string matchers get a realistic size.
+    pub extra_indicators: usize,
+    /// One block of lines in `spread` carries bad values and decoys, the others only clean
+    /// traffic (1: every block, the default; sensors see far fewer hits).
+    pub spread: usize,
+}
+
 /// Writes the logs, the indicators and the ground truth into `dir`, `lines` lines per log.
 pub fn generate(dir: &Path, lines: usize) -> io::Result<()> {
+    generate_with(dir, &Options { lines, extra_indicators: 0, spread: 1 })
+}
+
+/// Writes the logs, the indicators and the ground truth into `dir` as `options` asks.
+pub fn generate_with(dir: &Path, options: &Options) -> io::Result<()> {
+    let Options { lines, extra_indicators, spread } = *options;
+    let spread = spread.max(1);
     fs::create_dir_all(dir)?;
     let mut rng = Rng(SEED);
     let bad = bad_values(&mut rng);
@@ -119,12 +140,13 @@ pub fn generate(dir: &Path, lines: usize) -> io::Result<()> {
     for (url, _, _) in &bad.urls {
         writeln!(indicators, "{url}").ok();
     }
+    write_extra_indicators(&mut indicators, extra_indicators);
     fs::write(dir.join("indicators.txt"), indicators)?;
 
-    fs::write(dir.join("conn.log"), conn_log(&mut rng, &bad, lines, &mut truth))?;
-    fs::write(dir.join("dns.log"), dns_log(&mut rng, &bad, lines, &mut truth))?;
-    fs::write(dir.join("http.log"), http_log(&mut rng, &bad, lines, &mut truth))?;
-    fs::write(dir.join("eve.json"), eve_log(&mut rng, &bad, lines, &mut truth))?;
+    fs::write(dir.join("conn.log"), conn_log(&mut rng, &bad, lines, spread, &mut truth))?;
+    fs::write(dir.join("dns.log"), dns_log(&mut rng, &bad, lines, spread, &mut truth))?;
+    fs::write(dir.join("http.log"), http_log(&mut rng, &bad, lines, spread, &mut truth))?;
+    fs::write(dir.join("eve.json"), eve_log(&mut rng, &bad, lines, spread, &mut truth))?;
 
     let mut rows: Vec<String> = truth
         .iter()
@@ -135,6 +157,52 @@ pub fn generate(dir: &Path, lines: usize) -> io::Result<()> {
     rows.sort();
     rows.dedup();
     fs::write(dir.join("truth.tsv"), rows.join("\n") + "\n")
+}
+
+/// Which arm of a log's `match` line `index` takes: `index % n` in one block of `n` lines out of
+/// `spread`, else 0 (clean traffic in every log).
+fn arm(index: usize, n: usize, spread: usize) -> usize {
+    if (index / n).is_multiple_of(spread) { index % n } else { 0 }
+}
+
+/// Appends `n` indicators that no generated line holds: 70 % IPv4 addresses and 2 % networks
+/// outside 10/8, 45/8 and 77/8 (the logs' ranges), 25 % domains `f….example` and 3 % URLs on
+/// hosts `u….example` (the logs' names are `host….test-clean.example`, `evil….example`,
+/// `dl….badhost.example` and the decoys around them).
+fn write_extra_indicators(out: &mut String, n: usize) {
+    let mut rng = Rng(SEED ^ 0xe7e7_a000);
+    let first_octet = |rng: &mut Rng| loop {
+        let octet = 1 + rng.below(223);
+        if ![10, 45, 77, 127].contains(&octet) {
+            return octet;
+        }
+    };
+    for _ in 0..n {
+        let roll = rng.below(100);
+        let octet = first_octet(&mut rng);
+        match roll {
+            0..70 => {
+                let (b, c, d) = (rng.below(256), rng.below(256), rng.below(256));
+                writeln!(out, "{octet}.{b}.{c}.{d}").ok();
+            }
+            70..72 => {
+                let (b, c) = (rng.below(256), rng.below(256));
+                writeln!(out, "{octet}.{b}.{c}.0/24").ok();
+            }
+            72..97 => {
+                writeln!(out, "f{:x}.example", rng.next() >> 24).ok();
+            }
+            _ => {
+                writeln!(
+                    out,
+                    "http://u{:x}.example/{:x}.php",
+                    rng.next() >> 32,
+                    rng.below(1 << 20)
+                )
+                .ok();
+            }
+        }
+    }
 }
 
 fn clean_ipv4(rng: &mut Rng) -> String {
@@ -162,7 +230,13 @@ fn zeek_start(rng: &mut Rng, index: usize, uid_letter: char) -> String {
 /// The header's number of lines (the first data line is this plus one).
 const ZEEK_HEADER_LINES: usize = 8;
 
-fn conn_log(rng: &mut Rng, bad: &Bad, lines: usize, truth: &mut Vec<Truth>) -> String {
+fn conn_log(
+    rng: &mut Rng,
+    bad: &Bad,
+    lines: usize,
+    spread: usize,
+    truth: &mut Vec<Truth>,
+) -> String {
     let mut out = zeek_header(
         "conn",
         &["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "service"],
@@ -172,7 +246,7 @@ fn conn_log(rng: &mut Rng, bad: &Bad, lines: usize, truth: &mut Vec<Truth>) -> S
         let line = ZEEK_HEADER_LINES + 1 + index;
         let origin = clean_ipv4(rng);
         let i = rng.below(N_BAD);
-        let responder = match index % 10 {
+        let responder = match arm(index, 10, spread) {
             1 => {
                 let value = bad.ipv4[i].clone();
                 truth.push(Truth {
@@ -224,7 +298,13 @@ fn conn_log(rng: &mut Rng, bad: &Bad, lines: usize, truth: &mut Vec<Truth>) -> S
     out
 }
 
-fn dns_log(rng: &mut Rng, bad: &Bad, lines: usize, truth: &mut Vec<Truth>) -> String {
+fn dns_log(
+    rng: &mut Rng,
+    bad: &Bad,
+    lines: usize,
+    spread: usize,
+    truth: &mut Vec<Truth>,
+) -> String {
     let mut out = zeek_header(
         "dns",
         &["ts", "uid", "id.orig_h", "id.resp_h", "query", "qtype_name", "answers"],
@@ -233,7 +313,7 @@ fn dns_log(rng: &mut Rng, bad: &Bad, lines: usize, truth: &mut Vec<Truth>) -> St
     for index in 0..lines {
         let line = ZEEK_HEADER_LINES + 1 + index;
         let i = rng.below(N_BAD);
-        let query = match index % 8 {
+        let query = match arm(index, 8, spread) {
             1 => {
                 let value = format!("www{}.{}", rng.below(9), bad.domains[i]);
                 truth.push(Truth {
@@ -268,7 +348,13 @@ fn dns_log(rng: &mut Rng, bad: &Bad, lines: usize, truth: &mut Vec<Truth>) -> St
     out
 }
 
-fn http_log(rng: &mut Rng, bad: &Bad, lines: usize, truth: &mut Vec<Truth>) -> String {
+fn http_log(
+    rng: &mut Rng,
+    bad: &Bad,
+    lines: usize,
+    spread: usize,
+    truth: &mut Vec<Truth>,
+) -> String {
     let mut out = zeek_header(
         "http",
         &["ts", "uid", "id.orig_h", "id.resp_h", "method", "host", "uri", "user_agent"],
@@ -277,7 +363,7 @@ fn http_log(rng: &mut Rng, bad: &Bad, lines: usize, truth: &mut Vec<Truth>) -> S
     for index in 0..lines {
         let line = ZEEK_HEADER_LINES + 1 + index;
         let i = rng.below(N_BAD);
-        let (host, uri) = match index % 6 {
+        let (host, uri) = match arm(index, 6, spread) {
             1 => {
                 let (url, host, path) = &bad.urls[i];
                 truth.push(Truth {
@@ -300,13 +386,19 @@ fn http_log(rng: &mut Rng, bad: &Bad, lines: usize, truth: &mut Vec<Truth>) -> S
     out
 }
 
-fn eve_log(rng: &mut Rng, bad: &Bad, lines: usize, truth: &mut Vec<Truth>) -> String {
+fn eve_log(
+    rng: &mut Rng,
+    bad: &Bad,
+    lines: usize,
+    spread: usize,
+    truth: &mut Vec<Truth>,
+) -> String {
     let mut out = String::new();
     for index in 0..lines {
         let line = 1 + index;
         let i = rng.below(N_BAD);
         let src = clean_ipv4(rng);
-        let record = match index % 7 {
+        let record = match arm(index, 7, spread) {
             1 => {
                 let hash = bad.hashes[i].clone();
                 truth.push(Truth {

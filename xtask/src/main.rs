@@ -12,6 +12,7 @@ mod bench_api;
 mod bench_formats;
 mod bench_ingest;
 mod bench_match;
+mod bench_scan;
 mod bench_taxii;
 mod gen_logs;
 mod postgres;
@@ -28,10 +29,13 @@ commands:
   bench-ingest [...]   end-to-end `watchfire import` rate of 1M generated indicators into SQLite
                        and into a private PostgreSQL cluster
   bench-match          match-index lookups/s (1M and 10M indicators) beside PostgreSQL inet + GiST
+  bench-scan [...]     `watchfire match` over >= 1 GB of generated logs with 1M indicators beside
+                       `rg -F -f` and `grep -F -f` (MB/s, hits, substring false positives)
   bench-taxii [...]    paging a 1M-object TAXII collection: our server beside medallion 3.0.0
-  gen-logs [--lines N] DIR
+  gen-logs [--lines N] [--extra-indicators N] [--spread N] DIR
                        deterministic Zeek and EVE logs with known malicious values and decoys,
-                       their indicators and the ground truth of `watchfire match` (default 10000 lines a log)
+                       their indicators and the ground truth of `watchfire match` (default 10000
+                       lines a log; extra indicators no line holds; bad values in 1 block of N)
   postgres             start a private PostgreSQL cluster (as the tests use), print its URL, and
                        stop and delete it on Ctrl-D or Ctrl-C
   fuzz [RUNS [TARGET...]]
@@ -134,6 +138,7 @@ fn main() -> Result<()> {
         Some("bench-api") => bench_api::run(&args[1..]),
         Some("gen-logs") => gen_logs_command(&args[1..]),
         Some("bench-match") => bench_match::run(&args[1..]),
+        Some("bench-scan") => bench_scan::run(&args[1..]),
         Some("bench-taxii") => bench_taxii::run(&args[1..]),
         Some("postgres") => postgres::serve(),
         Some("fuzz") => {
@@ -312,19 +317,30 @@ fn ensure_cargo_fuzz() -> Result<()> {
 }
 
 fn gen_logs_command(args: &[String]) -> Result<()> {
-    let (lines, dir) = match args {
-        [flag, lines, dir] if flag == "--lines" => {
-            (lines.parse().context("--lines takes a number")?, dir)
+    let usage = "usage: cargo xtask gen-logs [--lines N] [--extra-indicators N] [--spread N] DIR";
+    let mut options = gen_logs::Options { lines: 10_000, extra_indicators: 0, spread: 1 };
+    let mut dir = None;
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        let mut number = |name: &str| -> Result<usize> {
+            let value = rest.next().with_context(|| format!("{name} takes a number; {usage}"))?;
+            value.parse().with_context(|| format!("{name} takes a number; {usage}"))
+        };
+        match arg.as_str() {
+            "--lines" => options.lines = number("--lines")?,
+            "--extra-indicators" => options.extra_indicators = number("--extra-indicators")?,
+            "--spread" => options.spread = number("--spread")?,
+            _ if dir.is_none() && !arg.starts_with("--") => dir = Some(Path::new(arg)),
+            _ => bail!("{usage}"),
         }
-        [dir] => (10_000, dir),
-        _ => bail!("usage: cargo xtask gen-logs [--lines N] DIR"),
-    };
-    let dir = Path::new(dir);
-    gen_logs::generate(dir, lines)
+    }
+    let dir = dir.with_context(|| usage.to_owned())?;
+    gen_logs::generate_with(dir, &options)
         .with_context(|| format!("cannot write into {}", dir.display()))?;
     println!(
-        "wrote {}: indicators.txt (import with --format freetext), conn.log, dns.log, http.log, eve.json ({lines} lines each), truth.tsv",
-        dir.display()
+        "wrote {}: indicators.txt (import with --format freetext), conn.log, dns.log, http.log, eve.json ({} lines each), truth.tsv",
+        dir.display(),
+        options.lines
     );
     Ok(())
 }

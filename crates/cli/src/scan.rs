@@ -29,12 +29,15 @@ use anyhow::{Context as _, Result};
 use serde::Serialize;
 use serde_json::Value;
 use watchfire_formats::input;
-use watchfire_index::{Access, Hit, LookupOptions, Snapshot};
+use watchfire_index::{Access, Found, Hit, LookupOptions, Snapshot};
 use watchfire_model::extract::{self as extractor, ExtractOptions};
+use watchfire_model::observable::{ipv4, refang};
 use watchfire_model::{Observable, ObservableKind};
 use watchfire_store::Reader;
 
 use crate::import::EXIT_USAGE;
+
+mod json;
 
 /// Bytes of whole lines per chunk handed to a worker.
 const CHUNK: usize = 1 << 20;
@@ -344,17 +347,21 @@ fn read_chunks(
 // Matches the lines of a chunk; returns the JSON hit lines and their count.
 fn scan_chunk(snapshot: &Snapshot, access: &Access, chunk: &Chunk, json: bool) -> (Vec<u8>, u64) {
     let options = LookupOptions::flag_all(watchfire_store::now_micros());
+    let mut matcher = Matcher::new(snapshot, access, options);
     let mut output = Vec::new();
     let mut n_hits = 0;
-    let mut candidates: Vec<(String, Observable)> = Vec::new();
+    let mut found = Vec::new();
     // Every chunk ends with a newline: the piece after it is no line.
-    let n_lines = memchr::memchr_iter(b'\n', &chunk.bytes).count();
-    let lines = chunk.bytes.split(|&byte| byte == b'\n').take(n_lines);
-    for (line_number, line) in (chunk.first_line..).zip(lines) {
-        candidates.clear();
-        line_candidates(chunk.format, &chunk.fields, line, &mut candidates);
-        for (field, observable) in &candidates {
-            for hit in snapshot.lookup(access, observable, options) {
+    let mut start = 0;
+    for (line_number, end) in (chunk.first_line..).zip(memchr::memchr_iter(b'\n', &chunk.bytes)) {
+        let line = &chunk.bytes[start..end];
+        start = end + 1;
+        matcher.candidates.clear();
+        line_candidates(&mut matcher, chunk.format, &chunk.fields, line);
+        for (field, observable) in &matcher.candidates {
+            found.clear();
+            snapshot.find(access, observable, options, &mut found);
+            for hit in found.iter().map(|found| snapshot.hit(access, options, *found)) {
                 let hit_line = HitLine {
                     file: &chunk.file,
                     line: line_number,
@@ -377,17 +384,225 @@ fn scan_chunk(snapshot: &Snapshot, access: &Access, chunk: &Chunk, json: bool) -
     (output, n_hits)
 }
 
-// The (field, observable) pairs of one line.
-fn line_candidates(
-    format: LogFormat,
-    fields: &[String],
-    line: &[u8],
-    out: &mut Vec<(String, Observable)>,
-) {
+/// Finds a line's candidates: the (field, observable) pairs that may hit.
+///
+/// Most values of a log are known to nothing, and parsing each into an [`Observable`] costs more
+/// than asking the index. So a value in one of the two shapes logs are made of is asked first,
+/// and parsed only when the index holds a key it could match:
+/// - a dotted quad (digits and dots): it is an IPv4 candidate exactly when the strict parser
+///   takes it, and its text is canonical, so the index's answer is the answer;
+/// - a name (letters, digits, `.`, `-`, `_`, no dot at either end, no defang marker, no `xn--`):
+///   if it parses, it is a domain or a hash whose canonical text is its lower case, so when
+///   neither that text nor a parent name is a key, it cannot hit.
+///
+/// Every other value (addresses with colons, URLs, e-mails, text with markers) is parsed as
+/// before. A value that passes goes through [`Observable::parse`] and the full lookup, so the
+/// hits are those of parsing every value; `tests` check both ways agree.
+struct Matcher<'a> {
+    snapshot: &'a Snapshot,
+    access: &'a Access,
+    options: LookupOptions,
+    candidates: Vec<(String, Observable)>,
+    lower: Vec<u8>,
+    found: Vec<Found>,
+    /// The parent of the last name asked, and whether it or its parents may hit.
+    last_parent: Vec<u8>,
+    last_parent_may_hit: bool,
+    path: String,
+    unescaped: Vec<u8>,
+}
+
+impl<'a> Matcher<'a> {
+    fn new(snapshot: &'a Snapshot, access: &'a Access, options: LookupOptions) -> Matcher<'a> {
+        Matcher {
+            snapshot,
+            access,
+            options,
+            candidates: Vec::new(),
+            lower: Vec::new(),
+            found: Vec::new(),
+            last_parent: Vec::new(),
+            last_parent_may_hit: false,
+            path: String::new(),
+            unescaped: Vec::new(),
+        }
+    }
+
+    // Adds `value` when it is an observable of a kind worth matching that may hit.
+    fn consider(&mut self, field: &str, value: &str) {
+        let (any, all) = classes(value.as_bytes());
+        if !is_plausible(value, any, all) {
+            return;
+        }
+        match self.shape(value, all) {
+            Shape::Miss => return,
+            Shape::Maybe => {}
+        }
+        if let Ok(observable) = Observable::parse(value)
+            && !matches!(observable.kind(), ObservableKind::Asn)
+        {
+            self.candidates.push((field.to_owned(), observable));
+        }
+    }
+
+    // Whether `value` may hit, asking the index for the shapes it can answer for.
+    // `all` is the intersection of the classes of its bytes.
+    fn shape(&mut self, value: &str, all: u8) -> Shape {
+        let bytes = value.as_bytes();
+        let is_quad = bytes[0].is_ascii_digit() && all & DIGIT_OR_DOT != 0;
+        if is_quad {
+            // The strict parser is what `Observable::parse` applies to this shape.
+            let Ok(address) = ipv4::parse(value) else { return Shape::Miss };
+            self.found.clear();
+            self.snapshot.find_ipv4(self.access, address, self.options, &mut self.found);
+            return if self.found.is_empty() { Shape::Miss } else { Shape::Maybe };
+        }
+        if !self.lower_name(bytes, all) {
+            return Shape::Maybe;
+        }
+        // Cannot fail: `lower_name` keeps ASCII only.
+        let name = std::str::from_utf8(&self.lower).unwrap_or_default();
+        self.found.clear();
+        self.snapshot.find_exact_text(self.access, name, self.options, &mut self.found);
+        if !self.found.is_empty() {
+            return Shape::Maybe;
+        }
+        // The parents: what `find_name` finds for the first parent is a superset (it also
+        // matches a listed public suffix itself), and log names share parents, so the answer
+        // for the last one is kept.
+        let Some(dot) = memchr::memchr(b'.', name.as_bytes()) else { return Shape::Miss };
+        let parent = &name[dot + 1..];
+        if parent.as_bytes() != self.last_parent.as_slice() {
+            self.found.clear();
+            self.snapshot.find_name(self.access, parent, self.options, &mut self.found);
+            self.last_parent.clear();
+            self.last_parent.extend_from_slice(parent.as_bytes());
+            self.last_parent_may_hit = !self.found.is_empty();
+        }
+        if self.last_parent_may_hit { Shape::Maybe } else { Shape::Miss }
+    }
+
+    // Puts the lower case of a plain name into `lower`; returns false when `bytes` is no plain
+    // name (see the type's docs). `all` is the intersection of the classes of its bytes.
+    fn lower_name(&mut self, bytes: &[u8], all: u8) -> bool {
+        let is_name = all & NAME != 0;
+        let has_end_dot = bytes.first() == Some(&b'.') || bytes.last() == Some(&b'.');
+        if !is_name || has_end_dot {
+            return false;
+        }
+        self.lower.clear();
+        self.lower.extend(bytes.iter().map(u8::to_ascii_lowercase));
+        let has_marker = match std::str::from_utf8(bytes) {
+            Ok(text) => matches!(refang(text), std::borrow::Cow::Owned(_)),
+            Err(_) => true,
+        };
+        !has_marker && !self.lower.windows(4).any(|window| window == b"xn--")
+    }
+
+    // Adds the URL of a request, `http://` + host + uri, when it may hit (itself or its host).
+    fn consider_url(&mut self, host: &str, uri: &str) {
+        if !uri.starts_with('/') {
+            return;
+        }
+        // A path of unreserved characters without dot segments is its own canonical form.
+        let is_plain_path = uri.bytes().all(|byte| {
+            byte.is_ascii_alphanumeric() || matches!(byte, b'/' | b'.' | b'-' | b'_' | b'~')
+        }) && memchr::memmem::find(uri.as_bytes(), b"/.").is_none();
+        let host_bytes = host.as_bytes();
+        let is_quad = host_bytes.first().is_some_and(u8::is_ascii_digit)
+            && host_bytes.iter().all(|byte| byte.is_ascii_digit() || *byte == b'.');
+        let (_, host_all) = classes(host_bytes);
+        let may_hit = match is_plain_path && !is_quad && self.lower_name(host_bytes, host_all) {
+            false => true,
+            true => {
+                let mut url = String::with_capacity(7 + host.len() + uri.len());
+                url.push_str("http://");
+                // Cannot fail: `lower_name` keeps ASCII only.
+                url.push_str(std::str::from_utf8(&self.lower).unwrap_or_default());
+                url.push_str(uri);
+                self.found.clear();
+                self.snapshot.find_exact_text(self.access, &url, self.options, &mut self.found);
+                let name = std::str::from_utf8(&self.lower).unwrap_or_default();
+                self.snapshot.find_name(self.access, name, self.options, &mut self.found);
+                !self.found.is_empty()
+            }
+        };
+        if !may_hit {
+            return;
+        }
+        if let Ok(observable) =
+            Observable::parse_as(ObservableKind::Url, &format!("http://{host}{uri}"))
+        {
+            self.candidates.push(("url".to_owned(), observable));
+        }
+    }
+}
+
+// Whether a field value may be an observable at all: a length, a dot or a colon (or only hex
+// digits), no space. `any` and `all` are the union and intersection of its bytes' classes.
+fn is_plausible(value: &str, any: u8, all: u8) -> bool {
+    let length_fits = value.len() >= 3 && value.len() <= 2048;
+    length_fits && (any & DOT_OR_COLON != 0 || all & HEX != 0) && any & SPACE == 0
+}
+
+// Byte classes, so that one pass over a value answers every shape question.
+const DIGIT_OR_DOT: u8 = 1;
+const DOT_OR_COLON: u8 = 2;
+const HEX: u8 = 4;
+/// Letters, digits, `.`, `-`, `_`: the bytes of a plain name.
+const NAME: u8 = 8;
+const SPACE: u8 = 16;
+
+const CLASSES: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut index = 0;
+    while index < 256 {
+        // Cannot truncate: `index` is below 256.
+        let byte = index as u8;
+        let mut class = 0;
+        if byte.is_ascii_digit() || byte == b'.' {
+            class |= DIGIT_OR_DOT;
+        }
+        if byte == b'.' || byte == b':' {
+            class |= DOT_OR_COLON;
+        }
+        if byte.is_ascii_hexdigit() {
+            class |= HEX;
+        }
+        if byte.is_ascii_alphanumeric() || byte == b'.' || byte == b'-' || byte == b'_' {
+            class |= NAME;
+        }
+        if byte == b' ' {
+            class |= SPACE;
+        }
+        table[index] = class;
+        index += 1;
+    }
+    table
+};
+
+// The union and the intersection of the classes of `bytes`.
+fn classes(bytes: &[u8]) -> (u8, u8) {
+    bytes.iter().fold((0, u8::MAX), |(any, all), byte| {
+        let class = CLASSES[usize::from(*byte)];
+        (any | class, all & class)
+    })
+}
+
+/// What the index says of a value's shape.
+enum Shape {
+    /// It cannot hit.
+    Miss,
+    /// It may hit: parse it and look it up.
+    Maybe,
+}
+
+// The (field, observable) pairs of one line that may hit.
+fn line_candidates(matcher: &mut Matcher<'_>, format: LogFormat, fields: &[String], line: &[u8]) {
     match format {
-        LogFormat::Zeek if line.starts_with(b"{") => json_candidates(line, out),
-        LogFormat::Eve => json_candidates(line, out),
-        LogFormat::Zeek => tsv_candidates(fields, line, out),
+        LogFormat::Zeek if line.starts_with(b"{") => json_candidates(matcher, line),
+        LogFormat::Eve => json_candidates(matcher, line),
+        LogFormat::Zeek => tsv_candidates(matcher, fields, line),
         LogFormat::Dns | LogFormat::Text => {
             extractor::extract(line, &ExtractOptions::default(), 1, |found| {
                 let field = match (format, found.observable.kind()) {
@@ -395,102 +610,80 @@ fn line_candidates(
                     (_, ObservableKind::Ipv4 | ObservableKind::Ipv6) => "client",
                     _ => "query",
                 };
-                out.push((field.to_owned(), found.observable));
+                matcher.candidates.push((field.to_owned(), found.observable));
             });
         }
     }
 }
 
-fn tsv_candidates(fields: &[String], line: &[u8], out: &mut Vec<(String, Observable)>) {
+// Zeek TSV: fields split at tabs, set items at commas, in place.
+fn tsv_candidates(matcher: &mut Matcher<'_>, fields: &[String], line: &[u8]) {
     if line.starts_with(b"#") || line.is_empty() {
         return;
     }
-    let text = String::from_utf8_lossy(line);
     let mut host = None;
     let mut uri = None;
-    for (field, value) in fields.iter().zip(text.split('\t')) {
-        if value == "-" || value == "(empty)" {
+    let mut start = 0;
+    let ends = memchr::memchr_iter(b'\t', line).chain(std::iter::once(line.len()));
+    for (field, end) in fields.iter().zip(ends) {
+        let value = &line[start..end];
+        start = end + 1;
+        if value == b"-" || value == b"(empty)" {
             continue;
         }
+        // A field that is not UTF-8 holds no observable.
+        let Ok(value) = std::str::from_utf8(value) else { continue };
         match field.as_str() {
             "host" => host = Some(value),
             "uri" => uri = Some(value),
             _ => {}
         }
         for item in value.split(',') {
-            push_candidate(field, item, out);
+            matcher.consider(field, item);
         }
     }
-    push_url(host, uri, out);
-}
-
-fn json_candidates(line: &[u8], out: &mut Vec<(String, Observable)>) {
-    let Ok(value) = serde_json::from_slice::<Value>(line) else {
-        return;
-    };
-    let mut path = String::new();
-    walk(&value, &mut path, out);
-    // Zeek http: host + uri; EVE: http.hostname + http.url.
-    let host = value.get("host").and_then(Value::as_str);
-    let uri = value.get("uri").and_then(Value::as_str);
-    push_url(host, uri, out);
-    let http = value.get("http");
-    let host = http.and_then(|http| http.get("hostname")).and_then(Value::as_str);
-    let uri = http.and_then(|http| http.get("url")).and_then(Value::as_str);
-    push_url(host, uri, out);
-}
-
-fn walk(value: &Value, path: &mut String, out: &mut Vec<(String, Observable)>) {
-    match value {
-        Value::String(text) => push_candidate(path, text, out),
-        Value::Array(items) => {
-            for item in items {
-                walk(item, path, out);
-            }
-        }
-        Value::Object(map) => {
-            for (key, item) in map {
-                let length = path.len();
-                if !path.is_empty() {
-                    path.push('.');
-                }
-                path.push_str(key);
-                walk(item, path, out);
-                path.truncate(length);
-            }
-        }
-        _ => {}
+    if let (Some(host), Some(uri)) = (host, uri) {
+        matcher.consider_url(host, uri);
     }
 }
 
-// Adds `value` when it is an observable of a kind worth matching; cheap shape checks first.
-fn push_candidate(field: &str, value: &str, out: &mut Vec<(String, Observable)>) {
-    let plausible = value.len() >= 3
-        && value.len() <= 2048
-        && (value.contains('.')
-            || value.contains(':')
-            || value.bytes().all(|byte| byte.is_ascii_hexdigit()));
-    if !plausible || value.contains(' ') {
+// Zeek JSON and EVE: every string value, by its dotted path; Zeek http's host + uri and EVE's
+// http.hostname + http.url make a URL. A line that is not JSON yields nothing.
+fn json_candidates(matcher: &mut Matcher<'_>, line: &[u8]) {
+    let mut path = std::mem::take(&mut matcher.path);
+    let mut unescaped = std::mem::take(&mut matcher.unescaped);
+    let mut request = [None, None, None, None];
+    let is_json = json::walk(line, &mut path, &mut unescaped, &mut |path, value| {
+        let slot = match path {
+            "host" => Some(0),
+            "uri" => Some(1),
+            "http.hostname" => Some(2),
+            "http.url" => Some(3),
+            _ => None,
+        };
+        if let Some(slot) = slot {
+            request[slot] = Some(value.to_owned());
+        }
+        matcher.consider(path, value);
+    });
+    matcher.path = path;
+    matcher.unescaped = unescaped;
+    if !is_json {
+        matcher.candidates.clear();
         return;
     }
-    if let Ok(observable) = Observable::parse(value)
-        && !matches!(observable.kind(), ObservableKind::Asn)
+    let [host, uri, http_host, http_url] = request;
+    if let (Some(host), Some(uri)) = (host, uri) {
+        matcher.consider_url(&host, &uri);
+    }
+    if let (Some(host), Some(uri)) = (http_host, http_url) {
+        matcher.consider_url(&host, &uri);
+    }
+    // The walker checks less than serde_json; a line with a candidate must pass both.
+    if !matcher.candidates.is_empty()
+        && serde_json::from_slice::<serde::de::IgnoredAny>(line).is_err()
     {
-        out.push((field.to_owned(), observable));
-    }
-}
-
-fn push_url(host: Option<&str>, uri: Option<&str>, out: &mut Vec<(String, Observable)>) {
-    let (Some(host), Some(uri)) = (host, uri) else {
-        return;
-    };
-    if !uri.starts_with('/') {
-        return;
-    }
-    if let Ok(observable) =
-        Observable::parse_as(ObservableKind::Url, &format!("http://{host}{uri}"))
-    {
-        out.push(("url".to_owned(), observable));
+        matcher.candidates.clear();
     }
 }
 
@@ -519,4 +712,145 @@ fn write_readable(output: &mut Vec<u8>, hit: &HitLine<'_>) {
         hit.hit.matched.value(),
         claims.join(", ")
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use watchfire_model::policy::Audience;
+    use watchfire_model::tlp::Tlp;
+    use watchfire_store::Claim;
+
+    use super::*;
+
+    fn snapshot() -> Snapshot {
+        let values = [
+            "evil.example",
+            "1.2.3.4",
+            "10.0.0.0/8",
+            "2001:db8::1",
+            "d41d8cd98f00b204e9800998ecf8427e",
+            "phish@evil.example",
+            "http://bad.example/x.exe",
+            "http://dl.host.example/payload/1.exe",
+            "github.io",
+            "xn--bcher-kva.example",
+        ];
+        let claims = values.iter().enumerate().map(|(n, value)| Claim {
+            indicator: format!("indicator--00000000-0000-4000-8000-{n:012}"),
+            observable: Observable::parse(value).unwrap(),
+            source: "feed".to_owned(),
+            category: None,
+            confidence: None,
+            audience: Audience::node(Tlp::Clear),
+            valid_until_micros: None,
+            last_seen_micros: 0,
+            score: 50,
+            seq: n as u64,
+        });
+        watchfire_index::from_claims(1, claims, Vec::new()).unwrap()
+    }
+
+    fn hits(snapshot: &Snapshot, candidates: &[(String, Observable)]) -> BTreeSet<String> {
+        let access = snapshot.access(Reader::Operator);
+        let options = LookupOptions::flag_all(0);
+        candidates
+            .iter()
+            .flat_map(|(_, observable)| snapshot.lookup(&access, observable, options))
+            .map(|hit| format!("{:?} {}", hit.how, hit.matched.value()))
+            .collect()
+    }
+
+    /// The index-first path finds what parsing every value and looking it up finds, for values
+    /// near the listed ones in case, dots, markers, encodings and lengths.
+    #[test]
+    fn asking_the_index_first_finds_what_parsing_every_value_finds() {
+        let snapshot = snapshot();
+        let access = snapshot.access(Reader::Operator);
+        let options = LookupOptions::flag_all(0);
+        let bases = [
+            "evil.example",
+            "www.Evil.Example",
+            "a.b.evil.example",
+            "notevil.example",
+            "evil.example.org",
+            "1.2.3.4",
+            "10.200.3.4",
+            "11.0.0.1",
+            "2001:db8::1",
+            "2001:DB8:0::1",
+            "D41D8CD98F00B204E9800998ECF8427E",
+            "phish@evil.example",
+            "http://bad.example/x.exe",
+            "hxxp://bad[.]example/x.exe",
+            "bad.example/x.exe",
+            "someone.github.io",
+            "xn--bcher-kva.example",
+            "www.bücher.example",
+            "AS64500",
+            "1764201600.123456",
+            "2026-11-27T00:00:00.000000+0000",
+            "Mozilla/5.0",
+        ];
+        let mut values = Vec::new();
+        for base in bases {
+            values.push(base.to_owned());
+            values.push(base.to_uppercase());
+            values.push(format!("{base}."));
+            values.push(format!(".{base}"));
+            values.push(format!("x_{base}"));
+            values.push(format!("-{base}"));
+            values.push(format!("0{base}"));
+            values.push(format!("{base}0"));
+            values.push(base.replace('.', "[.]"));
+            values.push(base.replace('.', ".."));
+            values.push(base.replace('.', "(dot)"));
+        }
+        let mut n_hits = 0;
+        // One matcher for every value, as a worker keeps one per chunk (its memo included).
+        let mut matcher = Matcher::new(&snapshot, &access, options);
+        for value in &values {
+            matcher.candidates.clear();
+            matcher.consider("field", value);
+            let fast = hits(&snapshot, &matcher.candidates);
+            // Before: every plausible value was parsed.
+            let slow: Vec<(String, Observable)> = Observable::parse(value)
+                .into_iter()
+                .filter(|_| {
+                    let (any, all) = classes(value.as_bytes());
+                    is_plausible(value, any, all)
+                })
+                .filter(|observable| observable.kind() != ObservableKind::Asn)
+                .map(|observable| ("field".to_owned(), observable))
+                .collect();
+            assert_eq!(fast, hits(&snapshot, &slow), "{value}");
+            n_hits += fast.len();
+        }
+        assert!(n_hits > 20, "the values hit often enough: {n_hits}");
+        for (host, uri) in [
+            ("bad.example", "/x.exe"),
+            ("BAD.example", "/x.exe"),
+            ("bad.example", "/X.exe"),
+            ("bad.example", "/./x.exe"),
+            ("bad.example", "/x.exe?a=1"),
+            ("bad.example", "/x.exe#top"),
+            ("bad.example", "/other"),
+            ("bad.example:80", "/x.exe"),
+            ("www.evil.example", "/login"),
+            ("1.2.3.4", "/a"),
+            ("dl.host.example", "/payload/1.exe"),
+            ("dl.host.example", "/payload/%31.exe"),
+            ("dl.host.example.", "/payload/1.exe"),
+        ] {
+            let mut matcher = Matcher::new(&snapshot, &access, options);
+            matcher.consider_url(host, uri);
+            let slow: Vec<(String, Observable)> =
+                Observable::parse_as(ObservableKind::Url, &format!("http://{host}{uri}"))
+                    .into_iter()
+                    .map(|observable| ("url".to_owned(), observable))
+                    .collect();
+            assert_eq!(hits(&snapshot, &matcher.candidates), hits(&snapshot, &slow), "{host}{uri}");
+        }
+    }
 }

@@ -1,20 +1,28 @@
-//! The match index's lookup rate, for `cargo xtask bench-match`: builds a snapshot of generated
-//! claims in memory and times random lookups on one thread.
+//! The match index's lookup rate and size, for `cargo xtask bench-match`: builds a snapshot of
+//! generated claims in memory and times random lookups on one thread.
 //!
-//! `bench_match --ipv4 N --cidr M --domains D --queries Q` prints one JSON line per kind:
-//! `{"kind":…,"indicators":…,"queries":…,"seconds":…,"lookups_per_s":…,"hits":…}` and one with the
-//! snapshot's resident memory per indicator. Inputs come from a fixed-seed generator; IPv4
-//! queries are uniform random addresses (as scanning traffic looks), domain queries a mix of
-//! known names, subdomains of known names and unknown names.
+//! `bench_match --ipv4 N --cidr M --domains D --queries Q` prints one JSON line with the
+//! snapshot's size (resident bytes added by the build, the process's peak, the tables' heap bytes,
+//! each per indicator) and one per lookup kind:
+//! `{"kind":…,"indicators":…,"queries":…,"seconds":…,"cpu_seconds":…,"lookups_per_s":…,"hits":…}`.
+//! Inputs come from a fixed-seed generator; claims carry the indicator ids an import derives
+//! from source and value. IPv4 queries are uniform random addresses (as scanning traffic
+//! looks); domain queries a mix of known names, subdomains of known names and unknown names.
+//!
+//! Kinds: `ipv4` is `find_ipv4` per address into a reused buffer, as `watchfire match` looks up
+//! one value at a time; `ipv4_batch` is `find_ipv4_batch` over the whole slice; `ipv4_lookup`
+//! is `lookup_address`, which also builds every hit's claims (a `Vec` per hit); `domain` is
+//! `find_name` per canonical name.
 
 #![allow(clippy::print_stdout)]
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use watchfire_index::{LookupOptions, from_claims};
 use watchfire_model::Observable;
 use watchfire_model::policy::Audience;
+use watchfire_model::stix::indicator_id;
 use watchfire_model::tlp::Tlp;
 use watchfire_store::{Claim, Reader};
 
@@ -37,21 +45,37 @@ fn argument(args: &[String], name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-fn resident_bytes() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm.split_whitespace().nth(1).and_then(|n| n.parse().ok()).unwrap_or(0);
-    pages * 4096
+/// A field of `/proc/self/status` in bytes (`VmRSS`, `VmHWM`).
+fn status_bytes(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|rest| rest.split_whitespace().next()?.parse::<u64>().ok())
+        .map_or(0, |kib| kib * 1024)
+}
+
+/// User + system CPU time of this process (`/proc/self/stat` fields 14 and 15, in clock ticks
+/// of 1/100 s).
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after_name = stat.rsplit(')').next().unwrap_or("");
+    let fields: Vec<u64> =
+        after_name.split_whitespace().skip(11).take(2).filter_map(|n| n.parse().ok()).collect();
+    Duration::from_millis(fields.iter().sum::<u64>() * 10)
+}
+
+/// The name of known domain `n`.
+fn domain(n: u64) -> String {
+    format!("d{:x}.example", n.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 24)
 }
 
 fn claim(observable: Observable, n: u64) -> Claim {
+    let source = format!("feed-{}", n % 20);
     Claim {
-        indicator: format!(
-            "indicator--{:08x}-0000-5000-8000-{:012x}",
-            n >> 32,
-            n & 0xffff_ffff_ffff
-        ),
+        indicator: indicator_id(&source, &observable).as_str().to_owned(),
         observable,
-        source: format!("feed-{}", n % 20),
+        source,
         category: None,
         confidence: Some(80),
         audience: Audience::node(if n.is_multiple_of(3) { Tlp::Green } else { Tlp::Clear }),
@@ -68,77 +92,122 @@ fn main() {
     let n_cidr = argument(&args, "--cidr", 50_000);
     let n_domains = argument(&args, "--domains", 1_000_000);
     let n_queries = argument(&args, "--queries", 20_000_000);
+    // `--kinds ipv4,domain` runs only those kinds (for profiling one).
+    let kinds = args
+        .iter()
+        .position(|arg| arg == "--kinds")
+        .and_then(|index| args.get(index + 1))
+        .map_or("ipv4,ipv4_batch,ipv4_lookup,domain", String::as_str);
+    let runs = |kind: &str| kinds.split(',').any(|name| name == kind);
     let mut rng = Rng(0x0123_4567_89ab_cdef);
 
-    let before = resident_bytes();
-    let mut claims = Vec::new();
-    for n in 0..n_ipv4 {
-        let address = Ipv4Addr::from(rng.next() as u32);
-        claims.push(claim(Observable::from_ip(IpAddr::V4(address)), n));
-    }
-    for n in 0..n_cidr {
-        // DROP-like networks: /16 to /24.
-        let len = 16 + (rng.next() % 9) as u8;
-        let address = Ipv4Addr::from(rng.next() as u32);
-        claims.push(claim(Observable::from_network(IpAddr::V4(address), len), n_ipv4 + n));
-    }
-    let mut domains = Vec::new();
-    for n in 0..n_domains {
-        let name = format!("d{:x}.example", rng.next() % (1 << 40));
-        let observable = Observable::parse(&name).expect("a valid domain");
-        domains.push(name);
-        claims.push(claim(observable, n_ipv4 + n_cidr + n));
-    }
-    let n_indicators = claims.len() as u64;
+    // The claims are made as the build reads them, as `build` reads pages from the store: the
+    // resident bytes added are the snapshot's (plus what the allocator keeps of the build).
+    let before = status_bytes("VmRSS");
+    let n_indicators = n_ipv4 + n_cidr + n_domains;
+    let claims = (0..n_indicators).map(|n| {
+        let observable = if n < n_ipv4 {
+            Observable::from_ip(IpAddr::V4(Ipv4Addr::from(rng.next() as u32)))
+        } else if n < n_ipv4 + n_cidr {
+            // DROP-like networks: /16 to /24.
+            let len = 16 + (rng.next() % 9) as u8;
+            Observable::from_network(IpAddr::V4(Ipv4Addr::from(rng.next() as u32)), len)
+        } else {
+            Observable::parse(&domain(n - n_ipv4 - n_cidr)).expect("a valid domain")
+        };
+        claim(observable, n)
+    });
     let started = Instant::now();
     let snapshot = from_claims(n_indicators, claims, Vec::new()).expect("a snapshot");
     let build_seconds = started.elapsed().as_secs_f64();
-    let after = resident_bytes();
+    let resident = status_bytes("VmRSS").saturating_sub(before);
+    let peak = status_bytes("VmHWM");
+    let heap = snapshot.heap_bytes() as u64;
+    let per = |bytes: u64| bytes as f64 / n_indicators.max(1) as f64;
     println!(
-        "{{\"kind\":\"memory\",\"indicators\":{n_indicators},\"build_seconds\":{build_seconds:.2},\"resident_bytes\":{},\"bytes_per_indicator\":{:.0}}}",
-        after.saturating_sub(before),
-        after.saturating_sub(before) as f64 / n_indicators.max(1) as f64
+        "{{\"kind\":\"memory\",\"indicators\":{n_indicators},\"build_seconds\":{build_seconds:.2},\"resident_bytes\":{resident},\"resident_per_indicator\":{:.1},\"peak_bytes\":{peak},\"peak_per_indicator\":{:.1},\"heap_bytes\":{heap},\"heap_per_indicator\":{:.1}}}",
+        per(resident),
+        per(peak),
+        per(heap)
     );
     let access = snapshot.access(Reader::Operator);
     let options = LookupOptions::flag_all(0);
+    let mut rng = Rng(0x0fed_cba9_8765_4321);
 
-    // IPv4: uniform random addresses.
-    let queries: Vec<IpAddr> =
-        (0..n_queries).map(|_| IpAddr::V4(Ipv4Addr::from(rng.next() as u32))).collect();
-    let started = Instant::now();
-    let mut hits = 0usize;
-    for address in &queries {
-        hits += snapshot.lookup_address(&access, *address, options).len();
+    if n_ipv4 + n_cidr > 0 {
+        let queries: Vec<Ipv4Addr> =
+            (0..n_queries).map(|_| Ipv4Addr::from(rng.next() as u32)).collect();
+        if runs("ipv4") {
+            let mut found = Vec::new();
+            let timer = Timer::start();
+            let mut hits = 0usize;
+            for address in &queries {
+                found.clear();
+                snapshot.find_ipv4(&access, *address, options, &mut found);
+                hits += found.len();
+            }
+            timer.report("ipv4", n_ipv4 + n_cidr, n_queries, hits);
+        }
+        if runs("ipv4_batch") {
+            let mut found = Vec::new();
+            let timer = Timer::start();
+            snapshot.find_ipv4_batch(&access, &queries, options, &mut found);
+            timer.report("ipv4_batch", n_ipv4 + n_cidr, n_queries, found.len());
+        }
+        if runs("ipv4_lookup") {
+            let timer = Timer::start();
+            let mut hits = 0usize;
+            for address in &queries {
+                hits += snapshot.lookup_address(&access, IpAddr::V4(*address), options).len();
+            }
+            timer.report("ipv4_lookup", n_ipv4 + n_cidr, n_queries, hits);
+        }
     }
-    report("ipv4", n_ipv4 + n_cidr, n_queries, started, hits);
-    drop(queries);
 
-    // Domains: 10 % known names, 10 % subdomains of known names, 80 % unknown names.
-    let n_domain_queries = (n_queries / 4).max(1);
-    let queries: Vec<Observable> = (0..n_domain_queries)
-        .map(|_| {
-            let roll = rng.next() % 10;
-            let known = &domains[(rng.next() % domains.len().max(1) as u64) as usize];
-            let name = match roll {
-                0 => known.clone(),
-                1 => format!("www.{known}"),
-                _ => format!("u{:x}.example", rng.next() % (1 << 40)),
-            };
-            Observable::parse(&name).expect("a valid domain")
-        })
-        .collect();
-    let started = Instant::now();
-    let mut hits = 0usize;
-    for observable in &queries {
-        hits += snapshot.lookup(&access, observable, options).len();
+    if n_domains > 0 && runs("domain") {
+        // 10 % known names, 10 % subdomains of known names, 80 % unknown names.
+        let n_domain_queries = (n_queries / 4).max(1);
+        let queries: Vec<String> = (0..n_domain_queries)
+            .map(|_| {
+                let roll = rng.next() % 10;
+                let known = domain(rng.next() % n_domains);
+                match roll {
+                    0 => known,
+                    1 => format!("www.{known}"),
+                    _ => format!("u{:x}.example", rng.next() % (1 << 40)),
+                }
+            })
+            .collect();
+        let mut found = Vec::new();
+        let timer = Timer::start();
+        let mut hits = 0usize;
+        for name in &queries {
+            found.clear();
+            snapshot.find_name(&access, name, options, &mut found);
+            hits += found.len();
+        }
+        timer.report("domain", n_domains, n_domain_queries, hits);
     }
-    report("domain", n_domains, n_domain_queries, started, hits);
 }
 
-fn report(kind: &str, indicators: u64, queries: u64, started: Instant, hits: usize) {
-    let seconds = started.elapsed().as_secs_f64();
-    println!(
-        "{{\"kind\":\"{kind}\",\"indicators\":{indicators},\"queries\":{queries},\"seconds\":{seconds:.3},\"lookups_per_s\":{:.0},\"hits\":{hits}}}",
-        queries as f64 / seconds
-    );
+/// Wall and CPU time since its start.
+struct Timer {
+    wall: Instant,
+    cpu: Duration,
+}
+
+impl Timer {
+    fn start() -> Timer {
+        Timer { wall: Instant::now(), cpu: cpu_time() }
+    }
+
+    fn report(&self, kind: &str, indicators: u64, queries: u64, hits: usize) {
+        let seconds = self.wall.elapsed().as_secs_f64();
+        let cpu_seconds = (cpu_time() - self.cpu).as_secs_f64();
+        println!(
+            "{{\"kind\":\"{kind}\",\"indicators\":{indicators},\"queries\":{queries},\"seconds\":{seconds:.3},\"cpu_seconds\":{cpu_seconds:.2},\"lookups_per_s\":{:.0},\"lookups_per_cpu_s\":{:.0},\"hits\":{hits}}}",
+            queries as f64 / seconds,
+            queries as f64 / cpu_seconds.max(1e-9),
+        );
+    }
 }

@@ -49,27 +49,3 @@ impl Hasher for IntHasher {
         self.add((value >> 64) as u64);
     }
 }
-
-/// The `BuildHasher` of the text-keyed maps.
-pub(crate) type TextBuild = BuildHasherDefault<TextHasher>;
-
-/// Hashes a text key in one shot: `str`'s `Hash` writes its bytes then a `0xff` terminator, and a
-/// streaming hasher pays its buffering on every short key; one XXH3 of the bytes does not.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct TextHasher {
-    hash: u64,
-}
-
-impl Hasher for TextHasher {
-    fn finish(&self) -> u64 {
-        self.hash
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        self.hash = xxhash_rust::xxh3::xxh3_64_with_seed(bytes, self.hash);
-    }
-
-    fn write_u8(&mut self, value: u8) {
-        self.hash = (self.hash ^ u64::from(value)).wrapping_mul(SEED);
-    }
-}

@@ -376,7 +376,7 @@ fn by_value(
         LookupOptions::flag_all(watchfire_store::now_micros()),
     );
     let ids: BTreeSet<&str> =
-        hits.iter().flat_map(|hit| hit.claims.iter().map(|claim| claim.indicator)).collect();
+        hits.iter().flat_map(|hit| hit.claims.iter().map(|claim| &*claim.indicator)).collect();
     let mut entries = Vec::new();
     for id in ids {
         for entry in state.store.get(reader, id, Versions::Latest)? {
@@ -671,7 +671,7 @@ fn record_sightings(
                     );
                     let ids: BTreeSet<String> = hits
                         .iter()
-                        .flat_map(|hit| hit.claims.iter().map(|claim| claim.indicator.to_owned()))
+                        .flat_map(|hit| hit.claims.iter().map(|claim| claim.indicator.to_string()))
                         .collect();
                     ids.into_iter().collect()
                 }

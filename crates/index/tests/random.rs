@@ -1,0 +1,251 @@
+//! Lookups over random queries against a brute-force reference: the exact entry and the
+//! longest network with a claim the caller may see, with invisible, expired and benign claims
+//! mixed in; the batched IPv4 lookup and the allocation-free `find` functions give the same
+//! answers as `lookup`.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use uuid::Uuid;
+use watchfire_index::{Found, IPV4_BATCH, LookupOptions, MatchKind, Snapshot, from_claims};
+use watchfire_model::Observable;
+use watchfire_model::policy::{Audience, Member, OrgId, Origin, Principal, Role};
+use watchfire_model::stix::indicator_id;
+use watchfire_model::tlp::Tlp;
+use watchfire_store::{Claim, Reader};
+
+const NOW: i64 = 1_800_000_000_000_000;
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+fn amber_of(org: u128) -> Audience {
+    Audience {
+        owner: Some(OrgId(Uuid::from_u128(org))),
+        tlp: Tlp::Amber,
+        organisations: Vec::new(),
+        users: Vec::new(),
+        origin: Origin::Local,
+    }
+}
+
+fn member(org: u128) -> Principal {
+    Principal::Member(Member {
+        org: OrgId(Uuid::from_u128(org)),
+        user: None,
+        roles: vec![Role::Analyst],
+        in_community: true,
+        client_of: Vec::new(),
+    })
+}
+
+fn claim(rng: &mut Rng, observable: Observable, n: u64) -> Claim {
+    let source = format!("feed-{}", rng.below(3));
+    // Most ids are derived from the source and value (as imports make them), some are not.
+    let indicator = match rng.below(4) {
+        0 => format!("indicator--{}", Uuid::from_u128(u128::from(n) + 1)),
+        _ => indicator_id(&source, &observable).as_str().to_owned(),
+    };
+    let audience = match rng.below(3) {
+        0 => amber_of(1 + u128::from(rng.below(2))),
+        _ => Audience::node(Tlp::Clear),
+    };
+    let valid_until_micros = match rng.below(5) {
+        0 => Some(NOW - 1),
+        1 => Some(NOW + 1),
+        _ => None,
+    };
+    Claim {
+        indicator,
+        observable,
+        source,
+        category: None,
+        confidence: Some(50),
+        audience,
+        valid_until_micros,
+        last_seen_micros: 0,
+        score: 70,
+        seq: n,
+    }
+}
+
+/// Claims in 10.0.0.0/14 so that addresses, networks and claims collide often.
+fn claims(rng: &mut Rng) -> (Vec<Claim>, Vec<String>) {
+    let mut claims = Vec::new();
+    let mut benign = Vec::new();
+    for n in 0..6000 {
+        let bits = (10 << 24) | rng.below(1 << 18) as u32;
+        let observable = match rng.below(3) {
+            0 => {
+                let len = 8 + rng.below(24) as u8;
+                Observable::from_network(IpAddr::V4(Ipv4Addr::from(bits)), len)
+            }
+            1 => Observable::parse(&format!("d{}.example", rng.below(300))).unwrap(),
+            _ => Observable::from_ip(IpAddr::V4(Ipv4Addr::from(bits))),
+        };
+        if rng.below(50) == 0 {
+            benign.push(observable.value().to_owned());
+        }
+        claims.push(claim(rng, observable, n));
+    }
+    (claims, benign)
+}
+
+/// The reference: the hits of an address by a scan over every claim.
+fn reference(
+    claims: &[Claim],
+    benign: &[String],
+    reader: Reader<'_>,
+    options: LookupOptions,
+    address: Ipv4Addr,
+) -> Vec<(MatchKind, String, Vec<String>)> {
+    let shows = |claim: &Claim| {
+        let expired = claim.valid_until_micros.is_some_and(|until| until <= options.now_micros);
+        reader.may_see(&claim.audience)
+            && (options.include_expired || !expired)
+            && (options.include_benign
+                || !benign.iter().any(|value| value == claim.observable.value()))
+    };
+    let indicators = |value: &str| -> Vec<String> {
+        claims
+            .iter()
+            .filter(|claim| claim.observable.value() == value && shows(claim))
+            .map(|claim| claim.indicator.clone())
+            .collect()
+    };
+    let mut hits = Vec::new();
+    let exact = indicators(&address.to_string());
+    if !exact.is_empty() {
+        hits.push((MatchKind::Exact, address.to_string(), exact));
+    }
+    let mut networks: Vec<(u8, String)> = claims
+        .iter()
+        .filter_map(|claim| {
+            let (IpAddr::V4(network), len) = claim.observable.cidr()? else { return None };
+            let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+            (u32::from(address) & mask == u32::from(network))
+                .then(|| (len, claim.observable.value().to_owned()))
+        })
+        .collect();
+    networks.sort();
+    networks.dedup();
+    for (_, network) in networks.iter().rev() {
+        let visible = indicators(network);
+        if !visible.is_empty() {
+            hits.push((MatchKind::Network, network.clone(), visible));
+            break;
+        }
+    }
+    hits
+}
+
+fn summary(hits: &[watchfire_index::Hit<'_>]) -> Vec<(MatchKind, String, Vec<String>)> {
+    hits.iter()
+        .map(|hit| {
+            let indicators = hit.claims.iter().map(|claim| claim.indicator.to_string()).collect();
+            (hit.how, hit.matched.value().to_owned(), indicators)
+        })
+        .collect()
+}
+
+fn queries(rng: &mut Rng, claims: &[Claim]) -> Vec<Ipv4Addr> {
+    (0..2000)
+        .map(|n| match n % 3 {
+            0 => Ipv4Addr::from((10 << 24) | rng.below(1 << 18) as u32),
+            1 => Ipv4Addr::from(rng.next() as u32),
+            _ => {
+                let claim = &claims[rng.below(claims.len() as u64) as usize];
+                match claim.observable.network() {
+                    Some((IpAddr::V4(address), _)) => address,
+                    _ => Ipv4Addr::new(10, 0, 0, 1),
+                }
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn address_lookups_agree_with_a_scan_over_every_claim() {
+    let mut rng = Rng(0x1234_5678_9abc_def1);
+    let (claims, benign) = claims(&mut rng);
+    let snapshot = from_claims(1, claims.clone(), benign.clone()).unwrap();
+    let queries = queries(&mut rng, &claims);
+    let mut n_hits = 0;
+    let principals = [Principal::Anonymous, member(1), member(2)];
+    let readers = principals.iter().map(Reader::Principal).chain([Reader::Operator]);
+    for reader in readers {
+        let access = snapshot.access(reader);
+        for options in [
+            LookupOptions::flag_all(NOW),
+            LookupOptions { now_micros: NOW, include_expired: false, include_benign: false },
+        ] {
+            for address in &queries {
+                let hits = snapshot.lookup_address(&access, IpAddr::V4(*address), options);
+                let expected = reference(&claims, &benign, reader, options, *address);
+                assert_eq!(summary(&hits), expected, "{address} as {reader:?}");
+                n_hits += hits.len();
+            }
+        }
+    }
+    assert!(n_hits > 2000, "the queries hit often enough: {n_hits}");
+}
+
+#[test]
+fn batched_and_allocation_free_lookups_give_what_lookup_gives() {
+    let mut rng = Rng(0x0fed_cba9_8765_4321);
+    let (claims, benign) = claims(&mut rng);
+    let snapshot: Snapshot = from_claims(1, claims.clone(), benign).unwrap();
+    let queries = queries(&mut rng, &claims);
+    let principal = member(1);
+    for reader in [Reader::Principal(&principal), Reader::Operator] {
+        let access = snapshot.access(reader);
+        for options in [
+            LookupOptions::flag_all(NOW),
+            LookupOptions { now_micros: NOW, include_expired: false, include_benign: false },
+        ] {
+            let mut batched: Vec<(usize, Found)> = Vec::new();
+            // An odd length, so the last block is partial.
+            let addresses = &queries[..queries.len() - IPV4_BATCH / 2 - 1];
+            snapshot.find_ipv4_batch(&access, addresses, options, &mut batched);
+            let mut found = Vec::new();
+            for (index, address) in addresses.iter().enumerate() {
+                let expected = snapshot.lookup_address(&access, IpAddr::V4(*address), options);
+                found.clear();
+                snapshot.find_ipv4(&access, *address, options, &mut found);
+                let single: Vec<_> =
+                    found.iter().map(|found| snapshot.hit(&access, options, *found)).collect();
+                assert_eq!(single, expected, "{address}");
+                let from_batch: Vec<_> = batched
+                    .iter()
+                    .filter(|(at, _)| *at == index)
+                    .map(|(_, found)| snapshot.hit(&access, options, *found))
+                    .collect();
+                assert_eq!(from_batch, expected, "{address} in a batch");
+            }
+            for n in 0..400 {
+                let name = match n % 3 {
+                    0 => format!("d{n}.example"),
+                    1 => format!("www.d{n}.example"),
+                    _ => format!("a.b.d{n}.example"),
+                };
+                let observable = Observable::parse(&name).unwrap();
+                found.clear();
+                snapshot.find_name(&access, observable.value(), options, &mut found);
+                let hits: Vec<_> =
+                    found.iter().map(|found| snapshot.hit(&access, options, *found)).collect();
+                assert_eq!(hits, snapshot.lookup(&access, &observable, options), "{name}");
+            }
+        }
+    }
+}
