@@ -15,8 +15,13 @@
 //! readable line each (`file:line: field value: how matched (sources)`), or with `--json` one JSON
 //! line each: `{"file":…,"line":N,"kind":…,"value":…,"field":…,"how":…,"matched":…,
 //! "benign":…,"claims":[…]}`, then one summary line `{"summary":{"files":…,"lines":…,"bytes":…,
-//! "hits":…,"seconds":…,"mb_per_s":…}}`. The command reads the store's own files, so it sees
-//! every claim (as the local operator).
+//! "hits":…,"skipped":…,"seconds":…,"mb_per_s":…}}`. The command reads the store's own files, so
+//! it sees every claim (as the local operator).
+//!
+//! Bad lines are skipped and counted (`skipped`), never fatal: a line that is not UTF-8 (binary
+//! garbage), a JSON line of a JSON log that does not parse (truncated), and a line longer than
+//! [`MAX_LINE`], which is not even held in memory: the reader drops its bytes up to the next
+//! newline.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufWriter, Read, Write};
@@ -41,6 +46,9 @@ mod json;
 
 /// Bytes of whole lines per chunk handed to a worker.
 const CHUNK: usize = 1 << 20;
+
+/// The longest line that is matched; a longer one is skipped (and counted) without being held.
+pub const MAX_LINE: usize = 1 << 20;
 
 /// Arguments of `watchfire match`.
 #[derive(Debug, clap::Args)]
@@ -131,6 +139,7 @@ struct Summary {
     lines: u64,
     bytes: u64,
     hits: u64,
+    skipped: u64,
     seconds: f64,
     mb_per_s: f64,
 }
@@ -163,15 +172,17 @@ pub fn run(args: &Args, data: &Path, database: Option<&str>) -> Result<ExitCode>
     let started = Instant::now();
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
-    let mut totals = Summary { files: 0, lines: 0, bytes: 0, hits: 0, seconds: 0.0, mb_per_s: 0.0 };
+    let mut totals =
+        Summary { files: 0, lines: 0, bytes: 0, hits: 0, skipped: 0, seconds: 0.0, mb_per_s: 0.0 };
     let mut n_failed = 0;
     for path in &files {
         match scan_file(&mut out, &snapshot, path, format, threads, args.json) {
-            Ok((lines, bytes, hits)) => {
+            Ok(scanned) => {
                 totals.files += 1;
-                totals.lines += lines;
-                totals.bytes += bytes;
-                totals.hits += hits;
+                totals.lines += scanned.lines;
+                totals.bytes += scanned.bytes;
+                totals.hits += scanned.hits;
+                totals.skipped += scanned.skipped;
             }
             Err(error) if crate::import::is_broken_pipe(&error) => return Ok(ExitCode::SUCCESS),
             Err(error) => {
@@ -190,8 +201,14 @@ pub fn run(args: &Args, data: &Path, database: Option<&str>) -> Result<ExitCode>
     } else {
         writeln!(
             out,
-            "{} files, {} lines, {} bytes, {} hits in {:.2} s ({:.1} MB/s)",
-            totals.files, totals.lines, totals.bytes, totals.hits, totals.seconds, totals.mb_per_s
+            "{} files, {} lines, {} bytes, {} hits, {} lines skipped in {:.2} s ({:.1} MB/s)",
+            totals.files,
+            totals.lines,
+            totals.bytes,
+            totals.hits,
+            totals.skipped,
+            totals.seconds,
+            totals.mb_per_s
         )
     };
     let written = written.and_then(|()| out.flush());
@@ -202,7 +219,15 @@ pub fn run(args: &Args, data: &Path, database: Option<&str>) -> Result<ExitCode>
     Ok(if n_failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-// Scans one file; returns (lines, bytes, hits).
+/// What scanning one file counted.
+struct Scanned {
+    lines: u64,
+    bytes: u64,
+    hits: u64,
+    skipped: u64,
+}
+
+// Scans one file.
 fn scan_file(
     out: &mut impl Write,
     snapshot: &Arc<Snapshot>,
@@ -210,7 +235,7 @@ fn scan_file(
     format: Option<LogFormat>,
     threads: usize,
     json: bool,
-) -> Result<(u64, u64, u64)> {
+) -> Result<Scanned> {
     let name: Arc<str> = Arc::from(path.display().to_string());
     let raw: Box<dyn Read + Send> = if path.as_os_str() == "-" {
         Box::new(io::stdin())
@@ -219,8 +244,8 @@ fn scan_file(
     };
     let (chunk_sender, chunk_receiver) = mpsc::sync_channel::<Chunk>(threads * 2);
     let chunk_receiver = Arc::new(std::sync::Mutex::new(chunk_receiver));
-    let (result_sender, result_receiver) = mpsc::channel::<(usize, Vec<u8>, u64)>();
-    std::thread::scope(|scope| -> Result<(u64, u64, u64)> {
+    let (result_sender, result_receiver) = mpsc::channel::<(usize, Vec<u8>, u64, u64)>();
+    std::thread::scope(|scope| -> Result<Scanned> {
         for _ in 0..threads {
             let receiver = Arc::clone(&chunk_receiver);
             let sender = result_sender.clone();
@@ -234,8 +259,8 @@ fn scan_file(
                         receiver.recv()
                     };
                     let Ok(chunk) = chunk else { break };
-                    let (output, hits) = scan_chunk(&snapshot, &access, &chunk, json);
-                    if sender.send((chunk.index, output, hits)).is_err() {
+                    let (output, hits, skipped) = scan_chunk(&snapshot, &access, &chunk, json);
+                    if sender.send((chunk.index, output, hits, skipped)).is_err() {
                         break;
                     }
                 }
@@ -253,9 +278,11 @@ fn scan_file(
         let mut pending = std::collections::BTreeMap::new();
         let mut next = 0;
         let mut hits = 0;
+        let mut skipped = 0;
         let mut write_error = None;
-        for (index, output, n_hits) in result_receiver {
+        for (index, output, n_hits, n_skipped) in result_receiver {
             pending.insert(index, (output, n_hits));
+            skipped += n_skipped;
             while let Some((output, n_hits)) = pending.remove(&next) {
                 if write_error.is_none() {
                     write_error = out.write_all(&output).err();
@@ -264,12 +291,12 @@ fn scan_file(
                 next += 1;
             }
         }
-        let (lines, bytes) =
+        let (lines, bytes, too_long) =
             reader.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
         if let Some(error) = write_error {
             return Err(error).context("cannot write to standard output");
         }
-        Ok((lines, bytes, hits))
+        Ok(Scanned { lines, bytes, hits, skipped: skipped + too_long })
     })
 }
 
@@ -279,11 +306,12 @@ fn read_chunks(
     name: &Arc<str>,
     format: Option<LogFormat>,
     sender: &mpsc::SyncSender<Chunk>,
-) -> Result<(u64, u64)> {
+) -> Result<(u64, u64, u64)> {
     let mut format = format;
     let mut fields: Arc<Vec<String>> = Arc::new(Vec::new());
     let mut line_number = 0u64;
     let mut bytes_read = 0u64;
+    let mut too_long = 0u64;
     let mut index = 0;
     let mut chunk = Vec::with_capacity(CHUNK + 4096);
     let mut chunk_first_line = 1;
@@ -310,13 +338,19 @@ fn read_chunks(
     };
     loop {
         line.clear();
-        let n =
-            input.read_until(b'\n', &mut line).with_context(|| format!("cannot read {name}"))?;
+        let (n, is_whole) =
+            read_line_capped(input, &mut line).with_context(|| format!("cannot read {name}"))?;
         if n == 0 {
             break;
         }
         line_number += 1;
         bytes_read += n as u64;
+        if !is_whole {
+            // Counted here; an empty line takes its place so the lines after keep their numbers.
+            too_long += 1;
+            line.clear();
+            line.push(b'\n');
+        }
         let current = *format.get_or_insert_with(|| LogFormat::detect(&line));
         if current == LogFormat::Zeek && line.starts_with(b"#fields") {
             // A new header: the lines before it belong to the old one.
@@ -341,15 +375,49 @@ fn read_chunks(
     }
     let current = format.unwrap_or(LogFormat::Text);
     flush(&mut chunk, &mut index, chunk_first_line, current, &fields);
-    Ok((line_number, bytes_read))
+    Ok((line_number, bytes_read, too_long))
 }
 
-// Matches the lines of a chunk; returns the JSON hit lines and their count.
-fn scan_chunk(snapshot: &Snapshot, access: &Access, chunk: &Chunk, json: bool) -> (Vec<u8>, u64) {
+/// Reads one line into `line` (newline included), holding at most [`MAX_LINE`] bytes: the rest
+/// of a longer line is read and dropped. Returns the bytes read and whether the line was whole.
+fn read_line_capped(input: &mut impl BufRead, line: &mut Vec<u8>) -> io::Result<(usize, bool)> {
+    let mut n = 0;
+    let mut is_whole = true;
+    loop {
+        let buffer = input.fill_buf()?;
+        if buffer.is_empty() {
+            return Ok((n, is_whole));
+        }
+        let (taken, done) = match memchr::memchr(b'\n', buffer) {
+            Some(end) => (end + 1, true),
+            None => (buffer.len(), false),
+        };
+        if is_whole && line.len() + taken <= MAX_LINE {
+            line.extend_from_slice(&buffer[..taken]);
+        } else {
+            is_whole = false;
+            line.clear();
+        }
+        input.consume(taken);
+        n += taken;
+        if done {
+            return Ok((n, is_whole));
+        }
+    }
+}
+
+// Matches the lines of a chunk; returns the hit lines, their count and the lines skipped.
+fn scan_chunk(
+    snapshot: &Snapshot,
+    access: &Access,
+    chunk: &Chunk,
+    json: bool,
+) -> (Vec<u8>, u64, u64) {
     let options = LookupOptions::flag_all(watchfire_store::now_micros());
     let mut matcher = Matcher::new(snapshot, access, options);
     let mut output = Vec::new();
     let mut n_hits = 0;
+    let mut n_skipped = 0;
     let mut found = Vec::new();
     // Every chunk ends with a newline: the piece after it is no line.
     let mut start = 0;
@@ -357,7 +425,16 @@ fn scan_chunk(snapshot: &Snapshot, access: &Access, chunk: &Chunk, json: bool) -
         let line = &chunk.bytes[start..end];
         start = end + 1;
         matcher.candidates.clear();
-        line_candidates(&mut matcher, chunk.format, &chunk.fields, line);
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        // Binary garbage and broken encodings hold no observable worth trusting.
+        if std::str::from_utf8(line).is_err()
+            || !line_candidates(&mut matcher, chunk.format, &chunk.fields, line)
+        {
+            n_skipped += 1;
+            continue;
+        }
         for (field, observable) in &matcher.candidates {
             found.clear();
             snapshot.find(access, observable, options, &mut found);
@@ -381,7 +458,7 @@ fn scan_chunk(snapshot: &Snapshot, access: &Access, chunk: &Chunk, json: bool) -
             }
         }
     }
-    (output, n_hits)
+    (output, n_hits, n_skipped)
 }
 
 /// Finds a line's candidates: the (field, observable) pairs that may hit.
@@ -598,10 +675,16 @@ enum Shape {
 }
 
 // The (field, observable) pairs of one line that may hit.
-fn line_candidates(matcher: &mut Matcher<'_>, format: LogFormat, fields: &[String], line: &[u8]) {
+/// Returns false for a line that cannot be read in its format (a JSON line that does not parse).
+fn line_candidates(
+    matcher: &mut Matcher<'_>,
+    format: LogFormat,
+    fields: &[String],
+    line: &[u8],
+) -> bool {
     match format {
-        LogFormat::Zeek if line.starts_with(b"{") => json_candidates(matcher, line),
-        LogFormat::Eve => json_candidates(matcher, line),
+        LogFormat::Zeek if line.starts_with(b"{") => return json_candidates(matcher, line),
+        LogFormat::Eve => return json_candidates(matcher, line),
         LogFormat::Zeek => tsv_candidates(matcher, fields, line),
         LogFormat::Dns | LogFormat::Text => {
             extractor::extract(line, &ExtractOptions::default(), 1, |found| {
@@ -614,6 +697,7 @@ fn line_candidates(matcher: &mut Matcher<'_>, format: LogFormat, fields: &[Strin
             });
         }
     }
+    true
 }
 
 // Zeek TSV: fields split at tabs, set items at commas, in place.
@@ -649,7 +733,7 @@ fn tsv_candidates(matcher: &mut Matcher<'_>, fields: &[String], line: &[u8]) {
 
 // Zeek JSON and EVE: every string value, by its dotted path; Zeek http's host + uri and EVE's
 // http.hostname + http.url make a URL. A line that is not JSON yields nothing.
-fn json_candidates(matcher: &mut Matcher<'_>, line: &[u8]) {
+fn json_candidates(matcher: &mut Matcher<'_>, line: &[u8]) -> bool {
     let mut path = std::mem::take(&mut matcher.path);
     let mut unescaped = std::mem::take(&mut matcher.unescaped);
     let mut request = [None, None, None, None];
@@ -670,7 +754,7 @@ fn json_candidates(matcher: &mut Matcher<'_>, line: &[u8]) {
     matcher.unescaped = unescaped;
     if !is_json {
         matcher.candidates.clear();
-        return;
+        return false;
     }
     let [host, uri, http_host, http_url] = request;
     if let (Some(host), Some(uri)) = (host, uri) {
@@ -684,7 +768,9 @@ fn json_candidates(matcher: &mut Matcher<'_>, line: &[u8]) {
         && serde_json::from_slice::<serde::de::IgnoredAny>(line).is_err()
     {
         matcher.candidates.clear();
+        return false;
     }
+    true
 }
 
 // One readable hit: `file:line: field value: how matched (source category, ...)`.

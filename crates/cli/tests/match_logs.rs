@@ -96,3 +96,47 @@ fn gzip_logs_match_like_plain_ones() {
     assert!(!expected.is_empty());
     assert_eq!(hits(&packed), expected);
 }
+
+#[test]
+fn bad_lines_are_skipped_and_counted_and_the_good_ones_still_match() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("store").display().to_string();
+    let indicators = dir.path().join("indicators.txt");
+    std::fs::write(&indicators, "192.0.2.77\n").unwrap();
+    let imported = watchfire(
+        &["--data", &data, "import", "--format", "plain-ip", &indicators.display().to_string()],
+        b"",
+    );
+    assert!(imported.ok(), "{}", imported.stderr);
+    let good = |n: u32| {
+        format!(
+            "{{\"timestamp\":\"2026-01-01T00:00:0{n}Z\",\"event_type\":\"flow\",\"src_ip\":\"192.0.2.77\",\"dest_ip\":\"198.51.100.1\"}}\n"
+        )
+    };
+    let mut log = Vec::new();
+    log.extend_from_slice(good(1).as_bytes());
+    log.extend_from_slice(b"\x00\x01\x02\xff\xfe binary 192.0.2.77 garbage\n");
+    log.extend_from_slice(b"{\"src_ip\":\"192.0.2.77\",\"dest_ip\":\"\xc3\x28\"}\n");
+    log.extend_from_slice(b"{\"event_type\":\"flow\",\"src_ip\":\"192.0.2.77\",\"dest_\n");
+    log.extend_from_slice(b"\n");
+    let mut long = b"{\"src_ip\":\"192.0.2.77\",\"pad\":\"".to_vec();
+    long.extend(std::iter::repeat_n(b'a', 2 << 20));
+    long.extend_from_slice(b"\"}\n");
+    log.extend_from_slice(&long);
+    log.extend_from_slice(good(2).as_bytes());
+    let path = dir.path().join("eve.json");
+    std::fs::write(&path, &log).unwrap();
+    let run = watchfire(
+        &["--data", &data, "match", "--json", "--format", "eve", &path.display().to_string()],
+        b"",
+    );
+    assert!(run.ok(), "{}", run.stderr);
+    let mut lines: Vec<Value> =
+        run.stdout.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    let summary = lines.pop().unwrap();
+    let hit_lines: Vec<u64> = lines.iter().map(|hit| hit["line"].as_u64().unwrap()).collect();
+    assert_eq!(hit_lines, [1, 7], "{}", run.stdout);
+    assert_eq!(summary["summary"]["lines"], 7);
+    // Binary garbage, invalid UTF-8, truncated JSON and the over-long line; not the blank one.
+    assert_eq!(summary["summary"]["skipped"], 4, "{summary}");
+}
