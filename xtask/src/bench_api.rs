@@ -16,15 +16,15 @@
 
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, BufWriter, Write};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
 use crate::bench_formats::{BenchOption, Rng, bench_options, cpu_model, load_average, thousands};
 use crate::bench_ingest::write_list;
+use crate::node;
 
 const USAGE: &str = "\
 usage: cargo xtask bench-api [--records N] [--seconds S] [--clients C] [--keep]
@@ -76,22 +76,8 @@ pub fn run(args: &[String]) -> Result<()> {
         }
     }
     let directory = PathBuf::from(DIRECTORY);
-    if directory.exists() {
-        fs::remove_dir_all(&directory)
-            .with_context(|| format!("cannot delete {}", directory.display()))?;
-    }
-    fs::create_dir_all(&directory)
-        .with_context(|| format!("cannot create {}", directory.display()))?;
-    println!("building watchfire (release)");
-    let status = Command::new("cargo")
-        .args(["build", "--release", "--quiet", "-p", "watchfire-cli"])
-        .env("CARGO_INCREMENTAL", "0")
-        .status()
-        .context("cannot run cargo build")?;
-    if !status.success() {
-        bail!("building watchfire failed: {status}");
-    }
-    let binary = PathBuf::from("target/release/watchfire");
+    node::fresh_directory(&directory)?;
+    let binary = node::build_release()?;
     let data = directory.join("data");
 
     let input = directory.join("indicators.txt");
@@ -104,7 +90,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let known = known_values(&input, 10_000)?;
     println!("importing {} indicators", thousands(options.records));
     let started = Instant::now();
-    let imported = watchfire(&binary, &data)
+    let imported = node::watchfire(&binary, &data)
         .args(["import", "--format", "freetext", "--source", "bench", "--tlp", "green"])
         .arg(&input)
         .stdout(Stdio::null())
@@ -114,34 +100,8 @@ pub fn run(args: &[String]) -> Result<()> {
         bail!("watchfire import failed: {imported}");
     }
     println!("imported in {:.1?}", started.elapsed());
-    let init = watchfire(&binary, &data)
-        .args(["admin", "init"])
-        .output()
-        .context("cannot run admin init")?;
-    let init_text = String::from_utf8_lossy(&init.stdout);
-    let token = init_text
-        .lines()
-        .find_map(|line| line.strip_prefix("token:"))
-        .map(|token| token.trim().to_owned())
-        .with_context(|| format!("admin init printed no token: {init_text}"))?;
-
-    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut server = Server(
-        watchfire(&binary, &data)
-            .args([
-                "serve",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--rate-per-second",
-                "10000000",
-            ])
-            .env("WATCHFIRE_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("cannot start watchfire serve")?,
-    );
+    let token = node::admin_init(&binary, &data)?.token;
+    let (mut server, base) = node::serve(&binary, &data, node::free_port()?)?;
     wait_ready(&base, &mut server.0)?;
     let last_seq = last_seq(&base, &token)?;
 
@@ -183,23 +143,6 @@ pub fn run(args: &[String]) -> Result<()> {
             .with_context(|| format!("cannot delete {}", directory.display()))?;
     }
     Ok(())
-}
-
-/// The server process, killed when dropped (also when a case fails).
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn watchfire(binary: &Path, data: &Path) -> Command {
-    let mut command = Command::new(binary);
-    command.env_remove("WATCHFIRE_DATA").env_remove("WATCHFIRE_DATABASE");
-    command.arg("--data").arg(data);
-    command
 }
 
 fn known_values(input: &Path, n: usize) -> Result<Vec<String>> {

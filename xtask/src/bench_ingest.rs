@@ -27,6 +27,7 @@ use anyhow::{Context, Result, bail};
 use crate::bench_formats::{
     BenchOption, Rng, bench_options, cpu_model, load_average, median, thousands,
 };
+use crate::node;
 use crate::postgres::{self, Durability};
 
 const USAGE: &str = "\
@@ -158,23 +159,8 @@ pub fn run(args: &[String]) -> Result<()> {
     }
     let options = Options::parse(args)?;
     let directory = PathBuf::from(DIRECTORY);
-    if directory.exists() {
-        fs::remove_dir_all(&directory)
-            .with_context(|| format!("cannot delete {}", directory.display()))?;
-    }
-    fs::create_dir_all(&directory)
-        .with_context(|| format!("cannot create {}", directory.display()))?;
-
-    println!("building watchfire (release)");
-    let status = Command::new("cargo")
-        .args(["build", "--release", "--quiet", "-p", "watchfire-cli"])
-        .env("CARGO_INCREMENTAL", "0")
-        .status()
-        .context("cannot run cargo build")?;
-    if !status.success() {
-        bail!("building watchfire failed: {status}");
-    }
-    let binary = PathBuf::from("target/release/watchfire");
+    node::fresh_directory(&directory)?;
+    let binary = node::build_release()?;
 
     let input = directory.join(options.input.file_name());
     let started = Instant::now();
@@ -214,8 +200,8 @@ fn time_cases(
     let mut fresh = Row { label: "SQLite, fresh store", records: n, seconds: Vec::new() };
     for run in 1..=options.runs {
         remove_if_exists(&store)?;
-        let (seconds, summary) = import(watchfire(binary, &store), format, input)?;
-        let stats = stats(watchfire(binary, &store))?;
+        let (seconds, summary) = import(node::watchfire(binary, &store), format, input)?;
+        let stats = stats(node::watchfire(binary, &store))?;
         check_fresh(&summary, &stats, n).with_context(|| format!("sqlite fresh run {run}"))?;
         println!("sqlite fresh run {run}: {} in {seconds:.2} s", describe(&summary));
         fresh.seconds.push(seconds);
@@ -223,7 +209,7 @@ fn time_cases(
 
     let mut again = Row { label: "SQLite, re-import (0 new)", records: n, seconds: Vec::new() };
     for run in 1..=options.runs {
-        let (seconds, summary) = import(watchfire(binary, &store), format, input)?;
+        let (seconds, summary) = import(node::watchfire(binary, &store), format, input)?;
         check_again(&summary, n).with_context(|| format!("sqlite re-import run {run}"))?;
         println!("sqlite re-import run {run}: {} in {seconds:.2} s", describe(&summary));
         again.seconds.push(seconds);
@@ -240,7 +226,7 @@ fn time_cases(
         cluster.execute(&format!("CREATE DATABASE {database}"))?;
         remove_if_exists(&data)?;
         let node = || {
-            let mut command = watchfire(binary, &data);
+            let mut command = node::watchfire(binary, &data);
             command.arg("--database").arg(cluster.database_url(&database));
             command
         };
@@ -255,14 +241,6 @@ fn time_cases(
     drop(cluster);
 
     Ok(vec![fresh, postgres_row, again])
-}
-
-/// Returns `watchfire --data DATA`, free of the caller's `WATCHFIRE_*` store settings.
-fn watchfire(binary: &Path, data: &Path) -> Command {
-    let mut command = Command::new(binary);
-    command.env_remove("WATCHFIRE_DATA").env_remove("WATCHFIRE_DATABASE");
-    command.arg("--data").arg(data);
-    command
 }
 
 /// Runs `import --source bench --format FORMAT --json INPUT` and returns its wall-clock time

@@ -13,15 +13,15 @@
 
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use base64::Engine as _;
 
 use crate::bench_formats::{BenchOption, bench_options, cpu_model, load_average, thousands};
+use crate::node;
 use crate::tools;
 
 const USAGE: &str = "\
@@ -73,23 +73,9 @@ pub fn run(args: &[String]) -> Result<()> {
         }
     }
     let directory = PathBuf::from(DIRECTORY);
-    if directory.exists() {
-        fs::remove_dir_all(&directory)
-            .with_context(|| format!("cannot delete {}", directory.display()))?;
-    }
-    fs::create_dir_all(&directory)
-        .with_context(|| format!("cannot create {}", directory.display()))?;
+    node::fresh_directory(&directory)?;
     let venv = tools::ensure_venv()?;
-    println!("building watchfire (release)");
-    let status = Command::new("cargo")
-        .args(["build", "--release", "--quiet", "-p", "watchfire-cli"])
-        .env("CARGO_INCREMENTAL", "0")
-        .status()
-        .context("cannot run cargo build")?;
-    if !status.success() {
-        bail!("building watchfire failed: {status}");
-    }
-    let binary = PathBuf::from("target/release/watchfire");
+    let binary = node::build_release()?;
     let load_before = load_average();
     let mut rows = Vec::new();
     let mut sizes: Vec<u64> =
@@ -121,12 +107,12 @@ fn compare(
     fs::create_dir_all(&directory)?;
     let bundle = directory.join("bundle.json");
     let medallion_data = directory.join("medallion-data.json");
-    let medallion_port = free_port()?;
+    let medallion_port = node::free_port()?;
     write_inputs(&bundle, &medallion_data, size, medallion_port)?;
 
     let data = directory.join("data");
     println!("{size}: importing into watchfire");
-    let imported = watchfire(binary, &data)
+    let imported = node::watchfire(binary, &data)
         .args(["import", "--format", "stix", "--source", "bench"])
         .arg(&bundle)
         .stdout(Stdio::null())
@@ -135,37 +121,9 @@ fn compare(
     if !imported.success() {
         bail!("watchfire import failed: {imported}");
     }
-    let init = watchfire(binary, &data)
-        .args(["admin", "init"])
-        .output()
-        .context("cannot run admin init")?;
-    let init_text = String::from_utf8_lossy(&init.stdout).into_owned();
-    let field = |name: &str| {
-        init_text
-            .lines()
-            .find_map(|line| line.strip_prefix(name))
-            .map(|value| value.trim().to_owned())
-            .with_context(|| format!("admin init printed no {name} {init_text}"))
-    };
-    let (user, password) = (field("user:")?, field("password:")?);
-    let port = free_port()?;
+    let node::Admin { user, password, .. } = node::admin_init(binary, &data)?;
     let ours = {
-        let _server = Process(
-            watchfire(binary, &data)
-                .args([
-                    "serve",
-                    "--listen",
-                    &format!("127.0.0.1:{port}"),
-                    "--rate-per-second",
-                    "10000000",
-                ])
-                .env("WATCHFIRE_LOG", "warn")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .context("cannot start watchfire serve")?,
-        );
-        let base = format!("http://127.0.0.1:{port}");
+        let (_server, base) = node::serve(binary, &data, node::free_port()?)?;
         wait_for(&format!("{base}/taxii2/"), &user, &password)?;
         let collection = all_collection(&base, &user, &password)?;
         let url = format!("{base}/taxii2/root/collections/{collection}/objects/");
@@ -192,7 +150,7 @@ fn compare(
         .to_string(),
     )?;
     let theirs = {
-        let _server = Process(
+        let _server = node::Process(
             Command::new(venv.join("bin/medallion"))
                 .args(["--host", "127.0.0.1", "--port", &medallion_port.to_string()])
                 .arg(&config)
@@ -217,27 +175,6 @@ fn compare(
 }
 
 const MEDALLION_COLLECTION: &str = "5f5e0c3b-8d46-4c53-a8a5-2d0b4b7f3e11";
-
-/// A child process killed when dropped.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-fn watchfire(binary: &Path, data: &Path) -> Command {
-    let mut command = Command::new(binary);
-    command.env_remove("WATCHFIRE_DATA").env_remove("WATCHFIRE_DATABASE");
-    command.arg("--data").arg(data);
-    command
-}
 
 /// Writes the bundle for watchfire and medallion's data file with the same objects.
 fn write_inputs(bundle: &Path, medallion: &Path, n: u64, medallion_port: u16) -> Result<()> {

@@ -15,6 +15,7 @@ mod bench_match;
 mod bench_scan;
 mod bench_taxii;
 mod gen_logs;
+mod node;
 mod postgres;
 mod tools;
 
