@@ -311,6 +311,26 @@ fn readable(state: &AppState, caller: &Caller, id: &str) -> TaxiiResult<Collecti
     Ok(collection)
 }
 
+/// Finds one page of a collection's objects for the request: the prologue `list` and
+/// `manifest` share.
+async fn page(
+    state: &AppState,
+    caller_result: Result<Caller, ApiError>,
+    headers: &HeaderMap,
+    id: String,
+    params: Result<Query<Params>, axum::extract::rejection::QueryRejection>,
+) -> TaxiiResult<Found> {
+    let caller = caller(state, caller_result, headers)?;
+    let Query(params) = params.map_err(|error| bad(error.body_text()))?;
+    let filters = params.check()?;
+    blocking(state, move |state| {
+        let collection = readable(state, &caller, &id)?;
+        let reader = caller.reader(state)?;
+        find(state, reader, &collection, &filters)
+    })
+    .await
+}
+
 pub async fn list(
     State(state): State<AppState>,
     caller_result: Result<Caller, ApiError>,
@@ -318,17 +338,8 @@ pub async fn list(
     Path(id): Path<String>,
     params: Result<Query<Params>, axum::extract::rejection::QueryRejection>,
 ) -> TaxiiResult<Response> {
-    let caller = caller(&state, caller_result, &headers)?;
-    let Query(params) = params.map_err(|error| bad(error.body_text()))?;
-    let filters = params.check()?;
-    let (body, entries) = blocking(&state, move |state| {
-        let collection = readable(state, &caller, &id)?;
-        let reader = caller.reader(state)?;
-        let found = find(state, reader, &collection, &filters)?;
-        Ok((envelope(&found), found.entries))
-    })
-    .await?;
-    Ok(bytes_with_dates(body, &entries))
+    let found = page(&state, caller_result, &headers, id, params).await?;
+    Ok(bytes_with_dates(envelope(&found), &found.entries))
 }
 
 pub async fn manifest(
@@ -338,36 +349,27 @@ pub async fn manifest(
     Path(id): Path<String>,
     params: Result<Query<Params>, axum::extract::rejection::QueryRejection>,
 ) -> TaxiiResult<Response> {
-    let caller = caller(&state, caller_result, &headers)?;
-    let Query(params) = params.map_err(|error| bad(error.body_text()))?;
-    let filters = params.check()?;
-    let (body, entries) = blocking(&state, move |state| {
-        let collection = readable(state, &caller, &id)?;
-        let reader = caller.reader(state)?;
-        let found = find(state, reader, &collection, &filters)?;
-        let records: Vec<Value> = found
-            .entries
-            .iter()
-            .map(|entry| {
-                json!({
-                    "id": entry.id,
-                    "date_added": micros_text(entry.added_micros),
-                    "version": version_text(entry),
-                    "media_type": super::STIX_MEDIA_TYPE,
-                })
+    let found = page(&state, caller_result, &headers, id, params).await?;
+    let records: Vec<Value> = found
+        .entries
+        .iter()
+        .map(|entry| {
+            json!({
+                "id": entry.id,
+                "date_added": micros_text(entry.added_micros),
+                "version": version_text(entry),
+                "media_type": super::STIX_MEDIA_TYPE,
             })
-            .collect();
-        let mut body = json!({ "more": found.next.is_some() });
-        if let Some(next) = found.next {
-            body["next"] = json!(next.to_string());
-        }
-        if !records.is_empty() {
-            body["objects"] = json!(records);
-        }
-        Ok((body, found.entries))
-    })
-    .await?;
-    Ok(with_dates(&body, &entries))
+        })
+        .collect();
+    let mut body = json!({ "more": found.next.is_some() });
+    if let Some(next) = found.next {
+        body["next"] = json!(next.to_string());
+    }
+    if !records.is_empty() {
+        body["objects"] = json!(records);
+    }
+    Ok(with_dates(&body, &found.entries))
 }
 
 // The versions of one object in the collection, for the filters (404 when there are none).
