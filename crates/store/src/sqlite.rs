@@ -56,11 +56,20 @@ impl Default for SqliteOptions {
 }
 
 /// The embedded store: one SQLite file.
+///
+/// One connection writes (behind a mutex: SQLite has one writer at a time anyway); reads go to a
+/// small pool of read-only connections, so that in WAL mode a read never waits for a long write
+/// (a 100 000-fact import) and concurrent requests of the server read in parallel.
 #[derive(Debug)]
 pub struct SqliteStore {
     path: PathBuf,
     connection: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: std::sync::atomic::AtomicUsize,
 }
+
+/// Read-only connections per store.
+const READERS: usize = 4;
 
 impl SqliteStore {
     /// Opens (or creates) the store at `path` with the default options.
@@ -107,7 +116,17 @@ impl SqliteStore {
                 .map_err(|error| map_error(&name, &error))?;
         }
         migrate(&connection, version).map_err(|error| map_error(&name, &error))?;
-        Ok(SqliteStore { path: path.to_owned(), connection: Mutex::new(connection) })
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let reader = open_reader(path, options).map_err(|error| map_error(&name, &error))?;
+            readers.push(Mutex::new(reader));
+        }
+        Ok(SqliteStore {
+            path: path.to_owned(),
+            connection: Mutex::new(connection),
+            readers,
+            next_reader: std::sync::atomic::AtomicUsize::new(0),
+        })
     }
 
     /// Returns the path of the store's file.
@@ -119,6 +138,20 @@ impl SqliteStore {
         // A panic while holding the lock leaves SQLite itself consistent (the transaction is
         // rolled back when the next BEGIN finds it open), so a poisoned lock is still usable.
         self.connection.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Returns a read-only connection: a free one if any, else the next in turn.
+    fn reader(&self) -> MutexGuard<'_, Connection> {
+        for reader in &self.readers {
+            if let Ok(guard) = reader.try_lock() {
+                return guard;
+            }
+        }
+        let turn = self.next_reader.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // As for the writer: a poisoned lock still guards a usable connection.
+        self.readers[turn % self.readers.len()]
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn error(&self, error: &rusqlite::Error) -> Error {
@@ -150,6 +183,19 @@ impl SqliteStore {
             }
         }
     }
+}
+
+// Opens a read-only connection to the store's file (after the writer made and migrated it).
+fn open_reader(path: &Path, options: &SqliteOptions) -> rusqlite::Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let reader = Connection::open_with_flags(path, flags)?;
+    reader.busy_timeout(options.busy_timeout)?;
+    reader.execute_batch(
+        "PRAGMA cache_size = -65536;
+         PRAGMA mmap_size = 1073741824;
+         PRAGMA temp_store = MEMORY;",
+    )?;
+    Ok(reader)
 }
 
 // Reads the application id, the schema version and the number of tables, writing nothing.
@@ -473,7 +519,7 @@ impl Store for SqliteStore {
     }
 
     fn get(&self, reader: Reader<'_>, id: &str, versions: Versions) -> Result<Vec<Entry>, Error> {
-        let connection = self.connection();
+        let connection = self.reader();
         let sql = match versions {
             Versions::Latest => format!(
                 "SELECT {ENTRY_COLUMNS} FROM log l WHERE l.idh = ?1 AND l.id = ?2 AND l.live = 1"
@@ -498,7 +544,7 @@ impl Store for SqliteStore {
     }
 
     fn query(&self, reader: Reader<'_>, query: &Query) -> Result<Page, Error> {
-        let connection = self.connection();
+        let connection = self.reader();
         let (filter, values) = read::query_filter(query, Dialect::Sqlite);
         let sql = format!(
             "SELECT {ENTRY_COLUMNS} FROM log l WHERE l.seq > ?1 {live} {filter} ORDER BY l.seq LIMIT ?2",
@@ -517,7 +563,7 @@ impl Store for SqliteStore {
     }
 
     fn claims(&self, reader: Reader<'_>, observable: &Observable) -> Result<Vec<Claim>, Error> {
-        let connection = self.connection();
+        let connection = self.reader();
         let value = observable.value();
         let sql = format!(
             "SELECT {CLAIM_COLUMNS} FROM claims WHERE valueh = ?1 AND value = ?2 AND kind = ?3
@@ -543,7 +589,7 @@ impl Store for SqliteStore {
         after: i64,
         limit: usize,
     ) -> Result<ClaimPage, Error> {
-        let connection = self.connection();
+        let connection = self.reader();
         let sql =
             format!("SELECT {CLAIM_COLUMNS} FROM claims WHERE claim > ?1 ORDER BY claim LIMIT ?2");
         let mut statement = connection.prepare_cached(&sql).map_err(|error| self.error(&error))?;
@@ -556,7 +602,7 @@ impl Store for SqliteStore {
     }
 
     fn sightings(&self, reader: Reader<'_>, sighting_of: &str) -> Result<SightingCount, Error> {
-        let connection = self.connection();
+        let connection = self.reader();
         let rows = connection
             .prepare_cached(
                 "SELECT count, last_seen, tlp, audience FROM sightings WHERE sighting_of = ?1",
@@ -579,7 +625,7 @@ impl Store for SqliteStore {
 
     fn stats(&self, reader: Reader<'_>) -> Result<Stats, Error> {
         let objects = self.object_groups()?;
-        let connection = self.connection();
+        let connection = self.reader();
         let claims = connection
             .prepare_cached(
                 "SELECT kind, tlp, audience, count(*) FROM claims GROUP BY kind, tlp, audience",
@@ -605,7 +651,7 @@ impl Store for SqliteStore {
     }
 
     fn last_seq(&self) -> Result<Seq, Error> {
-        let connection = self.connection();
+        let connection = self.reader();
         read_head(&connection).map(|head| head.last_seq).map_err(|error| self.error(&error))
     }
 
@@ -661,7 +707,7 @@ impl Store for SqliteStore {
     }
 
     fn directory_get(&self, kind: &str, key: &str) -> Result<Option<String>, Error> {
-        let connection = self.connection();
+        let connection = self.reader();
         connection
             .prepare_cached("SELECT document FROM directory WHERE kind = ?1 AND key = ?2")
             .and_then(|mut statement| statement.query_row(params![kind, key], |row| row.get(0)))
@@ -670,7 +716,7 @@ impl Store for SqliteStore {
     }
 
     fn directory_list(&self, kind: &str) -> Result<Vec<(String, String)>, Error> {
-        let connection = self.connection();
+        let connection = self.reader();
         connection
             .prepare_cached("SELECT key, document FROM directory WHERE kind = ?1 ORDER BY key")
             .and_then(|mut statement| {
@@ -718,7 +764,7 @@ impl Store for SqliteStore {
 
 impl SqliteStore {
     fn object_groups(&self) -> Result<Vec<read::ObjectGroup>, Error> {
-        let connection = self.connection();
+        let connection = self.reader();
         connection
             .prepare_cached(
                 "SELECT type, source, tlp, NULLIF(audience, ''), n FROM counts WHERE n > 0",

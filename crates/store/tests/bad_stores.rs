@@ -175,3 +175,39 @@ fn postgres_an_append_by_one_client_wakes_a_follower_in_another() {
     eprintln!("wake latencies after an append by the other client: {latencies:?}");
     assert!(latencies.iter().all(|latency| *latency < Duration::from_secs(5)), "{latencies:?}");
 }
+
+#[test]
+fn sqlite_reads_do_not_wait_for_a_long_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("watchfire.db")).unwrap();
+    store.append(&some_facts(1, 1)).unwrap();
+    let facts: Vec<_> = (0..120_000u32)
+        .map(|index| {
+            let address =
+                format!("10.{}.{}.{}", 100 + index / 65_536, (index / 256) % 256, index % 256);
+            fact("feed", Tlp::Green, indicator("feed", &address, 1))
+        })
+        .collect();
+    let batch = watchfire_store::Batch::prepare(&facts).unwrap();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            store.append_prepared(batch).unwrap();
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+        // Reads while the write holds the writer answer at once with the committed head (with
+        // one connection for both, they would wait for the commit and see the new head).
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let mut old_heads_read = 0;
+        while !done.load(std::sync::atomic::Ordering::SeqCst) {
+            let head = store.last_seq().unwrap();
+            let objects = store.stats(Reader::Operator).unwrap().objects;
+            assert!([1, 120_001].contains(&head) && [1, 120_001].contains(&objects));
+            if head == 1 {
+                old_heads_read += 1;
+            }
+        }
+        assert!(old_heads_read > 0, "no read answered during the write");
+    });
+    assert_eq!(store.last_seq().unwrap(), 120_001);
+}
