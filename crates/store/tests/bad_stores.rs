@@ -197,7 +197,7 @@ fn sqlite_reads_do_not_wait_for_a_long_write() {
         });
         // Reads while the write holds the writer answer at once with the committed head (with
         // one connection for both, they would wait for the commit and see the new head).
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(50));
         let mut old_heads_read = 0;
         while !done.load(std::sync::atomic::Ordering::SeqCst) {
             let head = store.last_seq().unwrap();
