@@ -143,6 +143,24 @@ fn the_protocol_answers_with_taxii_media_types_errors_and_headers() {
     assert!(!b_all.body.contains("198.18.0.1"), "{}", b_all.body);
     let a_all = taxii_get(&node, &format!("/taxii2/root/collections/{all_id}/objects/"), &owner);
     assert!(a_all.body.contains("198.18.0.1"), "{}", a_all.body);
+    // One collection per TLP level, holding that level only.
+    let by_alias = |alias: &str| {
+        collections["collections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|collection| collection["alias"] == alias)
+            .cloned()
+    };
+    assert_eq!(by_alias("tlp-amber-strict").unwrap()["title"], "TLP:AMBER+STRICT");
+    let amber_id = by_alias("tlp-amber").unwrap()["id"].as_str().unwrap().to_owned();
+    let green_id = by_alias("tlp-green").unwrap()["id"].as_str().unwrap().to_owned();
+    let in_amber =
+        taxii_get(&node, &format!("/taxii2/root/collections/{amber_id}/objects/"), &owner);
+    let in_green =
+        taxii_get(&node, &format!("/taxii2/root/collections/{green_id}/objects/"), &owner);
+    assert!(in_amber.body.contains("198.18.0.1"), "{}", in_amber.body);
+    assert!(!in_green.body.contains("198.18.0.1"), "{}", in_green.body);
     // Bad parameters are 400s with TAXII errors.
     let bad_next = taxii_get(&node, &format!("{objects}?next=nonsense"), &owner);
     assert_eq!(bad_next.status, 400);

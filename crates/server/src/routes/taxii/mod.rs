@@ -444,11 +444,11 @@ pub fn visible_collections(state: &AppState, caller: &Caller) -> TaxiiResult<Vec
     let mut collections =
         vec![base("all".into(), "Everything".into(), "Every object the caller may see".into())];
     for tlp in Tlp::ALL {
-        let level = tlp.as_str().to_uppercase();
+        // `tlp-amber-strict`, titled `TLP:AMBER+STRICT`.
         let mut collection = base(
-            format!("tlp-{}", tlp.as_str().replace('+', "-")),
-            format!("TLP:{level}"),
-            format!("The objects at TLP:{level} the caller may see"),
+            format!("tlp-{}", tlp.level_name().replace('+', "-")),
+            tlp.as_str().to_owned(),
+            format!("The objects at {} the caller may see", tlp.as_str()),
         );
         collection.tlps = vec![tlp];
         collections.push(collection);
