@@ -9,6 +9,7 @@ use axum::routing::{MethodRouter, delete, get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use watchfire_model::policy::OrgId;
+use watchfire_store::Store;
 use watchfire_warn::{Claim, ClaimKind};
 
 use super::intel::micros_text;
@@ -163,6 +164,11 @@ async fn list_claims(
                     Some(state.accounts.org_by_name(name).map_err(account_error)?.id)
                 }
                 (None, true) => None,
+                (Some(name), false)
+                    if caller.identity.org.as_ref().is_some_and(|org| org.name == *name) =>
+                {
+                    Some(caller_org(&caller)?)
+                }
                 (Some(_), false) => {
                     return Err(ApiError::new(
                         Code::Forbidden,
@@ -227,7 +233,7 @@ async fn approve_claim(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    decide(state, caller, id, true).await
+    decide(state, caller, id, watchfire_warn::approve).await
 }
 
 async fn reject_claim(
@@ -235,20 +241,24 @@ async fn reject_claim(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    decide(state, caller, id, false).await
+    decide(state, caller, id, watchfire_warn::reject).await
 }
 
-async fn decide(state: AppState, caller: Caller, id: String, approve: bool) -> ApiResult<Response> {
+/// What an admin does to a claim: [`watchfire_warn::approve`] or [`watchfire_warn::reject`].
+type Decision = fn(&dyn Store, &str, &str, i64) -> Result<Claim, watchfire_warn::Error>;
+
+async fn decide(
+    state: AppState,
+    caller: Caller,
+    id: String,
+    decision: Decision,
+) -> ApiResult<Response> {
     caller.require(Scope::Admin)?;
     let view = state
         .blocking(move |state| {
-            let now = watchfire_store::now_micros();
             let by = actor(&caller);
-            let claim = match approve {
-                true => watchfire_warn::approve(&*state.store, &id, &by, now),
-                false => watchfire_warn::reject(&*state.store, &id, &by, now),
-            }
-            .map_err(warn_error)?;
+            let claim = decision(&*state.store, &id, &by, watchfire_store::now_micros())
+                .map_err(warn_error)?;
             tracing::info!(
                 claim = claim.id,
                 state = claim.state.as_str(),

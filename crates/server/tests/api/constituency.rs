@@ -138,6 +138,7 @@ fn rights_viewers_cannot_claim_only_admins_decide_and_organisations_stay_apart()
     // b sees none of a's claims, cannot remove them (not found, like a missing one) and cannot
     // list another organisation's.
     assert!(listed(&node, "b-analyst", "").is_empty());
+    assert!(listed(&node, "b-analyst", "?org=b").is_empty());
     let path = format!("/api/v1/constituency/claims/{id}");
     assert_eq!(node.delete(&path, &Auth::user("b-analyst")).code(), "not_found");
     let missing = "/api/v1/constituency/claims/00000000-0000-4000-8000-000000000000";
