@@ -1,5 +1,6 @@
 //! The `watchfire` command-line binary: one entry point for every job of a node.
 
+mod constituency;
 mod convert;
 mod extract;
 mod feeds;
@@ -60,6 +61,10 @@ enum Command {
     /// Node administration: `admin init` makes the first administrator.
     Admin(serve::AdminArgs),
 
+    /// The networks, AS numbers, domain suffixes and countries organisations claim, and their
+    /// approval: `constituency list`, `claim`, `approve`, `reject`, `remove`.
+    Constituency(constituency::Args),
+
     /// Reads feed files in any supported format and writes every record in an export format.
     ///
     /// Records go to one output (standard output or -o); a summary (records written, skipped by
@@ -111,6 +116,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let (data, database) = (&cli.global.data, cli.global.database.as_deref());
     let result = match cli.command {
+        Command::Constituency(args) => constituency::run(&args, data, database),
         Command::Convert(args) => convert::run(&args),
         Command::Extract(args) => extract::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Feeds(args) => feeds::run(&args, data, database),

@@ -3,6 +3,7 @@
 //! (metrics and request log, compression, time limits) and the helpers handlers share.
 
 mod admin;
+mod constituency;
 mod export;
 mod feeds;
 mod import;
@@ -60,6 +61,7 @@ pub fn table() -> Vec<(RouteDoc, MethodRouter<AppState>)> {
     routes.extend(export::routes());
     routes.extend(stream::routes());
     routes.extend(admin::routes());
+    routes.extend(constituency::routes());
     routes.extend(feeds::routes());
     routes.extend(taxii::routes());
     routes

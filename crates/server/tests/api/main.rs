@@ -4,6 +4,7 @@
 mod auth;
 mod bad_input;
 mod common;
+mod constituency;
 mod features;
 mod leaks;
 mod taxii;
