@@ -14,6 +14,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use watchfire_formats::Reject;
+use watchfire_model::policy::{Audience, Origin};
 use watchfire_model::record::Record;
 use watchfire_model::stix::{Precision, StixObject, Timestamp};
 use watchfire_store::{Fact, Store};
@@ -188,7 +189,10 @@ fn envelope_facts(
         watchfire_store::now_micros().saturating_mul(1000),
         Precision::Millis,
     );
-    let mut ingest = Ingest::new(&source.name, source.tlp, &now);
+    // Objects received over TAXII come from another node (or a provider's node): marked so, the
+    // policy never passes AMBER+STRICT ones on to other peers.
+    let audience = Audience { origin: Origin::Peer, ..Audience::node(source.tlp) };
+    let mut ingest = Ingest::new(&source.name, source.tlp, &now).with_audience(audience);
     let mut tally = Tally::default();
     let mut facts = Vec::with_capacity(objects.len());
     for (index, object) in objects.iter().enumerate() {

@@ -275,6 +275,20 @@ fn our_client_pulls_from_our_own_server_incrementally() {
             .unwrap_or(0)
     };
     assert_eq!(indicators(&other), 30, "{first:?}");
+    // Received from another node: the policy must know, for AMBER+STRICT's no-onward-sharing.
+    let query = watchfire_store::Query {
+        limit: 1000,
+        types: vec!["indicator".into()],
+        ..Default::default()
+    };
+    let pulled =
+        watchfire_store::Store::query(&other, watchfire_store::Reader::Operator, &query).unwrap();
+    assert!(
+        pulled
+            .entries
+            .iter()
+            .all(|entry| entry.audience.origin == watchfire_model::policy::Origin::Peer)
+    );
     // A second pull fetches only what was added since.
     node.import(
         "a-analyst",
