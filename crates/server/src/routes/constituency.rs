@@ -2,8 +2,7 @@
 //! the node's admins approve or reject each claim (see `watchfire_warn`). An organisation sees
 //! and removes its own claims only; another organisation's claim is not found, like a missing one.
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::{MethodRouter, delete, get, post};
 use serde::Deserialize;
@@ -13,7 +12,7 @@ use watchfire_store::Store;
 use watchfire_warn::{Claim, ClaimKind};
 
 use super::intel::micros_text;
-use super::{JsonBody, RouteDoc, json};
+use super::{JsonBody, QueryParams, RouteDoc, json};
 use crate::AppState;
 use crate::accounts::{Organisation, Scope};
 use crate::auth::{Caller, account_error};
@@ -150,10 +149,8 @@ struct ListParams {
 async fn list_claims(
     State(state): State<AppState>,
     caller: Caller,
-    params: Result<Query<ListParams>, QueryRejection>,
+    QueryParams(params): QueryParams<ListParams>,
 ) -> ApiResult<Response> {
-    let Query(params) =
-        params.map_err(|error| ApiError::new(Code::BadRequest, error.body_text()))?;
     caller.require(Scope::Read)?;
     let is_admin = caller.identity.has(Scope::Admin);
     let views = state

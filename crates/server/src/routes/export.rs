@@ -10,7 +10,7 @@
 use std::io::{self, Write};
 
 use axum::body::Body;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
@@ -20,7 +20,7 @@ use watchfire_formats::write::{WriteOptions, WriterKind};
 use watchfire_model::record::Record;
 use watchfire_model::stix::{Precision, StixObject, Timestamp};
 
-use super::{RouteDoc, list, parse_time};
+use super::{QueryParams, RouteDoc, list, parse_time};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Code};
@@ -69,10 +69,8 @@ struct ExportParams {
 async fn export(
     State(state): State<AppState>,
     caller: Caller,
-    params: Result<Query<ExportParams>, axum::extract::rejection::QueryRejection>,
+    QueryParams(params): QueryParams<ExportParams>,
 ) -> ApiResult<Response> {
-    let Query(params) =
-        params.map_err(|error| ApiError::new(Code::BadRequest, error.body_text()))?;
     caller.reader(&state)?;
     let name = params
         .format

@@ -13,7 +13,7 @@
 use std::io::Cursor;
 
 use axum::body::Body;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::Response;
 use axum::routing::{MethodRouter, post};
 use serde::Deserialize;
@@ -25,7 +25,7 @@ use watchfire_model::stix::{Precision, Timestamp};
 use watchfire_model::tlp::Tlp;
 
 use super::intel::member_user;
-use super::{RouteDoc, json, list, read_body};
+use super::{QueryParams, RouteDoc, json, list, read_body};
 use crate::AppState;
 use crate::accounts::Scope;
 use crate::auth::{Caller, account_error};
@@ -78,11 +78,9 @@ struct ImportParams {
 async fn upload(
     State(state): State<AppState>,
     caller: Caller,
-    params: Result<Query<ImportParams>, axum::extract::rejection::QueryRejection>,
+    QueryParams(params): QueryParams<ImportParams>,
     body: Body,
 ) -> ApiResult<Response> {
-    let Query(params) =
-        params.map_err(|error| ApiError::new(Code::BadRequest, error.body_text()))?;
     caller.require(Scope::Write)?;
     let format = match params.format.as_deref() {
         None | Some("auto") => None,

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
@@ -23,7 +23,7 @@ use watchfire_model::stix::{Precision, StixObject, Timestamp};
 use watchfire_model::tlp::Tlp;
 use watchfire_store::{Entry, Fact, Reader, Versions};
 
-use super::{JsonBody, RouteDoc, json, list, parse_time, read_body};
+use super::{JsonBody, QueryParams, RouteDoc, json, list, parse_time, read_body};
 use crate::AppState;
 use crate::accounts::Scope;
 use crate::auth::Caller;
@@ -279,10 +279,8 @@ fn parsed_list<T: std::str::FromStr>(name: &str, text: Option<&str>) -> ApiResul
 async fn search(
     State(state): State<AppState>,
     caller: Caller,
-    params: Result<Query<SearchParams>, axum::extract::rejection::QueryRejection>,
+    QueryParams(params): QueryParams<SearchParams>,
 ) -> ApiResult<Response> {
-    let Query(params) =
-        params.map_err(|error| ApiError::new(Code::BadRequest, error.body_text()))?;
     caller.reader(&state)?;
     let limit = params.limit.unwrap_or(100);
     if !(1..=MAX_PAGE).contains(&limit) {
@@ -404,7 +402,7 @@ async fn object(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Query(params): Query<ObjectParams>,
+    QueryParams(params): QueryParams<ObjectParams>,
 ) -> ApiResult<Response> {
     caller.reader(&state)?;
     let versions = match params.versions.as_deref() {
@@ -497,10 +495,8 @@ fn answer(
 async fn lookup_one(
     State(state): State<AppState>,
     caller: Caller,
-    params: Result<Query<LookupParams>, axum::extract::rejection::QueryRejection>,
+    QueryParams(params): QueryParams<LookupParams>,
 ) -> ApiResult<Response> {
-    let Query(params) =
-        params.map_err(|error| ApiError::new(Code::BadRequest, error.body_text()))?;
     let reader = caller.reader(&state)?;
     let value = params
         .value
@@ -517,11 +513,9 @@ async fn lookup_one(
 async fn lookup_bulk(
     State(state): State<AppState>,
     caller: Caller,
-    params: Result<Query<LookupParams>, axum::extract::rejection::QueryRejection>,
+    QueryParams(params): QueryParams<LookupParams>,
     body: Body,
 ) -> ApiResult<Response> {
-    let Query(params) =
-        params.map_err(|error| ApiError::new(Code::BadRequest, error.body_text()))?;
     caller.reader(&state)?;
     let limits = &state.config.limits;
     let bytes = read_body(body, limits.bulk_bytes).await?;
@@ -760,10 +754,8 @@ struct SightingParams {
 async fn sighting_count(
     State(state): State<AppState>,
     caller: Caller,
-    params: Result<Query<SightingParams>, axum::extract::rejection::QueryRejection>,
+    QueryParams(params): QueryParams<SightingParams>,
 ) -> ApiResult<Response> {
-    let Query(params) =
-        params.map_err(|error| ApiError::new(Code::BadRequest, error.body_text()))?;
     caller.reader(&state)?;
     let answer = state
         .blocking(move |state| {

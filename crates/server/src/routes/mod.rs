@@ -132,6 +132,25 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
     }
 }
 
+/// Query parameters of a route: a parameter that is unknown or of the wrong type is a 400
+/// `bad_request` naming it, as a JSON error like every other (axum's own rejection is plain text).
+#[derive(Debug)]
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> ApiResult<QueryParams<T>> {
+        let query = axum::extract::Query::<T>::from_request_parts(parts, state).await;
+        query
+            .map(|axum::extract::Query(params)| QueryParams(params))
+            .map_err(|error| ApiError::new(Code::BadRequest, error.body_text()))
+    }
+}
+
 /// Reads a body up to `limit` bytes.
 pub async fn read_body(body: Body, limit: usize) -> ApiResult<axum::body::Bytes> {
     axum::body::to_bytes(body, limit).await.map_err(|error| {

@@ -11,7 +11,7 @@ use std::convert::Infallible;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -19,8 +19,8 @@ use axum::routing::{MethodRouter, get};
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
-use super::RouteDoc;
 use super::intel::EntryView;
+use super::{QueryParams, RouteDoc};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Code};
@@ -67,10 +67,8 @@ async fn stream(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
-    params: Result<Query<StreamParams>, axum::extract::rejection::QueryRejection>,
+    QueryParams(params): QueryParams<StreamParams>,
 ) -> ApiResult<Response> {
-    let Query(params) =
-        params.map_err(|error| ApiError::new(Code::BadRequest, error.body_text()))?;
     caller.reader(&state)?;
     let last_event_id = match headers.get("last-event-id") {
         Some(value) => {

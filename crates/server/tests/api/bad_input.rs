@@ -108,6 +108,15 @@ fn bad_requests_get_clear_codes_and_the_node_keeps_serving() {
             "bad_request",
         ),
         (
+            "unknown parameter of an object",
+            node.get(
+                "/api/v1/objects/indicator--00000000-0000-4000-8000-000000000000?colour=red",
+                &analyst,
+            ),
+            400,
+            "bad_request",
+        ),
+        (
             "limit out of range",
             node.get("/api/v1/indicators?limit=100000", &analyst),
             400,

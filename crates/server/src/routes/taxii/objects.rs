@@ -3,7 +3,7 @@
 //! continue after.
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -20,7 +20,7 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::routes::intel::{member_user, micros_text};
-use crate::routes::read_body;
+use crate::routes::{QueryParams, read_body};
 
 /// The most objects of one page.
 const MAX_LIMIT: usize = 1000;
@@ -318,10 +318,10 @@ async fn page(
     caller_result: Result<Caller, ApiError>,
     headers: &HeaderMap,
     id: String,
-    params: Result<Query<Params>, axum::extract::rejection::QueryRejection>,
+    params: Result<QueryParams<Params>, ApiError>,
 ) -> TaxiiResult<Found> {
     let caller = caller(state, caller_result, headers)?;
-    let Query(params) = params.map_err(|error| bad(error.body_text()))?;
+    let QueryParams(params) = params?;
     let filters = params.check()?;
     blocking(state, move |state| {
         let collection = readable(state, &caller, &id)?;
@@ -336,7 +336,7 @@ pub async fn list(
     caller_result: Result<Caller, ApiError>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    params: Result<Query<Params>, axum::extract::rejection::QueryRejection>,
+    params: Result<QueryParams<Params>, ApiError>,
 ) -> TaxiiResult<Response> {
     let found = page(&state, caller_result, &headers, id, params).await?;
     Ok(bytes_with_dates(envelope(&found), &found.entries))
@@ -347,7 +347,7 @@ pub async fn manifest(
     caller_result: Result<Caller, ApiError>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    params: Result<Query<Params>, axum::extract::rejection::QueryRejection>,
+    params: Result<QueryParams<Params>, ApiError>,
 ) -> TaxiiResult<Response> {
     let found = page(&state, caller_result, &headers, id, params).await?;
     let records: Vec<Value> = found
@@ -421,10 +421,10 @@ pub async fn by_id(
     caller_result: Result<Caller, ApiError>,
     headers: HeaderMap,
     Path((id, object_id)): Path<(String, String)>,
-    params: Result<Query<Params>, axum::extract::rejection::QueryRejection>,
+    params: Result<QueryParams<Params>, ApiError>,
 ) -> TaxiiResult<Response> {
     let caller = caller(&state, caller_result, &headers)?;
-    let Query(params) = params.map_err(|error| bad(error.body_text()))?;
+    let QueryParams(params) = params?;
     let filters = params.check()?;
     let found = blocking(&state, move |state| {
         let entries = object_versions(state, &caller, &id, &object_id, &filters)?;
@@ -439,10 +439,10 @@ pub async fn versions(
     caller_result: Result<Caller, ApiError>,
     headers: HeaderMap,
     Path((id, object_id)): Path<(String, String)>,
-    params: Result<Query<Params>, axum::extract::rejection::QueryRejection>,
+    params: Result<QueryParams<Params>, ApiError>,
 ) -> TaxiiResult<Response> {
     let caller = caller(&state, caller_result, &headers)?;
-    let Query(mut params) = params.map_err(|error| bad(error.body_text()))?;
+    let QueryParams(mut params) = params?;
     // The versions endpoint lists every version unless the client narrows it.
     if params.match_version.is_none() {
         params.match_version = Some("all".to_owned());
