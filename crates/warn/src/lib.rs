@@ -18,9 +18,14 @@
 #![warn(missing_docs)]
 #![deny(clippy::print_stdout)]
 
+mod alert;
 mod claim;
 mod index;
 
+pub use alert::{
+    ALERT_SOURCE, ALERT_TYPE, Alert, BadAlert, Direction, Evidence, MAX_EVIDENCE, Matched,
+    Severity, Status,
+};
 pub use claim::{
     Claim, ClaimKind, ClaimState, DIRECTORY_KIND, Target, approve, claim, claims, find, reject,
     remove,
