@@ -229,6 +229,9 @@ pub struct Alert {
     pub port: Option<u16>,
     /// How urgent.
     pub severity: Severity,
+    /// The highest confidence a source gave, 0 to 100 (`None`: no source gave one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<u8>,
     /// The score behind the severity, 0 to 100.
     pub score: u8,
     /// Where it is in its lifecycle.
@@ -255,6 +258,9 @@ pub struct Alert {
     pub dedup_key: String,
     /// The most recent evidence, oldest first, at most [`MAX_EVIDENCE`].
     pub evidence: Vec<Evidence>,
+    /// The last log entry counted in the alert: the engine never counts an entry twice, also
+    /// when it reads the log again after a crash.
+    pub through_seq: Seq,
 }
 
 /// An alert that cannot be read back from the log.

@@ -20,7 +20,9 @@
 
 mod alert;
 mod claim;
+mod engine;
 mod index;
+mod inhibit;
 
 pub use alert::{
     ALERT_SOURCE, ALERT_TYPE, Alert, BadAlert, Direction, Evidence, MAX_EVIDENCE, Matched,
@@ -30,7 +32,12 @@ pub use claim::{
     Claim, ClaimKind, ClaimState, DIRECTORY_KIND, Target, approve, claim, claims, find, reject,
     remove,
 };
+pub use engine::{Engine, Locator, Members, STATE_KIND, Settings, StepOutcome};
 pub use index::ConstituencyIndex;
+pub use inhibit::{
+    INHIBITION_KIND, Inhibition, InhibitionKind, MAX_INHIBITION_MICROS, NewInhibition, inhibit,
+    inhibitions, lift,
+};
 
 /// An error of the constituencies. Every variant names the value or claim at fault.
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +88,19 @@ pub enum Error {
         /// Why it does not parse.
         reason: String,
     },
+    /// An inhibition's value or expiry is not valid.
+    #[error("invalid {kind} inhibition {value:?}: {reason}")]
+    InvalidInhibition {
+        /// The kind asked for.
+        kind: InhibitionKind,
+        /// The value as given.
+        value: String,
+        /// Why it is not valid.
+        reason: String,
+    },
+    /// An alert cannot be written.
+    #[error("cannot write an alert: {0}")]
+    Alert(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] watchfire_store::Error),
