@@ -84,7 +84,7 @@ pub fn run(args: &Args, data: &Path, database: Option<&str>) -> Result<ExitCode>
         config.tls = Some(TlsFiles { cert: cert.clone(), key: key.clone() });
     }
     let scheme = if config.tls.is_some() { "https" } else { "http" };
-    let node = Node::start(Arc::clone(&store), config).context("cannot build the match index")?;
+    let node = Node::start(Arc::clone(&store), config)?;
     let has_users = !node.state().accounts.users().map_err(anyhow::Error::msg)?.is_empty();
     if !has_users && !args.demo {
         tracing::warn!(

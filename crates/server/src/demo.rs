@@ -7,6 +7,11 @@
 //! feed of the node (CLEAR and GREEN), and each CERT's own AMBER, AMBER+STRICT and RED data, in
 //! documentation address ranges (RFC 5737, RFC 3849) and `example.*` names (RFC 2606), so that
 //! nothing in it points at a real host.
+//!
+//! Constituencies: each CERT (and the energy operator) owns networks, an AS and domain suffixes,
+//! approved at once. Some cover the demo data (so the demo has alerts to show), and some cover
+//! addresses and hosts in the public feeds the node's catalogue lists (Feodo Tracker, Spamhaus
+//! DROP, Shadowserver reports, URLhaus), so importing those feeds alerts the right members.
 
 use watchfire_feeds::Ingest;
 use watchfire_model::Observable;
@@ -15,6 +20,8 @@ use watchfire_model::record::{Category, Confidence, IndicatorRecord, Record};
 use watchfire_model::stix::{Precision, Timestamp};
 use watchfire_model::tlp::Tlp;
 use watchfire_store::Store;
+
+use watchfire_warn::ClaimKind;
 
 use crate::accounts::{AccountError, Accounts, Scope};
 
@@ -51,6 +58,9 @@ pub enum DemoError {
     /// The store failed.
     #[error("cannot store the demo data: {0}")]
     Store(#[from] watchfire_store::Error),
+    /// The demo constituencies could not be claimed.
+    #[error("cannot claim the demo constituencies: {0}")]
+    Claim(#[from] watchfire_warn::Error),
 }
 
 /// Fills an empty store with the demo organisations, users and intelligence.
@@ -121,6 +131,22 @@ pub fn seed(store: &dyn Store, accounts: &Accounts) -> Result<Demo, DemoError> {
         }
     }
     let outcome = store.append(&facts)?;
+    for (org, kind, value) in [
+        (&north, ClaimKind::Cidr, "67.213.75.0/24"),
+        (&north, ClaimKind::Cidr, "198.123.245.0/24"),
+        (&north, ClaimKind::Cidr, "192.0.2.0/25"),
+        (&energy, ClaimKind::Cidr, "162.144.127.0/24"),
+        (&south, ClaimKind::Cidr, "222.138.150.0/24"),
+        (&south, ClaimKind::Cidr, "1.10.16.0/20"),
+        (&south, ClaimKind::Asn, "AS8708"),
+        (&south, ClaimKind::Cidr, "198.51.100.0/24"),
+        (&east, ClaimKind::Domain, "cbd-planet.ch"),
+        (&east, ClaimKind::Cidr, "2001:db8::/64"),
+        (&east, ClaimKind::Domain, "example.com"),
+    ] {
+        let claim = watchfire_warn::claim(store, org.id, kind, value, "demo", 0)?;
+        watchfire_warn::approve(store, &claim.id, "demo", 0)?;
+    }
     Ok(Demo { logins, admin_token, objects: outcome.new_versions })
 }
 

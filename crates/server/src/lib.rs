@@ -52,6 +52,10 @@ pub struct Config {
     pub limits: Limits,
     /// Whether the node pulls its enabled feed sources on their schedule (`watchfire serve`).
     pub feeds: bool,
+    /// How the alert engine raises alerts.
+    pub warn: watchfire_warn::Settings,
+    /// Where the AS number and country of an address come from (MaxMind DB files), if anywhere.
+    pub locator: Option<Arc<dyn watchfire_warn::Locator>>,
 }
 
 /// A TLS certificate chain and its private key, as PEM files.
@@ -112,6 +116,8 @@ impl Config {
             secure_cookies: false,
             limits: Limits::default(),
             feeds: false,
+            warn: watchfire_warn::Settings::default(),
+            locator: None,
         }
     }
 }
@@ -132,6 +138,11 @@ pub struct AppState {
     /// The log's last sequence number, as the follower last saw it.
     head: watch::Receiver<Seq>,
     streams: Arc<std::sync::atomic::AtomicUsize>,
+    /// The alert engine: the warn thread steps it; status changes go through it too, so the two
+    /// never write versions of one alert at once.
+    pub warn: Arc<std::sync::Mutex<watchfire_warn::Engine>>,
+    /// The log position the alert engine has dealt with (for `/metrics` and readiness).
+    warn_cursor: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl AppState {
@@ -157,11 +168,10 @@ pub struct Node {
 
 impl Node {
     /// Opens the node on `store`: builds the match index and starts following the log.
-    pub fn start(
-        store: Arc<dyn Store>,
-        config: Config,
-    ) -> Result<Node, watchfire_index::BuildError> {
+    pub fn start(store: Arc<dyn Store>, config: Config) -> Result<Node, StartError> {
         let index = Arc::new(Index::open(&*store)?);
+        let engine =
+            watchfire_warn::Engine::open(&*store, config.warn.clone(), config.locator.clone())?;
         let (head_sender, head) = watch::channel(index.snapshot().seq());
         let stop = Arc::new(AtomicBool::new(false));
         let state = AppState {
@@ -173,6 +183,8 @@ impl Node {
             metrics: Arc::default(),
             head,
             streams: Arc::default(),
+            warn_cursor: Arc::new(std::sync::atomic::AtomicU64::new(engine.cursor())),
+            warn: Arc::new(std::sync::Mutex::new(engine)),
         };
         let follower = {
             let (state, stop) = (state.clone(), Arc::clone(&stop));
@@ -186,7 +198,12 @@ impl Node {
                 .name("rescorer".into())
                 .spawn(move || refresh_scores(&state, &stop))
         };
-        let mut threads: Vec<_> = [follower, rescorer].into_iter().filter_map(Result::ok).collect();
+        let warner = {
+            let (state, stop) = (state.clone(), Arc::clone(&stop));
+            std::thread::Builder::new().name("warn".into()).spawn(move || warn_loop(&state, &stop))
+        };
+        let mut threads: Vec<_> =
+            [follower, rescorer, warner].into_iter().filter_map(Result::ok).collect();
         if state.config.feeds {
             let (store, stop) = (Arc::clone(&state.store), Arc::clone(&stop));
             let scheduler = std::thread::Builder::new().name("feeds".into()).spawn(move || {
@@ -284,6 +301,84 @@ fn follow_log(state: &AppState, head: &watch::Sender<Seq>, stop: &AtomicBool) {
             }
         }
     }
+}
+
+// Follows the log with the alert engine: matches every new entry against the constituencies as
+// it lands and appends the alerts; expires stale alerts every minute.
+fn warn_loop(state: &AppState, stop: &AtomicBool) {
+    const EXPIRE_EVERY: Duration = Duration::from_secs(60);
+    let mut next_expiry = std::time::Instant::now();
+    let mut cursor = state.warn.lock().map_or(0, |engine| engine.cursor());
+    while !stop.load(Ordering::Relaxed) {
+        let head = match state.store.wait(cursor, Duration::from_millis(250)) {
+            Ok(head) => head,
+            Err(error) => {
+                tracing::warn!(%error, "the alert engine cannot follow the log; retrying in 1 s");
+                std::thread::sleep(Duration::from_secs(1));
+                continue;
+            }
+        };
+        let Ok(mut engine) = state.warn.lock() else {
+            tracing::error!("the alert engine's lock is poisoned; alerts stop");
+            return;
+        };
+        if head > engine.cursor() {
+            let members = |org| state.accounts.org(org).ok().map(|org| org_principal(&org));
+            match engine.catch_up(&*state.store, &members) {
+                Ok(outcome) => {
+                    state.metrics.count_alerts(&outcome);
+                    if outcome.raised + outcome.updated > 0 {
+                        tracing::info!(
+                            raised = outcome.raised,
+                            updated = outcome.updated,
+                            inhibited = outcome.inhibited,
+                            cursor = outcome.cursor,
+                            "alerts"
+                        );
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "the alert engine failed a step; retrying in 1 s");
+                    drop(engine);
+                    std::thread::sleep(Duration::from_secs(1));
+                    continue;
+                }
+            }
+        }
+        if std::time::Instant::now() >= next_expiry {
+            next_expiry += EXPIRE_EVERY;
+            match engine.expire(&*state.store, watchfire_store::now_micros()) {
+                Ok(0) => {}
+                Ok(expired) => tracing::info!(expired, "alerts expired"),
+                Err(error) => tracing::warn!(%error, "cannot expire alerts"),
+            }
+        }
+        cursor = engine.cursor();
+        state.warn_cursor.store(cursor, Ordering::Relaxed);
+    }
+}
+
+/// The principal an organisation's alerts are judged for: a machine of that organisation (no
+/// user, so RED evidence never becomes an alert).
+fn org_principal(org: &accounts::Organisation) -> watchfire_model::policy::Principal {
+    watchfire_model::policy::Principal::Member(watchfire_model::policy::Member {
+        org: org.id,
+        user: None,
+        roles: Vec::new(),
+        in_community: org.in_community,
+        client_of: org.client_of.clone(),
+    })
+}
+
+/// Why a node cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The match index cannot be built from the store.
+    #[error("cannot build the match index: {0}")]
+    Index(#[from] watchfire_index::BuildError),
+    /// The alert engine cannot read its state.
+    #[error("cannot start the alert engine: {0}")]
+    Warn(#[from] watchfire_warn::Error),
 }
 
 // Recomputes the decayed scores every hour (and once at start), then refreshes the index.

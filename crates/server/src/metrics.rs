@@ -18,6 +18,10 @@ pub struct Metrics {
     durations: Mutex<BTreeMap<String, Histogram>>,
     auth_failures: AtomicU64,
     rate_limited: AtomicU64,
+    alerts_raised: AtomicU64,
+    alerts_updated: AtomicU64,
+    alerts_inhibited: AtomicU64,
+    entries_unmatchable: AtomicU64,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -38,6 +42,8 @@ pub struct Gauges {
     pub index_seq: u64,
     /// Live streams open now.
     pub streams: u64,
+    /// The log position the alert engine has dealt with.
+    pub warn_cursor: u64,
 }
 
 impl Metrics {
@@ -58,6 +64,14 @@ impl Metrics {
         }
         histogram.count += 1;
         histogram.sum += seconds;
+    }
+
+    /// Counts what a step of the alert engine did.
+    pub fn count_alerts(&self, outcome: &watchfire_warn::StepOutcome) {
+        self.alerts_raised.fetch_add(outcome.raised, Ordering::Relaxed);
+        self.alerts_updated.fetch_add(outcome.updated, Ordering::Relaxed);
+        self.alerts_inhibited.fetch_add(outcome.inhibited, Ordering::Relaxed);
+        self.entries_unmatchable.fetch_add(outcome.unreadable, Ordering::Relaxed);
     }
 
     /// Counts a failed authentication.
@@ -127,6 +141,26 @@ impl Metrics {
                 "Requests refused by the per-caller rate limit.",
                 self.rate_limited.load(Ordering::Relaxed),
             ),
+            (
+                "watchfire_alerts_raised_total",
+                "Alerts raised by the alert engine (first versions).",
+                self.alerts_raised.load(Ordering::Relaxed),
+            ),
+            (
+                "watchfire_alerts_updated_total",
+                "Alert versions counting a repeat.",
+                self.alerts_updated.load(Ordering::Relaxed),
+            ),
+            (
+                "watchfire_alerts_inhibited_total",
+                "Matches an organisation's inhibition muted.",
+                self.alerts_inhibited.load(Ordering::Relaxed),
+            ),
+            (
+                "watchfire_warn_unreadable_total",
+                "Log entries the alert engine could not read.",
+                self.entries_unmatchable.load(Ordering::Relaxed),
+            ),
         ];
         for (name, help, value) in counters {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
@@ -144,6 +178,11 @@ impl Metrics {
                 gauges.index_seq,
             ),
             ("watchfire_streams_open", "Live streams open now.", gauges.streams),
+            (
+                "watchfire_warn_cursor",
+                "The log position the alert engine has matched up to.",
+                gauges.warn_cursor,
+            ),
         ];
         for (name, help, value) in gauges {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");

@@ -3,6 +3,7 @@
 //! (metrics and request log, compression, time limits) and the helpers handlers share.
 
 mod admin;
+mod alerts;
 mod constituency;
 mod export;
 mod feeds;
@@ -62,6 +63,7 @@ pub fn table() -> Vec<(RouteDoc, MethodRouter<AppState>)> {
     routes.extend(stream::routes());
     routes.extend(admin::routes());
     routes.extend(constituency::routes());
+    routes.extend(alerts::routes());
     routes.extend(feeds::routes());
     routes.extend(taxii::routes());
     routes

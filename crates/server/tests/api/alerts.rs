@@ -1,0 +1,352 @@
+//! Early warning end to end: the demo organisations own networks, an AS and domain suffixes that
+//! cover addresses and hosts in the Feodo, Spamhaus, Shadowserver and URLhaus fixtures. Importing
+//! the fixtures as the node's feeds yields exactly the alerts a brute-force reading of the same
+//! fixtures expects for each organisation, and none for the others; the lifecycle, reports and
+//! inhibitions over the API.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use serde_json::Value;
+use watchfire_formats::Item;
+use watchfire_model::Observable;
+use watchfire_model::policy::{Audience, Member, OrgId, Principal, may_see};
+use watchfire_model::record::Record;
+use watchfire_model::stix::{Precision, Timestamp};
+use watchfire_model::tlp::Tlp;
+use watchfire_store::Store;
+use watchfire_warn::{Claim, Target};
+
+use crate::common::{Auth, TestNode};
+
+/// The fixtures imported, with the source name and TLP each gets: the public feeds are CLEAR,
+/// the Shadowserver reports GREEN (for the community).
+const FIXTURES: [(&str, &str, Tlp); 7] = [
+    ("abusech-feodotracker/ipblocklist.csv", "feodo", Tlp::Clear),
+    ("spamhaus-drop/drop_v4.json", "spamhaus-drop", Tlp::Clear),
+    ("shadowserver/scan_rdp.csv", "shadowserver-scan-rdp", Tlp::Green),
+    ("shadowserver/event4_sinkhole_http.csv", "shadowserver-sinkhole", Tlp::Green),
+    ("shadowserver/scan_ssl.csv", "shadowserver-scan-ssl", Tlp::Green),
+    ("abusech-urlhaus/csv_recent.csv", "urlhaus", Tlp::Clear),
+    ("abusech-urlhaus/tld_ch_intelmq.csv", "urlhaus-ch", Tlp::Clear),
+];
+
+fn fixture(path: &str) -> String {
+    format!("{}/../../../shared/fixtures/feeds/{path}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn records(path: &str) -> Vec<Record> {
+    let file = File::open(fixture(path)).unwrap();
+    let mut records = Vec::new();
+    watchfire_feeds::read(path, Box::new(file), None, &mut |_| {}, &mut |item| {
+        if let Item::Record(record) = item {
+            records.push(record);
+        }
+    })
+    .unwrap();
+    records
+}
+
+/// Imports every fixture as a feed of the node (GREEN, no owner), the way the scheduler does.
+fn import_fixtures(store: &dyn Store) {
+    let now = Timestamp::from_unix_nanos(watchfire_store::now_micros() * 1000, Precision::Millis);
+    for (path, source, tlp) in FIXTURES {
+        let mut ingest =
+            watchfire_feeds::Ingest::new(source, tlp, &now).with_audience(Audience::node(tlp));
+        let mut facts = Vec::new();
+        for record in records(path) {
+            ingest.facts(&record, &mut facts);
+        }
+        store.append(&facts).unwrap();
+    }
+}
+
+// A brute-force reading of who owns what, independent of the engine's index.
+fn contains(network: &Target, address: IpAddr) -> bool {
+    let Target::Network(base, len) = network else { return false };
+    match (base, address) {
+        (IpAddr::V4(base), IpAddr::V4(address)) => {
+            let shift = 32 - u32::from(*len);
+            u64::from(u32::from(*base)) >> shift == u64::from(u32::from(address)) >> shift
+        }
+        (IpAddr::V6(base), IpAddr::V6(address)) => {
+            let shift = 128 - u32::from(*len);
+            u128::from(*base).checked_shr(shift) == u128::from(address).checked_shr(shift)
+        }
+        _ => false,
+    }
+}
+
+fn overlaps(network: &Target, other_base: IpAddr, other_len: u8) -> bool {
+    let Target::Network(base, len) = network else { return false };
+    let shorter = (*len).min(other_len);
+    contains(&Target::Network(*base, shorter), other_base)
+        && contains(&Target::Network(other_base, shorter), *base)
+}
+
+fn domain_owned(suffix: &Target, name: &str) -> bool {
+    let Target::Domain(suffix) = suffix else { return false };
+    name == suffix || name.ends_with(&format!(".{suffix}"))
+}
+
+/// The (organisation, observable, category) alerts the fixtures should raise: the owners by the
+/// most specific claim, when the policy lets them see the feed.
+fn expected(
+    claims: &[Claim],
+    sees: &dyn Fn(OrgId, Tlp) -> bool,
+) -> BTreeSet<(OrgId, String, String)> {
+    let mut expected = BTreeSet::new();
+    for (path, _, tlp) in FIXTURES {
+        let claims: Vec<Claim> =
+            claims.iter().filter(|claim| sees(claim.org, tlp)).cloned().collect();
+        let claims = claims.as_slice();
+        for record in records(path) {
+            match record {
+                Record::Indicator(indicator) => {
+                    let Some(observable) = indicator.observable().cloned() else { continue };
+                    let owners: Vec<OrgId> = claims
+                        .iter()
+                        .filter(|claim| owns_observable(claim.target(), &observable))
+                        .map(|claim| claim.org)
+                        .collect();
+                    let category =
+                        indicator.category.map_or("malicious".to_owned(), |c| c.to_string());
+                    for org in owners {
+                        expected.insert((org, observable.value().to_owned(), category.clone()));
+                    }
+                }
+                Record::Event(event) => {
+                    // A network claim first; else the host name's domain; else the row's AS.
+                    let by = |owns: &dyn Fn(&Target) -> bool| -> Vec<OrgId> {
+                        claims
+                            .iter()
+                            .filter(|claim| owns(claim.target()))
+                            .map(|claim| claim.org)
+                            .collect()
+                    };
+                    let hostname = event.hostname.clone().unwrap_or_default().to_ascii_lowercase();
+                    let mut owners = by(&|target| contains(target, event.ip));
+                    if owners.is_empty() && !hostname.is_empty() {
+                        owners = by(&|target| domain_owned(target, &hostname));
+                    }
+                    if owners.is_empty() {
+                        owners = by(
+                            &|target| matches!(target, Target::Asn(asn) if Some(*asn) == event.asn),
+                        );
+                    }
+                    let category = event.category.map_or("malicious".to_owned(), |c| c.to_string());
+                    for org in owners {
+                        expected.insert((org, event.ip.to_string(), category.clone()));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    expected
+}
+
+fn owns_observable(target: &Target, observable: &Observable) -> bool {
+    let value = observable.value();
+    if let Ok(address) = value.parse::<IpAddr>() {
+        return contains(target, address);
+    }
+    if let Some((base, len)) = observable.network() {
+        return overlaps(target, base, len);
+    }
+    if let Some(rest) = value.split_once("://").map(|(_, rest)| rest) {
+        let host = rest.split(['/', ':', '?']).next().unwrap_or_default();
+        return match host.parse::<IpAddr>() {
+            Ok(address) => contains(target, address),
+            Err(_) => domain_owned(target, host),
+        };
+    }
+    domain_owned(target, value)
+}
+
+/// Waits until the alert engine has matched the whole log.
+fn settle_alerts(node: &TestNode, admin_token: &str) {
+    let head = node.store.last_seq().unwrap();
+    for _ in 0..1000 {
+        let metrics = node.get("/metrics", &Auth::Bearer(admin_token.to_owned()));
+        let cursor: u64 = metrics
+            .body
+            .lines()
+            .find_map(|line| line.strip_prefix("watchfire_warn_cursor "))
+            .and_then(|value| value.trim().parse().ok())
+            .unwrap_or(0);
+        if cursor >= head {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("the alert engine did not catch up with the log");
+}
+
+fn alerts_of(node: &TestNode, auth: &Auth, query: &str) -> Vec<Value> {
+    let answer = node.get(&format!("/api/v1/alerts?limit=1000{query}"), auth);
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    answer.json()["alerts"].as_array().unwrap().clone()
+}
+
+#[test]
+fn importing_the_fixtures_alerts_exactly_the_owners() {
+    let node = TestNode::start(false);
+    let accounts = watchfire_server::accounts::Accounts::new(std::sync::Arc::clone(&node.store));
+    let demo = watchfire_server::demo::seed(&*node.store, &accounts).unwrap();
+    let password =
+        |user: &str| demo.logins.iter().find(|login| login.user == user).unwrap().password.clone();
+    let claims = watchfire_warn::claims(&*node.store).unwrap();
+    let orgs = accounts.orgs().unwrap();
+    let sees = |org: OrgId, tlp: Tlp| {
+        let org = orgs.iter().find(|candidate| candidate.id == org).unwrap();
+        let principal = Principal::Member(Member {
+            org: org.id,
+            user: None,
+            roles: Vec::new(),
+            in_community: org.in_community,
+            client_of: org.client_of.clone(),
+        });
+        may_see(&principal, &Audience::node(tlp))
+    };
+    let expected = expected(&claims, &sees);
+    // Every fixture family and both directions are covered by the demo's constituencies.
+    let values: BTreeSet<&str> = expected.iter().map(|(_, value, _)| value.as_str()).collect();
+    for covered in
+        ["67.213.75.205", "162.144.127.197", "1.10.16.0/20", "198.123.245.178", "5.14.3.4"]
+    {
+        assert!(values.contains(covered), "{covered} is not covered: {values:?}");
+    }
+    assert!(values.iter().any(|value| value.contains("cbd-planet.ch")), "{values:?}");
+    assert!(values.iter().any(|value| value.starts_with("http://222.138.150.74")), "{values:?}");
+
+    import_fixtures(&*node.store);
+    settle_alerts(&node, &demo.admin_token);
+
+    let fixture_sources: BTreeSet<&str> = FIXTURES.iter().map(|(_, source, _)| *source).collect();
+    let users = [
+        ("cert-north", "analyst-north"),
+        ("cert-south", "analyst-south"),
+        ("cert-east", "analyst-east"),
+        ("north-energy", "viewer-energy"),
+        ("global-centre", "analyst-centre"),
+    ];
+    let mut got = BTreeSet::new();
+    let mut per_org = BTreeMap::new();
+    for (org_name, user) in users {
+        let org = orgs.iter().find(|org| org.name == org_name).unwrap();
+        let auth = Auth::Basic(user.to_owned(), password(user));
+        let alerts = alerts_of(&node, &auth, "");
+        for alert in &alerts {
+            // Each organisation sees its own alerts only (outbreaks aside: none here).
+            assert_eq!(alert["organisation"], org.id.0.to_string(), "{org_name}: {alert}");
+            let sources: Vec<&str> =
+                alert["sources"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+            if sources.iter().all(|source| fixture_sources.contains(source)) {
+                got.insert((
+                    org.id,
+                    alert["observable"]["value"].as_str().unwrap().to_owned(),
+                    alert["category"].as_str().unwrap().to_owned(),
+                ));
+                *per_org.entry(org_name).or_insert(0) += 1;
+            }
+        }
+    }
+    assert_eq!(got, expected);
+    assert!(!per_org.contains_key("global-centre"), "{per_org:?}");
+    // The energy operator is no community member: it is warned from the public (CLEAR) feeds,
+    // not from the GREEN reports.
+    assert!(per_org["north-energy"] >= 1 && per_org["cert-east"] >= 1, "{per_org:?}");
+}
+
+#[test]
+fn an_organisation_acknowledges_resolves_reports_and_mutes_its_alerts() {
+    let node = TestNode::start(false).with_people();
+    let a = node.accounts.org_by_name("a").unwrap();
+    let claim = watchfire_warn::claim(
+        &*node.store,
+        a.id,
+        watchfire_warn::ClaimKind::Cidr,
+        "192.0.2.0/24",
+        "t",
+        1,
+    )
+    .unwrap();
+    watchfire_warn::approve(&*node.store, &claim.id, "admin", 2).unwrap();
+    let admin = node.token("a", None, vec![watchfire_server::accounts::Scope::Admin], None);
+    node.import("b-analyst", "source=scan&tlp=green", "192.0.2.10\n192.0.2.11\n203.0.113.5\n");
+    settle_alerts(&node, &admin);
+
+    let analyst = Auth::user("a-analyst");
+    let alerts = alerts_of(&node, &analyst, "");
+    assert_eq!(alerts.len(), 2, "{alerts:?}");
+    assert!(alerts_of(&node, &Auth::user("b-analyst"), "").is_empty(), "b owns nothing");
+    let id = alerts[0]["id"].as_str().unwrap().to_owned();
+
+    // Another organisation cannot see or change it; a viewer cannot change it.
+    assert_eq!(node.get(&format!("/api/v1/alerts/{id}"), &Auth::user("b-analyst")).status, 404);
+    let path = format!("/api/v1/alerts/{id}/acknowledge");
+    assert_eq!(node.post(&path, &Auth::user("b-analyst"), "application/json", b"").status, 404);
+    assert_eq!(node.post(&path, &Auth::user("a-viewer"), "application/json", b"").status, 403);
+    let acknowledged = node.post(&path, &analyst, "application/json", br#"{"note":"on it"}"#);
+    assert_eq!(acknowledged.status, 200, "{}", acknowledged.body);
+    assert_eq!(acknowledged.json()["status"], "acknowledged");
+    let resolve = format!("/api/v1/alerts/{id}/resolve");
+    assert_eq!(node.post(&resolve, &analyst, "application/json", b"").json()["status"], "resolved");
+    let one = node.get(&format!("/api/v1/alerts/{id}"), &analyst).json();
+    assert_eq!((one["status"].as_str(), one["versions"].as_u64()), (Some("resolved"), Some(3)));
+    assert_eq!(one["status_by"], "a-analyst");
+
+    // Filters.
+    assert_eq!(alerts_of(&node, &analyst, "&status=resolved").len(), 1);
+    assert_eq!(alerts_of(&node, &analyst, "&status=new,acknowledged").len(), 1);
+    assert_eq!(node.get("/api/v1/alerts?status=bogus", &analyst).code(), "bad_request");
+    assert_eq!(
+        node.get("/api/v1/alerts?severity=critical", &analyst).json()["alerts"],
+        serde_json::json!([])
+    );
+
+    // The report of the last day: CSV with a header and a row per alert; JSON too.
+    let csv = node.get("/api/v1/alerts/report", &analyst);
+    assert_eq!(csv.status, 200, "{}", csv.body);
+    assert!(csv.header("content-type").unwrap().starts_with("text/csv"));
+    let lines: Vec<&str> = csv.body.lines().collect();
+    assert!(lines[0].starts_with("id,first_seen,last_seen,severity"), "{}", lines[0]);
+    assert_eq!(lines.len(), 3, "{}", csv.body);
+    assert!(csv.body.contains("192.0.2.10") && csv.body.contains("192.0.2.11"));
+    let report = node.get("/api/v1/alerts/report?format=json", &analyst).json();
+    assert_eq!(report["alerts"].as_array().unwrap().len(), 2);
+    assert!(
+        node.get("/api/v1/alerts/report?format=json", &Auth::user("b-analyst")).json()["alerts"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(node.get("/api/v1/alerts/report?format=xml", &analyst).code(), "bad_request");
+
+    // Inhibitions: a network muted, then a new listing in it raises nothing and is counted.
+    let body = br#"{"kind":"network","value":"192.0.2.128/25","reason":"lab"}"#;
+    let made = node.post("/api/v1/inhibitions", &analyst, "application/json", body);
+    assert_eq!(made.status, 200, "{}", made.body);
+    let bad = br#"{"kind":"network","value":"192.0.2.0/99"}"#;
+    let refused = node.post("/api/v1/inhibitions", &analyst, "application/json", bad);
+    assert_eq!(refused.code(), "bad_request");
+    assert!(refused.body.contains("192.0.2.0/99"), "{}", refused.body);
+    node.import("b-analyst", "source=scan2&tlp=green", "192.0.2.200\n192.0.2.20\n");
+    settle_alerts(&node, &admin);
+    let values: BTreeSet<String> = alerts_of(&node, &analyst, "")
+        .iter()
+        .map(|alert| alert["observable"]["value"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(values.contains("192.0.2.20") && !values.contains("192.0.2.200"), "{values:?}");
+    let listed = node.get("/api/v1/inhibitions", &analyst).json();
+    assert_eq!(listed["inhibitions"][0]["muted"], 1, "{listed}");
+    let inhibition = listed["inhibitions"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        node.delete(&format!("/api/v1/inhibitions/{inhibition}"), &Auth::user("b-analyst")).status,
+        404
+    );
+    assert_eq!(node.delete(&format!("/api/v1/inhibitions/{inhibition}"), &analyst).status, 200);
+}
