@@ -19,13 +19,20 @@
 #![deny(clippy::print_stdout)]
 
 mod claim;
+mod geo;
 mod index;
+mod playbook;
 
 pub use claim::{
     Claim, ClaimKind, ClaimState, DIRECTORY_KIND, Target, approve, claim, claims, find, reject,
     remove,
 };
+pub use geo::{Geo, Location};
 pub use index::ConstituencyIndex;
+pub use playbook::{
+    AlertFacts, Direction, Guidance, Playbook, RuleFile, Rules, SIDS_PER_ALERT, course_of_action,
+    guidance, playbook, report_event_types,
+};
 
 /// An error of the constituencies. Every variant names the value or claim at fault.
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +81,14 @@ pub enum Error {
         /// The key.
         key: String,
         /// Why it does not parse.
+        reason: String,
+    },
+    /// A MaxMind DB file cannot be read or is not one.
+    #[error("cannot open MaxMind DB file {}: {reason}", path.display())]
+    Geo {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why it cannot be used.
         reason: String,
     },
     /// The store failed.
