@@ -352,7 +352,7 @@ fn threat_rules(options: &WriteOptions, names: &Names, alert: &AlertFacts<'_>) -
         // Writing to a String cannot fail.
         let _ = writeln!(
             suricata_text,
-            "alert http any any -> any any (msg:\"watchfire {} file {} hash from watchfire alert\"; {keyword}:{name}; classtype:trojan-activity; sid:{next_sid}; rev:1;)",
+            "alert http any any -> any any (msg:\"watchfire {} file {} hash listed in {name}\"; {keyword}:{name}; classtype:trojan-activity; sid:{next_sid}; rev:1;)",
             alert.category,
             kind.as_str(),
         );
