@@ -15,14 +15,16 @@ use anyhow::{Context, Result, bail};
 /// Suricata and Snort rules as rule-management tools (suricata-update's ancestor) do; stix2 is
 /// the reference STIX parser of `cargo xtask bench-formats`.
 /// `taxii2-client` drives our TAXII server and `medallion` (the OASIS reference server) serves
-/// our TAXII client in the conformance tests.
-const PYTHON_REQUIREMENTS: [&str; 6] = [
+/// our TAXII client in the conformance tests. `mmdb-writer` builds the small MaxMind DB files the
+/// geo tests of `warn` read.
+const PYTHON_REQUIREMENTS: [&str; 7] = [
     "stix2-validator==3.3.2",
     "idstools==0.6.5",
     "pymisp==2.5.34.4",
     "stix2==3.0.2",
     "taxii2-client==2.3.0",
     "medallion==3.0.0",
+    "mmdb-writer==0.2.7",
 ];
 
 /// Written into the venv once its packages are installed; a venv with another marker is rebuilt.

@@ -21,8 +21,10 @@
 mod alert;
 mod claim;
 mod engine;
+mod geo;
 mod index;
 mod inhibit;
+mod playbook;
 
 pub use alert::{
     ALERT_SOURCE, ALERT_TYPE, Alert, BadAlert, Direction, Evidence, MAX_EVIDENCE, Matched,
@@ -33,10 +35,15 @@ pub use claim::{
     remove,
 };
 pub use engine::{Engine, Locator, Members, STATE_KIND, Settings, StepOutcome};
+pub use geo::{Geo, Location};
 pub use index::ConstituencyIndex;
 pub use inhibit::{
     INHIBITION_KIND, Inhibition, InhibitionKind, MAX_INHIBITION_MICROS, NewInhibition, inhibit,
     inhibitions, lift,
+};
+pub use playbook::{
+    AlertFacts, Guidance, Playbook, RuleFile, Rules, SIDS_PER_ALERT, course_of_action, guidance,
+    playbook, report_event_types,
 };
 
 /// An error of the constituencies. Every variant names the value or claim at fault.
@@ -101,6 +108,14 @@ pub enum Error {
     /// An alert cannot be written.
     #[error("cannot write an alert: {0}")]
     Alert(String),
+    /// A MaxMind DB file cannot be read or is not one.
+    #[error("cannot open MaxMind DB file {}: {reason}", path.display())]
+    Geo {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why it cannot be used.
+        reason: String,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] watchfire_store::Error),
