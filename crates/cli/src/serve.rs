@@ -44,6 +44,29 @@ pub struct Args {
     #[arg(long, default_value_t = 200, value_name = "N")]
     rate_per_second: u32,
 
+    /// A MaxMind DB file (GeoLite2-ASN, DB-IP ASN lite, or ip-location-db ASN) telling the AS of
+    /// an address, for AS constituencies.
+    #[arg(long, value_name = "FILE")]
+    geo_asn: Option<PathBuf>,
+
+    /// A MaxMind DB file (GeoLite2-Country or -City, DB-IP country lite, or ip-location-db
+    /// country) telling the country of an address, for country constituencies.
+    #[arg(long, value_name = "FILE")]
+    geo_country: Option<PathBuf>,
+
+    /// The alert aggregation window in hours: one alert per organisation, observable and
+    /// category per window, counting repeats.
+    #[arg(long, default_value_t = 24, value_name = "HOURS", value_parser = clap::value_parser!(u64).range(1..=24 * 365))]
+    alert_window: u64,
+
+    /// An outbreak alert needs sightings by this many distinct organisations ...
+    #[arg(long, default_value_t = 3, value_name = "K", value_parser = clap::value_parser!(u64).range(2..=1000))]
+    outbreak_orgs: u64,
+
+    /// ... within this many hours.
+    #[arg(long, default_value_t = 24, value_name = "HOURS", value_parser = clap::value_parser!(u64).range(1..=24 * 365))]
+    outbreak_window: u64,
+
     /// Run a demo node: a fresh temporary store with demo organisations, users (printed
     /// passwords) and generated intelligence, on loopback only.
     #[arg(long)]
@@ -82,6 +105,13 @@ pub fn run(args: &Args, data: &Path, database: Option<&str>) -> Result<ExitCode>
     config.secure_cookies = args.secure_cookies || args.tls_cert.is_some();
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         config.tls = Some(TlsFiles { cert: cert.clone(), key: key.clone() });
+    }
+    config.warn.window = std::time::Duration::from_secs(args.alert_window * 3600);
+    config.warn.outbreak_window = std::time::Duration::from_secs(args.outbreak_window * 3600);
+    config.warn.outbreak_orgs = usize::try_from(args.outbreak_orgs).unwrap_or(usize::MAX);
+    if args.geo_asn.is_some() || args.geo_country.is_some() {
+        let geo = watchfire_warn::Geo::open(args.geo_asn.as_deref(), args.geo_country.as_deref())?;
+        config.locator = Some(Arc::new(geo));
     }
     let scheme = if config.tls.is_some() { "https" } else { "http" };
     let node = Node::start(Arc::clone(&store), config)?;

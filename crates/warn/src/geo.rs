@@ -178,3 +178,13 @@ fn country_code(text: &str) -> Option<String> {
     let is_code = text.len() == 2 && text.bytes().all(|byte| byte.is_ascii_alphabetic());
     is_code.then(|| text.to_ascii_uppercase())
 }
+
+impl crate::Locator for Geo {
+    fn asn(&self, address: IpAddr) -> Option<u32> {
+        self.lookup(address).asn
+    }
+
+    fn country(&self, address: IpAddr) -> Option<String> {
+        self.lookup(address).country
+    }
+}

@@ -441,3 +441,46 @@ fn open_alerts_expire_and_a_repeat_opens_a_resolved_one_again() {
     let alert = alerts(&store).into_iter().find(|alert| alert.id == ids[0]).unwrap();
     assert_eq!((alert.status, alert.count), (Status::New, 2));
 }
+
+/// Tells AS 64500 and FR for 203.0.113.0/24, AS 64501 and DE elsewhere (as a MaxMind file would;
+/// the files themselves are read in `geo.rs`).
+#[derive(Debug)]
+struct TwoNetworks;
+
+impl watchfire_warn::Locator for TwoNetworks {
+    fn asn(&self, address: std::net::IpAddr) -> Option<u32> {
+        Some(if address.to_string().starts_with("203.0.113.") { 64500 } else { 64501 })
+    }
+
+    fn country(&self, address: std::net::IpAddr) -> Option<String> {
+        Some(if address.to_string().starts_with("203.0.113.") { "FR" } else { "DE" }.to_owned())
+    }
+}
+
+#[test]
+fn addresses_reach_the_owners_of_their_as_then_their_country() {
+    let (_dir, store) = store();
+    approve(&store, org(A), ClaimKind::Asn, "AS64500");
+    approve(&store, org(B), ClaimKind::Country, "FR");
+    approve(&store, org(C), ClaimKind::Country, "DE");
+    approve(&store, org(C), ClaimKind::Cidr, "203.0.113.128/25");
+    let green = Audience::node(Tlp::Green);
+    // In AS64500 (A, more specific than B's country), in C's network (more specific than A's
+    // AS), and elsewhere in DE (C's country).
+    indicator(&store, "feed", "203.0.113.5", Category::BotnetC2, green.clone());
+    indicator(&store, "feed", "203.0.113.200", Category::BotnetC2, green.clone());
+    indicator(&store, "feed", "192.0.2.1", Category::BotnetC2, green);
+    let locator: std::sync::Arc<dyn watchfire_warn::Locator> = std::sync::Arc::new(TwoNetworks);
+    let mut engine = Engine::open(&store, Settings::default(), Some(locator)).unwrap();
+    run(&mut engine, &store);
+    let alerts = alerts(&store);
+    assert_eq!(of(&alerts, org(A)), set(&[("203.0.113.5", "AS64500", Category::BotnetC2)]));
+    assert!(of(&alerts, org(B)).is_empty());
+    assert_eq!(
+        of(&alerts, org(C)),
+        set(&[
+            ("203.0.113.200", "203.0.113.128/25", Category::BotnetC2),
+            ("192.0.2.1", "DE", Category::BotnetC2),
+        ])
+    );
+}

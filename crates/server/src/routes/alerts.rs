@@ -16,7 +16,8 @@ use serde_json::{Value, json};
 use watchfire_model::record::Category;
 use watchfire_store::{Query, Reader, Seq, Versions};
 use watchfire_warn::{
-    ALERT_TYPE, Alert, Direction, Inhibition, InhibitionKind, NewInhibition, Severity, Status,
+    ALERT_TYPE, Alert, AlertFacts, Direction, Inhibition, InhibitionKind, NewInhibition, Severity,
+    Status,
 };
 
 use super::intel::micros_text;
@@ -314,11 +315,30 @@ async fn get_alert(
     Ok(json(&answer))
 }
 
-/// An alert as the API answers it: the alert, how many versions it has, and its guidance.
+/// An alert as the API answers it: the alert, how many versions it has, and its counter-measures
+/// (the playbook's steps and rule snippets for its observable, and the same as a STIX
+/// `course-of-action`).
 fn alert_view(alert: &Alert, versions: usize) -> Value {
+    let observables = [alert.observable.clone()];
+    let facts = AlertFacts {
+        alert_id: &alert.id,
+        category: alert.category,
+        direction: alert.direction,
+        event_type: alert.event_type.as_deref(),
+        observables: &observables,
+        port: alert.port,
+    };
+    // Made at the alert's last change, so the same version always gives the same snippets.
+    let guidance = watchfire_warn::guidance(&facts, &alert.modified);
+    let course_of_action = watchfire_warn::course_of_action(&guidance, &alert.id, &alert.created);
     let mut view = serde_json::to_value(alert).unwrap_or(Value::Null);
     if let Value::Object(fields) = &mut view {
         fields.insert("versions".into(), versions.into());
+        fields.insert("guidance".into(), serde_json::to_value(&guidance).unwrap_or(Value::Null));
+        fields.insert(
+            "course_of_action".into(),
+            serde_json::to_value(&course_of_action).unwrap_or(Value::Null),
+        );
     }
     view
 }

@@ -298,6 +298,13 @@ fn an_organisation_acknowledges_resolves_reports_and_mutes_its_alerts() {
     let one = node.get(&format!("/api/v1/alerts/{id}"), &analyst).json();
     assert_eq!((one["status"].as_str(), one["versions"].as_u64()), (Some("resolved"), Some(3)));
     assert_eq!(one["status_by"], "a-analyst");
+    // Counter-measures come with it: the playbook of an IPv4 listed by a plain list (category
+    // malicious, hosted), an nftables drop of the address, and a STIX course-of-action.
+    let value = one["observable"]["value"].as_str().unwrap().to_owned();
+    assert_eq!(one["guidance"]["playbook"]["key"], "generic.hosted", "{one}");
+    let nftables = one["guidance"]["rules"]["nftables"].as_str().unwrap();
+    assert!(nftables.contains(&value), "{nftables}");
+    assert_eq!(one["course_of_action"]["type"], "course-of-action");
 
     // Filters.
     assert_eq!(alerts_of(&node, &analyst, "&status=resolved").len(), 1);
