@@ -1,5 +1,6 @@
 //! The `watchfire` command-line binary: one entry point for every job of a node.
 
+mod alerts;
 mod constituency;
 mod convert;
 mod extract;
@@ -61,6 +62,14 @@ enum Command {
     /// Node administration: `admin init` makes the first administrator.
     Admin(serve::AdminArgs),
 
+    /// Lists the alerts: the warnings addressed to organisations whose constituency a threat
+    /// touches (and community-wide outbreaks), newest change last.
+    ///
+    /// One line per alert (last seen, severity, status, organisation, direction, category,
+    /// observable, matched claim, count, id), or JSON lines with --json. --match first matches
+    /// the log against the constituencies, as a running node does by itself.
+    Alerts(alerts::Args),
+
     /// The networks, AS numbers, domain suffixes and countries organisations claim, and their
     /// approval: `constituency list`, `claim`, `approve`, `reject`, `remove`.
     Constituency(constituency::Args),
@@ -116,6 +125,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let (data, database) = (&cli.global.data, cli.global.database.as_deref());
     let result = match cli.command {
+        Command::Alerts(args) => alerts::run(&args, data, database),
         Command::Constituency(args) => constituency::run(&args, data, database),
         Command::Convert(args) => convert::run(&args),
         Command::Extract(args) => extract::run(&args).map(|()| ExitCode::SUCCESS),

@@ -360,7 +360,7 @@ fn warn_loop(state: &AppState, stop: &AtomicBool) {
 
 /// The principal an organisation's alerts are judged for: a machine of that organisation (no
 /// user, so RED evidence never becomes an alert).
-fn org_principal(org: &accounts::Organisation) -> watchfire_model::policy::Principal {
+pub fn org_principal(org: &accounts::Organisation) -> watchfire_model::policy::Principal {
     watchfire_model::policy::Principal::Member(watchfire_model::policy::Member {
         org: org.id,
         user: None,
