@@ -17,7 +17,7 @@
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -102,8 +102,8 @@ pub fn run(args: &[String]) -> Result<()> {
     println!("imported in {:.1?}", started.elapsed());
     let token = node::admin_init(&binary, &data)?.token;
     let (mut server, base) = node::serve(&binary, &data, node::free_port()?)?;
-    wait_ready(&base, &mut server.0)?;
-    let last_seq = last_seq(&base, &token)?;
+    node::wait_ready(&base, &mut server.0)?;
+    let last_seq = node::last_seq(&base, &token)?;
 
     let load_before = load_average();
     let mut outcomes = Vec::new();
@@ -154,43 +154,6 @@ fn known_values(input: &Path, n: usize) -> Result<Vec<String>> {
     Ok(values)
 }
 
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .into()
-}
-
-fn wait_ready(base: &str, server: &mut Child) -> Result<()> {
-    let agent = agent();
-    let deadline = Instant::now() + Duration::from_secs(300);
-    while Instant::now() < deadline {
-        if let Some(status) = server.try_wait()? {
-            bail!("watchfire serve exited: {status}");
-        }
-        if agent.get(format!("{base}/readyz")).call().is_ok_and(|response| response.status() == 200)
-        {
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    bail!("watchfire serve did not get ready in 300 s")
-}
-
-fn last_seq(base: &str, token: &str) -> Result<u64> {
-    let mut response = agent()
-        .get(format!("{base}/metrics"))
-        .header("authorization", format!("Bearer {token}"))
-        .call()
-        .context("cannot read /metrics")?;
-    let text = response.body_mut().read_to_string()?;
-    text.lines()
-        .find_map(|line| line.strip_prefix("watchfire_log_head "))
-        .and_then(|value| value.trim().parse().ok())
-        .context("no watchfire_log_head in /metrics")
-}
-
 #[allow(clippy::too_many_arguments)]
 fn drive(
     base: &str,
@@ -207,7 +170,7 @@ fn drive(
         let handles: Vec<_> = (0..clients)
             .map(|client| {
                 scope.spawn(move || -> Result<Vec<u64>> {
-                    let agent = agent();
+                    let agent = node::agent();
                     let mut rng = Rng::new(0xa91 + client as u64);
                     let mut latencies = Vec::new();
                     let authorization = format!("Bearer {token}");

@@ -14,6 +14,7 @@ mod bench_ingest;
 mod bench_match;
 mod bench_scan;
 mod bench_taxii;
+mod bench_warn;
 mod gen_logs;
 mod node;
 mod postgres;
@@ -33,6 +34,8 @@ commands:
   bench-scan [...]     `watchfire match` over >= 1 GB of generated logs with 1M indicators beside
                        `rg -F -f` and `grep -F -f` (MB/s, hits, substring false positives)
   bench-taxii [...]    paging a 1M-object TAXII collection: our server beside medallion 3.0.0
+  bench-warn [...]     p99 from an import's acknowledgement to its alert on the member's live
+                       stream, while importing 10 000 indicators/s
   gen-logs [--lines N] [--extra-indicators N] [--spread N] DIR
                        deterministic Zeek and EVE logs with known malicious values and decoys,
                        their indicators and the ground truth of `watchfire match` (default 10000
@@ -141,6 +144,7 @@ fn main() -> Result<()> {
         Some("bench-match") => bench_match::run(&args[1..]),
         Some("bench-scan") => bench_scan::run(&args[1..]),
         Some("bench-taxii") => bench_taxii::run(&args[1..]),
+        Some("bench-warn") => bench_warn::run(&args[1..]),
         Some("postgres") => postgres::serve(),
         Some("fuzz") => {
             let runs = match args.get(1) {

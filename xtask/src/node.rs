@@ -1,11 +1,12 @@
 //! What the end-to-end benches share: a fresh work directory, the release `watchfire` binary,
 //! `watchfire --data DIR ...` commands, the first administrator, and a `watchfire serve` on a
-//! free loopback port that is killed when dropped.
+//! free loopback port that is killed when dropped, an HTTP agent, readiness and the log's head.
 
 use std::fs;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
@@ -95,4 +96,44 @@ pub fn serve(binary: &Path, data: &Path, port: u16) -> Result<(Process, String)>
         .spawn()
         .context("cannot start watchfire serve")?;
     Ok((Process(child), format!("http://{listen}")))
+}
+
+/// An HTTP agent for the benches: answers of any status are values, 30 s per request.
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into()
+}
+
+/// Waits until `watchfire serve` answers `/readyz` (at most 300 s), failing if it exits.
+pub fn wait_ready(base: &str, server: &mut Child) -> Result<()> {
+    let agent = agent();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while Instant::now() < deadline {
+        if let Some(status) = server.try_wait()? {
+            bail!("watchfire serve exited: {status}");
+        }
+        if agent.get(format!("{base}/readyz")).call().is_ok_and(|response| response.status() == 200)
+        {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bail!("watchfire serve did not get ready in 300 s")
+}
+
+/// Returns the log's head as the node's `/metrics` tells it (needs an admin token).
+pub fn last_seq(base: &str, token: &str) -> Result<u64> {
+    let mut response = agent()
+        .get(format!("{base}/metrics"))
+        .header("authorization", format!("Bearer {token}"))
+        .call()
+        .context("cannot read /metrics")?;
+    let text = response.body_mut().read_to_string()?;
+    text.lines()
+        .find_map(|line| line.strip_prefix("watchfire_log_head "))
+        .and_then(|value| value.trim().parse().ok())
+        .context("no watchfire_log_head in /metrics")
 }
