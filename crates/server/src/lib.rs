@@ -198,12 +198,18 @@ impl Node {
                 .name("rescorer".into())
                 .spawn(move || refresh_scores(&state, &stop))
         };
+        let indexer = {
+            let (state, stop) = (state.clone(), Arc::clone(&stop));
+            std::thread::Builder::new()
+                .name("index".into())
+                .spawn(move || follow_index(&state, &stop))
+        };
         let warner = {
             let (state, stop) = (state.clone(), Arc::clone(&stop));
             std::thread::Builder::new().name("warn".into()).spawn(move || warn_loop(&state, &stop))
         };
         let mut threads: Vec<_> =
-            [follower, rescorer, warner].into_iter().filter_map(Result::ok).collect();
+            [follower, indexer, rescorer, warner].into_iter().filter_map(Result::ok).collect();
         if state.config.feeds {
             let (store, stop) = (Arc::clone(&state.store), Arc::clone(&stop));
             let scheduler = std::thread::Builder::new().name("feeds".into()).spawn(move || {
@@ -282,7 +288,8 @@ fn configure_http(
         .max_buf_size(64 * 1024);
 }
 
-// Follows the log: publishes each new head (waking the streams), then refreshes the index.
+// Follows the log and publishes each new head, waking the streams. Nothing else runs on this
+// thread, so a slow index refresh never delays an event (an alert) on its way to a stream.
 fn follow_log(state: &AppState, head: &watch::Sender<Seq>, stop: &AtomicBool) {
     let mut last = *head.borrow();
     while !stop.load(Ordering::Relaxed) {
@@ -290,13 +297,30 @@ fn follow_log(state: &AppState, head: &watch::Sender<Seq>, stop: &AtomicBool) {
             Ok(seq) if seq > last => {
                 last = seq;
                 head.send_replace(seq);
-                if let Err(error) = state.index.refresh(&*state.store) {
-                    tracing::warn!(%error, "cannot refresh the match index; retrying");
-                }
             }
             Ok(_) => {}
             Err(error) => {
                 tracing::warn!(%error, "cannot follow the log; retrying in 1 s");
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        }
+    }
+}
+
+// Follows the log with the match index: a new snapshot after each append.
+fn follow_index(state: &AppState, stop: &AtomicBool) {
+    let mut last = state.index.snapshot().seq();
+    while !stop.load(Ordering::Relaxed) {
+        match state.store.wait(last, Duration::from_millis(250)) {
+            Ok(seq) if seq > last => {
+                if let Err(error) = state.index.refresh(&*state.store) {
+                    tracing::warn!(%error, "cannot refresh the match index; retrying");
+                }
+                last = seq;
+            }
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(%error, "the match index cannot follow the log; retrying in 1 s");
                 std::thread::sleep(Duration::from_secs(1));
             }
         }

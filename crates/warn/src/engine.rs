@@ -222,19 +222,18 @@ impl Engine {
     /// moves past them only once the alerts are durable.
     pub fn step(&mut self, store: &dyn Store, members: &dyn Members) -> Result<StepOutcome, Error> {
         self.reload_constituencies(store)?;
-        let head = store.last_seq()?;
-        let query = Query {
-            after: self.cursor,
-            limit: self.settings.batch.max(1),
-            types: [TYPE_INDICATOR, TYPE_HOST_EVENT, TYPE_SIGHTING].map(str::to_owned).to_vec(),
-            ..Query::default()
-        };
+        // Every type is read, and the cursor moves to the last entry read: the cursor never
+        // passes an entry the query did not see (a head read apart from the query could be
+        // newer than the query's view of the log).
+        let query =
+            Query { after: self.cursor, limit: self.settings.batch.max(1), ..Query::default() };
         let page = store.query(Reader::Operator, &query)?;
         let mut outcome = StepOutcome::default();
         let mut hits = Vec::new();
         for entry in &page.entries {
             outcome.entries += 1;
-            if entry.kind == EntryKind::Tombstone {
+            let wanted = [TYPE_INDICATOR, TYPE_HOST_EVENT, TYPE_SIGHTING];
+            if entry.kind == EntryKind::Tombstone || !wanted.contains(&entry.object_type.as_str()) {
                 continue;
             }
             match self.hits(store, entry, members) {
@@ -261,10 +260,9 @@ impl Engine {
         }
         outcome.raised = raised;
         outcome.updated = updated;
-        // Without `next` the page reached the head read before it: nothing after it is unseen.
         let cursor = match page.next {
             Some(next) => next,
-            None => page.entries.last().map_or(head, |entry| entry.seq.max(head)),
+            None => page.entries.last().map_or(self.cursor, |entry| entry.seq),
         };
         if cursor != self.cursor {
             self.cursor = cursor;

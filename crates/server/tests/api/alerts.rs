@@ -185,6 +185,32 @@ fn settle_alerts(node: &TestNode, admin_token: &str) {
     panic!("the alert engine did not catch up with the log");
 }
 
+/// Reads `user`'s live stream from the start until an event holding `sentinel`.
+fn streamed_until(node: &TestNode, user: &str, sentinel: &str) -> String {
+    use base64::Engine as _;
+    use std::io::BufRead as _;
+    let encoded = base64::engine::general_purpose::STANDARD
+        .encode(format!("{user}:{}", crate::common::PASSWORD));
+    let request = ureq::http::Request::builder()
+        .uri(node.url("/api/v1/stream?after=0"))
+        .header("authorization", format!("Basic {encoded}"));
+    let response = crate::common::agent().run(request.body(()).unwrap()).unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let reader = std::io::BufReader::new(response.into_body().into_reader());
+    let mut seen = String::new();
+    for line in reader.lines() {
+        let line = line.unwrap();
+        if line.starts_with("data:") {
+            if line.contains(sentinel) {
+                break;
+            }
+            seen.push_str(&line);
+            seen.push('\n');
+        }
+    }
+    seen
+}
+
 fn alerts_of(node: &TestNode, auth: &Auth, query: &str) -> Vec<Value> {
     let answer = node.get(&format!("/api/v1/alerts?limit=1000{query}"), auth);
     assert_eq!(answer.status, 200, "{}", answer.body);
@@ -283,6 +309,13 @@ fn an_organisation_acknowledges_resolves_reports_and_mutes_its_alerts() {
     let alerts = alerts_of(&node, &analyst, "");
     assert_eq!(alerts.len(), 2, "{alerts:?}");
     assert!(alerts_of(&node, &Auth::user("b-analyst"), "").is_empty(), "b owns nothing");
+    // The live stream carries them to a, never to b: both read up to a CLEAR sentinel.
+    node.import("b-analyst", "source=sentinel&tlp=clear", "sentinel.example.org\n");
+    let stream = |user: &str| streamed_until(&node, user, "sentinel.example.org");
+    let (to_a, to_b) = (stream("a-analyst"), stream("b-analyst"));
+    assert_eq!(to_a.matches("\"type\":\"x-watchfire-alert\",\"source\"").count(), 2, "{to_a}");
+    assert!(to_a.contains("192.0.2.10") && to_a.contains("192.0.2.11"));
+    assert!(!to_b.contains("x-watchfire-alert"), "{to_b}");
     let id = alerts[0]["id"].as_str().unwrap().to_owned();
 
     // Another organisation cannot see or change it; a viewer cannot change it.
