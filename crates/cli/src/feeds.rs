@@ -12,7 +12,7 @@ use anyhow::{Context as _, Result, bail};
 use watchfire_feeds::source::{self, Auth, Source, SourceKind};
 use watchfire_feeds::{Options, Report};
 use watchfire_formats::catalogue::{self, CatalogueEntry};
-use watchfire_model::record::{Category, Confidence};
+use watchfire_model::record::{Category, Confidence, Reliability};
 use watchfire_model::tlp::Tlp;
 use watchfire_store::{Put, Store};
 
@@ -104,6 +104,10 @@ struct AddArgs {
     /// The confidence of indicators that carry none, 0 to 100.
     #[arg(long, value_parser = parse_confidence)]
     confidence: Option<Confidence>,
+    /// How far the source is trusted: the Admiralty code's letter, A (completely reliable) to E
+    /// (unreliable), F (cannot be judged); it weighs in the severity of the alerts it raises.
+    #[arg(long)]
+    reliability: Option<Reliability>,
     #[command(flatten)]
     credentials: Credentials,
     /// Add it disabled (pulled by `feeds run` only).
@@ -192,6 +196,7 @@ fn add_source(store: &dyn Store, add: &AddArgs) -> Result<ExitCode> {
         tlp: add.tlp,
         category: add.category,
         confidence: add.confidence,
+        reliability: add.reliability,
         enabled: !add.disabled,
         auth: add.credentials.auth(),
         ..Source::new(&add.name, add.kind, &add.url)

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use watchfire_formats::catalogue::CatalogueEntry;
-use watchfire_model::record::{Category, Confidence};
+use watchfire_model::record::{Category, Confidence, Reliability};
 use watchfire_model::stix::{Precision, Timestamp};
 use watchfire_model::tlp::Tlp;
 use watchfire_store::{Put, Store};
@@ -143,6 +143,10 @@ pub struct Source {
     /// The confidence of indicators that carry none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confidence: Option<Confidence>,
+    /// How far it is trusted (the Admiralty code's letter); it weighs in the severity of the
+    /// alerts it raises.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reliability: Option<Reliability>,
     /// Whether the scheduler pulls it.
     pub enabled: bool,
     /// Its credentials (names of environment variables).
@@ -163,6 +167,7 @@ impl Source {
             tlp: Tlp::Clear,
             category: None,
             confidence: None,
+            reliability: None,
             enabled: true,
             auth: Auth::None,
         }
@@ -177,6 +182,7 @@ impl Source {
             tlp: entry.tlp,
             category: entry.category,
             confidence: Some(entry.confidence),
+            reliability: None,
             ..Source::new(&entry.name, kind, &entry.url)
         }
     }
@@ -291,6 +297,10 @@ pub struct Listing {
     /// Its format (http feeds), when named.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
+    /// How far it is trusted (the Admiralty code's letter); it weighs in the severity of the
+    /// alerts it raises.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reliability: Option<Reliability>,
     /// Whether the scheduler pulls it.
     pub enabled: bool,
     /// Seconds between pulls.
@@ -336,6 +346,7 @@ pub fn listing(store: &dyn Store) -> Result<Vec<Listing>, Error> {
             kind: source.kind,
             url: source.url,
             format: source.format,
+            reliability: source.reliability,
             enabled: source.enabled,
             interval_secs: source.interval_secs,
             tlp: source.tlp,

@@ -200,6 +200,58 @@ impl From<Confidence> for u8 {
     }
 }
 
+/// How far a source is trusted, as the reliability letter of the Admiralty code (NATO
+/// AJP-2.1): A completely reliable, B usually reliable, C fairly reliable, D not usually reliable,
+/// E unreliable, F reliability cannot be judged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Reliability {
+    /// Completely reliable.
+    A,
+    /// Usually reliable.
+    B,
+    /// Fairly reliable.
+    C,
+    /// Not usually reliable.
+    D,
+    /// Unreliable.
+    E,
+    /// Reliability cannot be judged.
+    F,
+}
+
+impl Reliability {
+    /// Returns the reliability on a 0 to 100 scale (A 100, B 80, C 60, D 40, E 20), or `None`
+    /// for F (cannot be judged), which counts as a source nobody rated.
+    pub fn score(self) -> Option<u8> {
+        match self {
+            Reliability::A => Some(100),
+            Reliability::B => Some(80),
+            Reliability::C => Some(60),
+            Reliability::D => Some(40),
+            Reliability::E => Some(20),
+            Reliability::F => None,
+        }
+    }
+}
+
+impl FromStr for Reliability {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Reliability, String> {
+        match text.trim().to_ascii_uppercase().as_str() {
+            "A" => Ok(Reliability::A),
+            "B" => Ok(Reliability::B),
+            "C" => Ok(Reliability::C),
+            "D" => Ok(Reliability::D),
+            "E" => Ok(Reliability::E),
+            "F" => Ok(Reliability::F),
+            _ => Err(format!(
+                "unknown reliability {text:?}: expected a letter A to F (Admiralty code)"
+            )),
+        }
+    }
+}
+
 /// What kind of threat a record is about. The names are stable: alerts, playbooks and exports use them.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use watchfire_model::observable::{Observable, ObservableKind};
 use watchfire_model::pattern::Pattern;
 use watchfire_model::policy::{Audience, OrgId, Principal, may_see};
-use watchfire_model::record::Category;
+use watchfire_model::record::{Category, Reliability};
 use watchfire_model::stix::{Precision, StixObject, Timestamp};
 use watchfire_store::{Entry, EntryKind, Fact, Put, Query, Reader, Seq, Store, Versions};
 use xxhash_rust::xxh3::xxh3_64;
@@ -135,6 +135,20 @@ pub struct Engine {
     sightings: HashMap<String, Vec<(OrgId, i64)>>,
     /// Microseconds of the last `modified` the engine wrote, so versions always move forward.
     last_modified: i64,
+    /// The reliability of the node's configured sources (0 to 100), by name.
+    source_reliability: HashMap<String, u8>,
+}
+
+/// The directory kind of the node's configured sources (`watchfire_feeds::SOURCE_KIND`): the
+/// engine reads their name and reliability only.
+const SOURCE_KIND: &str = "source";
+
+/// What the engine reads of a configured source.
+#[derive(Deserialize)]
+struct SourceView {
+    name: String,
+    #[serde(default)]
+    reliability: Option<Reliability>,
 }
 
 /// One match: an entry touching an organisation (or the community).
@@ -203,6 +217,7 @@ impl Engine {
             inhibitions: Inhibitions::default(),
             sightings: HashMap::new(),
             last_modified: 0,
+            source_reliability: HashMap::new(),
         };
         engine.reload_sightings(store)?;
         Ok(engine)
@@ -369,6 +384,14 @@ impl Engine {
             self.claims_digest = digest;
         }
         self.inhibitions = Inhibitions::load(store)?;
+        self.source_reliability = store
+            .directory_list(SOURCE_KIND)?
+            .iter()
+            .filter_map(|(_, document)| {
+                let source: SourceView = serde_json::from_str(document).ok()?;
+                Some((source.name, source.reliability?.score()?))
+            })
+            .collect();
         Ok(())
     }
 
@@ -426,8 +449,14 @@ impl Engine {
         Ok(hits)
     }
 
+    // The settings' value for a source, else its configured letter's, else the default.
     fn reliability(&self, source: &str) -> u8 {
-        self.settings.reliability.get(source).copied().unwrap_or(self.settings.default_reliability)
+        self.settings
+            .reliability
+            .get(source)
+            .or_else(|| self.source_reliability.get(source))
+            .copied()
+            .unwrap_or(self.settings.default_reliability)
     }
 
     fn indicator_hits(&self, store: &dyn Store, entry: &Entry) -> Result<Vec<Hit>, String> {

@@ -484,3 +484,32 @@ fn addresses_reach_the_owners_of_their_as_then_their_country() {
         ])
     );
 }
+
+#[test]
+fn a_source_rated_reliable_raises_a_more_severe_alert() {
+    let (_dir, store) = store();
+    approve(&store, org(A), ClaimKind::Cidr, "192.0.2.0/24");
+    for (name, letter) in [("trusted", "A"), ("doubtful", "E"), ("unrated", "F")] {
+        let mut source = watchfire_feeds::Source::new(
+            name,
+            watchfire_feeds::SourceKind::Http,
+            "https://feeds.example/list.txt",
+        );
+        source.reliability = Some(letter.parse().unwrap());
+        watchfire_feeds::source::put(&store, &source, watchfire_store::Put::Insert).unwrap();
+    }
+    let green = Audience::node(Tlp::Green);
+    indicator(&store, "trusted", "192.0.2.1", Category::Scanner, green.clone());
+    indicator(&store, "doubtful", "192.0.2.2", Category::Scanner, green.clone());
+    indicator(&store, "unrated", "192.0.2.3", Category::Scanner, green.clone());
+    indicator(&store, "unknown", "192.0.2.4", Category::Scanner, green);
+    run(&mut engine(&store), &store);
+    let score = |value: &str| {
+        alerts(&store).into_iter().find(|alert| alert.observable.value() == value).unwrap().score
+    };
+    // Scanner weighs 40; A (100) adds 8, E (20) takes 8; F and an unknown source count 60.
+    assert_eq!(
+        [score("192.0.2.1"), score("192.0.2.2"), score("192.0.2.3"), score("192.0.2.4")],
+        [48, 32, 40, 40]
+    );
+}
