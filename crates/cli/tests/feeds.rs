@@ -140,6 +140,8 @@ fn add_run_list_and_remove_a_source() {
             "30m",
             "--tlp",
             "green",
+            "--reliability",
+            "b",
         ],
     );
     let report: serde_json::Value =
@@ -163,6 +165,7 @@ fn add_run_list_and_remove_a_source() {
         (row["interval_secs"].as_u64(), row["tlp"].as_str()),
         (Some(1800), Some("TLP:GREEN"))
     );
+    assert_eq!(row["reliability"], "B");
     assert!(row["last_success"].as_str().is_some_and(|time| time.ends_with('Z')));
     assert!(row["last_error"].is_null());
 
