@@ -34,7 +34,7 @@ pub use endpoint::{
 pub use key::{NODE_KEY_FILE, NodeKey, SECRET_PREFIX, signature};
 pub use outbox::{
     BODY_KIND, Backoff, Channel, DROPPED_KIND, Dropped, Event, Item, ItemState, OUTBOX_KIND,
-    all_items, body, dropped, item, items, purge, retry,
+    all_items, body, dropped, item, items, purge, retry, update_item,
 };
 pub use run::{
     CURSOR_KIND, Deliverer, Delivery, Settings, cursor, enqueue, enqueue_digests, period_alerts,

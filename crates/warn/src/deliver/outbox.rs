@@ -227,7 +227,7 @@ pub fn body(store: &dyn Store, id: &str) -> Result<Option<String>, DeliveryError
 }
 
 /// Writes an item's new state.
-pub fn update(store: &dyn Store, item: &Item) -> Result<(), DeliveryError> {
+pub fn update_item(store: &dyn Store, item: &Item) -> Result<(), DeliveryError> {
     put(store, OUTBOX_KIND, &item.id, item)
 }
 
@@ -241,7 +241,7 @@ pub fn retry(store: &dyn Store, id: &str, now_micros: i64) -> Result<Item, Deliv
     item.attempts = 0;
     item.next_try_micros = now_micros;
     item.updated_micros = now_micros;
-    update(store, &item)?;
+    update_item(store, &item)?;
     Ok(item)
 }
 

@@ -445,7 +445,7 @@ impl Deliverer {
                 item.last_error = Some(error);
             }
         }
-        outbox::update(&*self.store, &item)
+        outbox::update_item(&*self.store, &item)
     }
 }
 
