@@ -4,6 +4,7 @@
 
 mod admin;
 mod constituency;
+mod delivery;
 mod export;
 mod feeds;
 mod import;
@@ -62,6 +63,7 @@ pub fn table() -> Vec<(RouteDoc, MethodRouter<AppState>)> {
     routes.extend(stream::routes());
     routes.extend(admin::routes());
     routes.extend(constituency::routes());
+    routes.extend(delivery::routes());
     routes.extend(feeds::routes());
     routes.extend(taxii::routes());
     routes

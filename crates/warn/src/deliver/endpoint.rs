@@ -210,6 +210,17 @@ pub fn check_url(url: &str) -> Result<(), DeliveryError> {
     Ok(())
 }
 
+/// Checks an e-mail address (at most 254 bytes, as lettre parses it); returns it trimmed.
+pub fn check_address(address: &str) -> Result<String, DeliveryError> {
+    let address = address.trim();
+    let invalid = |reason: String| DeliveryError::Invalid { field: "address", reason };
+    if address.len() > 254 {
+        return Err(invalid("longer than 254 bytes".into()));
+    }
+    let parsed: lettre::Address = address.parse().map_err(|error| invalid(format!("{error}")))?;
+    Ok(parsed.to_string())
+}
+
 /// Makes a webhook; returns it with its secret, which is shown this once.
 pub fn create_webhook(
     store: &dyn Store,
@@ -284,17 +295,12 @@ pub fn create_subscription(
     new: NewSubscription,
     now_micros: i64,
 ) -> Result<EmailSubscription, DeliveryError> {
-    let address = new.address.trim();
-    let invalid = |reason: String| DeliveryError::Invalid { field: "address", reason };
-    if address.len() > 254 {
-        return Err(invalid("longer than 254 bytes".into()));
-    }
-    let parsed: lettre::Address = address.parse().map_err(|error| invalid(format!("{error}")))?;
+    let address = check_address(&new.address)?;
     let subscription = EmailSubscription {
         id: Uuid::new_v4().to_string(),
         org: new.org,
         org_name: new.org_name,
-        address: parsed.to_string(),
+        address,
         mode: new.mode,
         min_severity: new.min_severity,
         created_by: new.created_by,

@@ -27,9 +27,9 @@ mod send;
 pub use compose::{MAX_DIGEST_LINES, alert_mail, digest_mail, webhook_body};
 pub use endpoint::{
     DIGEST_KIND, DigestMode, DigestState, EmailSubscription, MAX_URL_BYTES, NewSubscription,
-    NewWebhook, SUBSCRIPTION_KIND, WEBHOOK_KIND, Webhook, check_url, create_subscription,
-    create_webhook, remove_subscription, remove_webhook, rotate_webhook, set_webhook_enabled,
-    subscription, subscriptions, webhook, webhooks,
+    NewWebhook, SUBSCRIPTION_KIND, WEBHOOK_KIND, Webhook, check_address, check_url,
+    create_subscription, create_webhook, remove_subscription, remove_webhook, rotate_webhook,
+    set_webhook_enabled, subscription, subscriptions, webhook, webhooks,
 };
 pub use key::{NODE_KEY_FILE, NodeKey, SECRET_PREFIX, signature};
 pub use outbox::{
