@@ -136,6 +136,11 @@ pub struct SmtpSink {
 
 impl SmtpSink {
     pub fn start(refuse: bool) -> SmtpSink {
+        SmtpSink::start_slow(refuse, Duration::ZERO)
+    }
+
+    /// Starts a sink that waits `delay` before accepting each mail's data.
+    pub fn start_slow(refuse: bool, delay: Duration) -> SmtpSink {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let mails: Arc<Mutex<Vec<String>>> = Arc::default();
@@ -144,7 +149,7 @@ impl SmtpSink {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
                 let recorded = Arc::clone(&recorded);
-                std::thread::spawn(move || serve_smtp(stream, &recorded, refuse));
+                std::thread::spawn(move || serve_smtp(stream, &recorded, refuse, delay));
             }
         });
         SmtpSink { port, mails }
@@ -156,7 +161,7 @@ impl SmtpSink {
     }
 }
 
-fn serve_smtp(stream: TcpStream, mails: &Mutex<Vec<String>>, refuse: bool) {
+fn serve_smtp(stream: TcpStream, mails: &Mutex<Vec<String>>, refuse: bool, delay: Duration) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
     let mut writer = stream.try_clone().unwrap();
     let mut reader = BufReader::new(stream);
@@ -191,6 +196,7 @@ fn serve_smtp(stream: TcpStream, mails: &Mutex<Vec<String>>, refuse: bool) {
                 }
                 data.push_str(&line);
             }
+            std::thread::sleep(delay);
             mails.lock().unwrap().push(data);
             b"250 queued\r\n"
         } else if command == "QUIT" {
