@@ -210,6 +210,7 @@ pub struct Deliverer {
     agent: ureq::Agent,
     in_flight: HashSet<String>,
     busy_endpoints: HashSet<String>,
+    queue: Vec<Item>,
     sender: mpsc::Sender<Outcome>,
     outcomes: mpsc::Receiver<Outcome>,
 }
@@ -235,6 +236,7 @@ impl Deliverer {
             agent,
             in_flight: HashSet::new(),
             busy_endpoints: HashSet::new(),
+            queue: Vec::new(),
             sender,
             outcomes,
         }
@@ -248,7 +250,10 @@ impl Deliverer {
         let mut next_scan = Instant::now();
         let mut next_housekeeping = Instant::now();
         while !stop.load(Ordering::Relaxed) {
-            let head = match self.store.wait(seen.unwrap_or(0), Duration::from_millis(100)) {
+            // While tries run, look for their outcomes often, so an endpoint's next item
+            // follows at once; otherwise the log's head is what wakes us.
+            let wait = if self.in_flight.is_empty() { 100 } else { 5 };
+            let head = match self.store.wait(seen.unwrap_or(0), Duration::from_millis(wait)) {
                 Ok(head) => head,
                 Err(error) => {
                     tracing::warn!(%error, "delivery cannot follow the log; retrying in 1 s");
@@ -256,37 +261,42 @@ impl Deliverer {
                     continue;
                 }
             };
-            let mut changed = false;
+            let mut written = 0;
             if seen != Some(head) {
                 match enqueue(&*self.store, &settings, watchfire_store::now_micros()) {
-                    Ok(written) => {
+                    Ok(new_items) => {
                         seen = Some(head);
-                        changed = written > 0;
+                        written += new_items;
                     }
                     Err(error) => tracing::warn!(%error, "cannot fill the outbox; retrying"),
                 }
             }
             if Instant::now() >= next_housekeeping {
                 next_housekeeping = Instant::now() + settings.housekeeping_every;
-                changed |= self.housekeeping(&settings);
+                written += self.housekeeping(&settings);
             }
+            let mut finished = false;
             while let Ok(outcome) = self.outcomes.try_recv() {
-                changed = true;
+                finished = true;
                 if let Err(error) = self.record(outcome) {
                     tracing::warn!(%error, "cannot record a delivery outcome");
                 }
             }
-            if changed || Instant::now() >= next_scan {
+            if written > 0 || Instant::now() >= next_scan {
                 next_scan = Instant::now() + settings.scan_every;
-                if let Err(error) = self.dispatch() {
+                if let Err(error) = self.rescan() {
                     tracing::warn!(%error, "cannot scan the outbox; retrying");
                 }
+            }
+            let has_work = written > 0 || finished || !self.queue.is_empty();
+            if has_work && let Err(error) = self.dispatch() {
+                tracing::warn!(%error, "cannot start deliveries; retrying");
             }
         }
     }
 
-    // Makes the digests that are due and purges old items; tells whether items were written.
-    fn housekeeping(&self, settings: &Settings) -> bool {
+    // Makes the digests that are due and purges old items; returns the items written.
+    fn housekeeping(&self, settings: &Settings) -> usize {
         let now = watchfire_store::now_micros();
         let written = match enqueue_digests(&*self.store, now) {
             Ok(written) => written,
@@ -300,31 +310,37 @@ impl Deliverer {
             Ok(purged) => tracing::info!(purged, "old deliveries purged"),
             Err(error) => tracing::warn!(%error, "cannot purge old deliveries"),
         }
-        written > 0
+        written
     }
 
-    // Starts a try of every due item, oldest first, at most one per endpoint and
-    // `max_in_flight` in all.
+    // Reads the pending items, soonest due first, into the queue.
+    fn rescan(&mut self) -> Result<(), DeliveryError> {
+        let mut pending: Vec<Item> = outbox::all_items(&*self.store)?
+            .into_iter()
+            .filter(|item| item.state == ItemState::Pending && !self.in_flight.contains(&item.id))
+            .collect();
+        pending.sort_by_key(|item| (item.next_try_micros, item.seq));
+        self.queue = pending;
+        Ok(())
+    }
+
+    // Starts a try of every due item of the queue, at most one per endpoint and
+    // `max_in_flight` in all. The queue may be stale: `job` reads each item again.
     fn dispatch(&mut self) -> Result<(), DeliveryError> {
         let max_in_flight = self.delivery.settings.max_in_flight;
-        if self.in_flight.len() >= max_in_flight {
-            return Ok(());
-        }
         let now = watchfire_store::now_micros();
-        let mut due: Vec<Item> = outbox::all_items(&*self.store)?
-            .into_iter()
-            .filter(|item| item.state == ItemState::Pending && item.next_try_micros <= now)
-            .filter(|item| !self.in_flight.contains(&item.id))
-            .collect();
-        due.sort_by_key(|item| (item.next_try_micros, item.seq));
-        for item in due {
-            if self.in_flight.len() >= max_in_flight {
-                break;
-            }
-            if self.busy_endpoints.contains(&item.endpoint) {
+        let mut index = 0;
+        while index < self.queue.len() && self.in_flight.len() < max_in_flight {
+            let item = &self.queue[index];
+            let is_waiting = item.next_try_micros > now
+                || self.busy_endpoints.contains(&item.endpoint)
+                || self.in_flight.contains(&item.id);
+            if is_waiting {
+                index += 1;
                 continue;
             }
-            let Some(job) = self.job(&item)? else { continue };
+            let item = self.queue.remove(index);
+            let Some(job) = self.job(&item.id)? else { continue };
             self.in_flight.insert(item.id.clone());
             self.busy_endpoints.insert(item.endpoint.clone());
             let (item_id, endpoint) = (item.id.clone(), item.endpoint.clone());
@@ -341,10 +357,16 @@ impl Deliverer {
         Ok(())
     }
 
-    // Prepares the try of one item, or settles it when it cannot be tried: the endpoint is
-    // gone (the item goes too), disabled (it waits), or the body is missing (dead).
-    fn job(&self, item: &Item) -> Result<Option<Try>, DeliveryError> {
+    // Prepares the try of one item, or settles it when it cannot be tried: it is no longer
+    // pending (removed or retried meanwhile), its endpoint is gone (the item goes too) or
+    // disabled (it waits), or its body is missing or damaged (dead).
+    fn job(&self, id: &str) -> Result<Option<Try>, DeliveryError> {
         let store = &*self.store;
+        let Some(item) = outbox::item(store, id)? else { return Ok(None) };
+        if item.state != ItemState::Pending {
+            return Ok(None);
+        }
+        let item = &item;
         let Some(body) = outbox::body(store, &item.id)? else {
             self.settle(item, Err("the body of this delivery is missing".into()), true)?;
             return Ok(None);
