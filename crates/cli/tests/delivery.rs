@@ -225,3 +225,40 @@ fn a_node_killed_in_the_middle_of_delivery_loses_no_alert() {
     node.kill().unwrap();
     node.wait().unwrap();
 }
+
+#[test]
+fn bad_smtp_flags_are_refused_before_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    for (flags, reason) in [
+        (&["--smtp-relay", "mail.example", "--smtp-from", "a@b.example"][..], "expected HOST:PORT"),
+        (&["--smtp-relay", "mail.example:99999", "--smtp-from", "a@b.example"][..], "bad port"),
+        (&["--smtp-relay", "mail.example:25", "--smtp-from", "not-an-address"][..], "--smtp-from"),
+        (
+            &[
+                "--smtp-relay",
+                "mail.example:25",
+                "--smtp-from",
+                "a@b.example",
+                "--smtp-user",
+                "u",
+                "--smtp-password-env",
+                "WATCHFIRE_TEST_UNSET_PASSWORD",
+            ][..],
+            "WATCHFIRE_TEST_UNSET_PASSWORD: the variable is not set",
+        ),
+        (&["--smtp-from", "a@b.example"][..], "--smtp-relay"),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_watchfire"))
+            .env_remove("WATCHFIRE_DATA")
+            .env_remove("WATCHFIRE_DATABASE")
+            .env_remove("WATCHFIRE_TEST_UNSET_PASSWORD")
+            .arg("--data")
+            .arg(dir.path())
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(flags)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success() && stderr.contains(reason), "{flags:?}: {stderr}");
+    }
+}

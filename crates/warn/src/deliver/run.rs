@@ -93,7 +93,8 @@ pub fn enqueue(
 ) -> Result<usize, DeliveryError> {
     let mut after = cursor(store)?;
     let endpoints = Endpoints::load(store)?;
-    let mut pending = pending_per_org(store)?;
+    // Counted on the first item to write: most passes over a busy log find no alert.
+    let mut pending: Option<HashMap<OrgId, usize>> = None;
     let mut written = 0;
     loop {
         // Entries up to `head` have committed (sequence numbers follow commit order), so the
@@ -497,7 +498,7 @@ impl Endpoints {
 struct Enqueue<'a> {
     store: &'a dyn Store,
     settings: &'a Settings,
-    pending: &'a mut HashMap<OrgId, usize>,
+    pending: &'a mut Option<HashMap<OrgId, usize>>,
     now_micros: i64,
 }
 
@@ -581,7 +582,11 @@ impl Enqueue<'_> {
         if outbox::item(self.store, &item.id)?.is_some() {
             return Ok(0);
         }
-        let pending = self.pending.entry(item.org).or_default();
+        let counts = match self.pending {
+            Some(counts) => counts,
+            None => self.pending.insert(pending_per_org(self.store)?),
+        };
+        let pending = counts.entry(item.org).or_default();
         if *pending >= self.settings.max_pending_per_org {
             tracing::warn!(
                 endpoint = item.endpoint,

@@ -212,9 +212,16 @@ fn a_receiver_verifies_the_signature_and_retries_carry_one_idempotency_key() {
     let item = only_item(&*store, &hook);
     assert_eq!((item.attempts, item.last_error, item.idempotency_key.as_str()), (3, None, keys[0]));
 
-    // A secret of another generation does not verify: rotation replaces the secret.
+    // After a rotation, deliveries are signed with the new secret only.
     let (_, rotated) = deliver::rotate_webhook(&*store, &key(), &hook).unwrap();
     assert_ne!(rotated, secret);
+    append(&*store, &self::alert(org(1), "192.0.2.2", Severity::High, 1, Status::New, 0));
+    assert!(wait_until(Duration::from_secs(10), || receiver.requests().len() == 4));
+    let last = receiver.requests().pop().unwrap();
+    let timestamp: i64 = last.header("x-watchfire-timestamp").parse().unwrap();
+    let signed = last.header("x-watchfire-signature");
+    assert_eq!(signed, deliver::signature(&rotated, timestamp, last.body.as_bytes()));
+    assert_ne!(signed, deliver::signature(&secret, timestamp, last.body.as_bytes()));
 }
 
 #[test]
