@@ -15,6 +15,7 @@ use watchfire_model::policy::Role;
 use watchfire_server::accounts::{Accounts, Scope};
 use watchfire_server::{Config, Node, TlsFiles};
 use watchfire_store::Store;
+use watchfire_warn::deliver::{Delivery, NodeKey, Settings, Smtp, SmtpSecurity};
 
 /// Arguments of `watchfire serve`.
 #[derive(Debug, clap::Args)]
@@ -71,6 +72,32 @@ pub struct Args {
     /// passwords) and generated intelligence, on loopback only.
     #[arg(long)]
     demo: bool,
+
+    /// The SMTP relay alert mails go through; without one, mails stay visible as failed
+    /// deliveries.
+    #[arg(long, value_name = "HOST:PORT", requires = "smtp_from")]
+    smtp_relay: Option<String>,
+
+    /// The sender address of alert mails.
+    #[arg(long, value_name = "ADDR", requires = "smtp_relay")]
+    smtp_from: Option<String>,
+
+    /// Upgrade the connection to the relay with STARTTLS (required, not opportunistic).
+    #[arg(long, requires = "smtp_relay", conflicts_with = "smtp_tls")]
+    smtp_starttls: bool,
+
+    /// Connect to the relay over TLS from the first byte (SMTPS, usually port 465).
+    #[arg(long, requires = "smtp_relay")]
+    smtp_tls: bool,
+
+    /// The user name to authenticate to the relay with.
+    #[arg(long, value_name = "USER", requires_all = ["smtp_relay", "smtp_password_env"])]
+    smtp_user: Option<String>,
+
+    /// The environment variable that holds the relay password (never given on the command
+    /// line, never stored).
+    #[arg(long, value_name = "VAR", requires = "smtp_user")]
+    smtp_password_env: Option<String>,
 }
 
 /// Runs `watchfire serve`.
@@ -97,7 +124,11 @@ pub fn run(args: &Args, data: &Path, database: Option<&str>) -> Result<ExitCode>
         let demo = watchfire_server::demo::seed(&*store, &accounts)?;
         print_demo(&demo, args.listen, &dir.0);
     }
+    let key_dir = demo_dir.as_ref().map_or(data, |dir| dir.0.as_path());
+    let delivery =
+        Delivery { key: node_key(key_dir)?, smtp: smtp(args)?, settings: Settings::default() };
     let mut config = Config::new(args.listen);
+    config.delivery = Some(delivery);
     config.public = args.public;
     config.feeds = true;
     config.limits.rate_per_second = args.rate_per_second;
@@ -134,6 +165,45 @@ pub fn run(args: &Args, data: &Path, database: Option<&str>) -> Result<ExitCode>
     drop(node);
     drop(demo_dir);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Returns the node key: `WATCHFIRE_NODE_KEY` (64 hex digits; the same on every node sharing one
+/// PostgreSQL), else the key file in the data directory, made on first start.
+fn node_key(data: &Path) -> Result<NodeKey> {
+    match std::env::var("WATCHFIRE_NODE_KEY") {
+        Ok(hex) => NodeKey::from_hex(&hex).context("WATCHFIRE_NODE_KEY"),
+        Err(_) => NodeKey::load_or_create(data).map_err(anyhow::Error::from),
+    }
+}
+
+/// Returns the SMTP relay of the flags, its password read from the named environment variable.
+fn smtp(args: &Args) -> Result<Option<Smtp>> {
+    let (Some(relay), Some(from)) = (&args.smtp_relay, &args.smtp_from) else {
+        return Ok(None);
+    };
+    let (host, port) = relay
+        .rsplit_once(':')
+        .filter(|(host, _)| !host.is_empty())
+        .with_context(|| format!("--smtp-relay {relay:?}: expected HOST:PORT"))?;
+    let port: u16 =
+        port.parse().with_context(|| format!("--smtp-relay {relay:?}: bad port {port:?}"))?;
+    let from = watchfire_warn::deliver::check_address(from).context("--smtp-from")?;
+    let credentials = match (&args.smtp_user, &args.smtp_password_env) {
+        (Some(user), Some(variable)) => {
+            let password = std::env::var(variable).with_context(|| {
+                format!("--smtp-password-env {variable}: the variable is not set")
+            })?;
+            Some((user.clone(), password))
+        }
+        _ => None,
+    };
+    let security = match (args.smtp_starttls, args.smtp_tls) {
+        (true, _) => SmtpSecurity::StartTls,
+        (false, true) => SmtpSecurity::Tls,
+        (false, false) => SmtpSecurity::Plain,
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+    Ok(Some(Smtp { host, port, from, security, credentials }))
 }
 
 /// A directory deleted when dropped.

@@ -9,7 +9,8 @@
 //!
 //! One background thread follows the log: it publishes the log's head (which wakes the live
 //! streams) and swaps in a new match-index snapshot. Another refreshes the claims' decayed
-//! scores every hour. With [`Config::feeds`], a third pulls the feed sources on their schedule.
+//! scores every hour. With [`Config::feeds`], a third pulls the feed sources on their schedule;
+//! with [`Config::delivery`], a fourth delivers alerts to webhooks and by e-mail.
 
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
@@ -56,6 +57,9 @@ pub struct Config {
     pub warn: watchfire_warn::Settings,
     /// Where the AS number and country of an address come from (MaxMind DB files), if anywhere.
     pub locator: Option<Arc<dyn watchfire_warn::Locator>>,
+    /// Alert delivery (webhooks, e-mail): the node key, the SMTP relay, the tuning. With `None`
+    /// no deliverer runs and webhooks cannot be made (`watchfire serve` always sets it).
+    pub delivery: Option<watchfire_warn::deliver::Delivery>,
 }
 
 /// A TLS certificate chain and its private key, as PEM files.
@@ -118,6 +122,7 @@ impl Config {
             feeds: false,
             warn: watchfire_warn::Settings::default(),
             locator: None,
+            delivery: None,
         }
     }
 }
@@ -216,6 +221,13 @@ impl Node {
                 watchfire_feeds::Scheduler::default().run(&store, &stop);
             });
             threads.extend(scheduler.ok());
+        }
+        if let Some(delivery) = state.config.delivery.clone() {
+            let (store, stop) = (Arc::clone(&state.store), Arc::clone(&stop));
+            let deliverer = std::thread::Builder::new().name("deliverer".into()).spawn(move || {
+                watchfire_warn::deliver::Deliverer::new(store, delivery).run(&stop);
+            });
+            threads.extend(deliverer.ok());
         }
         Ok(Node { state, stop, threads })
     }

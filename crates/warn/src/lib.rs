@@ -20,6 +20,7 @@
 
 mod alert;
 mod claim;
+pub mod deliver;
 mod engine;
 mod geo;
 mod index;

@@ -5,6 +5,7 @@
 mod admin;
 mod alerts;
 mod constituency;
+mod delivery;
 mod export;
 mod feeds;
 mod import;
@@ -64,6 +65,7 @@ pub fn table() -> Vec<(RouteDoc, MethodRouter<AppState>)> {
     routes.extend(admin::routes());
     routes.extend(constituency::routes());
     routes.extend(alerts::routes());
+    routes.extend(delivery::routes());
     routes.extend(feeds::routes());
     routes.extend(taxii::routes());
     routes

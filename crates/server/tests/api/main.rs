@@ -6,6 +6,7 @@ mod auth;
 mod bad_input;
 mod common;
 mod constituency;
+mod delivery;
 mod features;
 mod leaks;
 mod taxii;
