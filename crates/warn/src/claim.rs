@@ -313,6 +313,7 @@ pub fn claim(
     now_micros: i64,
 ) -> Result<Claim, Error> {
     let target = Target::parse(kind, value)?;
+    let _lock = DecisionLock::take(store)?;
     check_overlap(store, org, &target)?;
     let claim = Claim {
         id: uuid::Uuid::new_v4().to_string(),
@@ -329,12 +330,11 @@ pub fn claim(
 }
 
 /// Approves a pending (or earlier rejected) claim, checking the overlap rule again against the
-/// claims approved since it was made.
-///
-/// The check and the write are two directory calls, not one transaction: two admins approving
-/// overlapping claims of two organisations in the same instant could both pass. Approvals are
-/// rare, deliberate acts of the node's admins, so this is accepted here.
+/// claims approved since it was made. The check and the write hold the decision lock, so two
+/// admins approving overlapping claims of two organisations at once (on one node or on several
+/// sharing a database) cannot both pass.
 pub fn approve(store: &dyn Store, id: &str, by: &str, now_micros: i64) -> Result<Claim, Error> {
+    let _lock = DecisionLock::take(store)?;
     let mut claim = find(store, id)?.ok_or_else(|| Error::NotFound(id.to_owned()))?;
     if claim.state == ClaimState::Approved {
         return Err(Error::Decided { id: claim.id, state: claim.state });
@@ -370,6 +370,62 @@ fn decide(
     claim.decided_by = Some(by.to_owned());
     claim.decided_micros = Some(now_micros);
     write(store, claim, Put::Replace)
+}
+
+/// The directory kind of the decision lock.
+const LOCK_KIND: &str = "constituency_lock";
+
+/// A lock older than this is left over by a process that died holding it, and is broken.
+const STALE_LOCK_MICROS: i64 = 30_000_000;
+
+/// How long a decision waits for the lock before giving up.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The lock every overlap check and the write after it hold: a directory document only one
+/// caller can insert (`Put::Insert` is atomic in both backends), deleted when dropped. It works
+/// across processes and nodes sharing one database, where a mutex in memory would not.
+struct DecisionLock<'a> {
+    store: &'a dyn Store,
+    token: String,
+}
+
+impl<'a> DecisionLock<'a> {
+    fn take(store: &'a dyn Store) -> Result<DecisionLock<'a>, Error> {
+        let token = uuid::Uuid::new_v4().to_string();
+        let deadline = std::time::Instant::now() + LOCK_WAIT;
+        loop {
+            let now = watchfire_store::now_micros();
+            let document = serde_json::json!({ "token": token, "taken_micros": now }).to_string();
+            if store.directory_put(LOCK_KIND, "decisions", &document, Put::Insert)? {
+                return Ok(DecisionLock { store, token });
+            }
+            // Break a lock left by a process that died holding it.
+            if let Some(held) = store.directory_get(LOCK_KIND, "decisions")? {
+                let taken = serde_json::from_str::<serde_json::Value>(&held)
+                    .ok()
+                    .and_then(|held| held["taken_micros"].as_i64())
+                    .unwrap_or(0);
+                if now.saturating_sub(taken) > STALE_LOCK_MICROS {
+                    store.directory_delete(LOCK_KIND, "decisions")?;
+                    continue;
+                }
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(Error::Busy);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+}
+
+impl Drop for DecisionLock<'_> {
+    fn drop(&mut self) {
+        // Only our own lock is deleted (a stale one may have been broken and taken by another).
+        let held = self.store.directory_get(LOCK_KIND, "decisions").ok().flatten();
+        if held.is_some_and(|held| held.contains(&self.token)) {
+            let _ = self.store.directory_delete(LOCK_KIND, "decisions");
+        }
+    }
 }
 
 // Refuses a target that overlaps an approved claim of another organisation.

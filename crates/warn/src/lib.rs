@@ -117,6 +117,9 @@ pub enum Error {
         /// Why it cannot be used.
         reason: String,
     },
+    /// Another claim or decision held the constituency lock for too long; try again.
+    #[error("another constituency decision is in progress; try again")]
+    Busy,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] watchfire_store::Error),

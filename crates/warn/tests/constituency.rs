@@ -209,3 +209,56 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn simultaneous_approvals_of_overlapping_claims_let_one_pass() {
+    let (_dir, store) = store();
+    let store: std::sync::Arc<dyn Store> = std::sync::Arc::new(store);
+    // Eight organisations claim networks nested in one another; all pending, none approved.
+    let ids: Vec<String> = (0..8u8)
+        .map(|n| {
+            let value = format!("10.0.0.0/{}", 8 + n);
+            watchfire_warn::claim(
+                &*store,
+                org(100 + u128::from(n)),
+                ClaimKind::Cidr,
+                &value,
+                "t",
+                1,
+            )
+            .unwrap()
+            .id
+        })
+        .collect();
+    // Eight admins approve at once.
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(ids.len()));
+    let threads: Vec<_> = ids
+        .into_iter()
+        .map(|id| {
+            let (store, barrier) = (std::sync::Arc::clone(&store), std::sync::Arc::clone(&barrier));
+            std::thread::spawn(move || {
+                barrier.wait();
+                watchfire_warn::approve(&*store, &id, "admin", 2)
+            })
+        })
+        .collect();
+    let outcomes: Vec<_> = threads.into_iter().map(|thread| thread.join().unwrap()).collect();
+    let passed = outcomes.iter().filter(|outcome| outcome.is_ok()).count();
+    assert_eq!(passed, 1, "{outcomes:?}");
+    assert!(
+        outcomes
+            .iter()
+            .filter_map(|outcome| outcome.as_ref().err())
+            .all(|error| matches!(error, Error::Overlap { .. }))
+    );
+    let approved = watchfire_warn::claims(&*store)
+        .unwrap()
+        .into_iter()
+        .filter(|claim| claim.state == ClaimState::Approved)
+        .count();
+    assert_eq!(approved, 1);
+    // The lock is gone: the next decision does not wait for it.
+    let started = std::time::Instant::now();
+    watchfire_warn::claim(&*store, org(1), ClaimKind::Cidr, "192.0.2.0/24", "t", 3).unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+}

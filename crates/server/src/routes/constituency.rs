@@ -111,6 +111,7 @@ fn warn_error(error: watchfire_warn::Error) -> ApiError {
             ApiError::new(Code::Conflict, error.to_string())
         }
         Error::NotFound(_) => ApiError::not_found(),
+        Error::Busy => ApiError::new(Code::Unavailable, error.to_string()),
         Error::Store(error) => ApiError::from(error),
         _ => ApiError::internal(&error),
     }
