@@ -20,46 +20,23 @@ use watchfire_model::stix::{Precision, Timestamp};
 use watchfire_server::accounts::Accounts;
 use watchfire_store::{Fact, Store};
 use watchfire_warn::deliver::{self, DigestMode, NewSubscription, NewWebhook, NodeKey};
-use watchfire_warn::{ALERT_SOURCE, Alert, Direction, Severity, Status};
+use watchfire_warn::{ALERT_SOURCE, Alert, Direction, Severity};
 
 const ALERTS: usize = 24;
 const PASSWORD: &str = "correct horse battery";
 
 fn alert(org: OrgId, n: usize) -> Alert {
-    let time = Timestamp::from_unix_nanos(
-        // Now: the node's alert engine expires alerts nothing repeated for a week (a new version).
-        watchfire_store::now_micros() * 1000,
-        Precision::Millis,
-    );
+    // Now: the node's alert engine expires alerts nothing repeated for a week (a new version).
+    let time = Timestamp::from_unix_nanos(watchfire_store::now_micros() * 1000, Precision::Millis);
     let observable = watchfire_model::Observable::parse(&format!("192.0.2.{n}")).unwrap();
-    let dedup_key = Alert::dedup_key(Some(org), Direction::Hosted, &observable, Category::BotnetC2);
-    Alert {
-        id: Alert::derive_id(&dedup_key, &time),
-        created: time.clone(),
-        modified: time.clone(),
-        organisation: Some(org),
-        direction: Direction::Hosted,
-        category: Category::BotnetC2,
-        observable,
-        matched: None,
-        event_type: None,
-        port: None,
-        severity: Severity::High,
-        confidence: None,
-        score: 70,
-        status: Status::New,
-        status_by: None,
-        status_note: None,
-        count: 1,
-        sources: vec!["abusech_feodo".to_owned()],
-        first_seen: time.clone(),
-        last_seen: time.clone(),
-        window_start: time.clone(),
-        window_end: time,
-        dedup_key,
-        evidence: Vec::new(),
-        through_seq: 0,
-    }
+    let window = (time.clone(), time.clone());
+    let mut alert =
+        Alert::new(Some(org), Direction::Hosted, Category::BotnetC2, observable, window, time);
+    alert.severity = Severity::High;
+    alert.score = 70;
+    alert.count = 1;
+    alert.sources = vec!["abusech_feodo".to_owned()];
+    alert
 }
 
 /// Seeds the node's store: organisation `cert-a` with an analyst, a webhook to `url` and an

@@ -276,6 +276,49 @@ pub struct BadAlert {
 }
 
 impl Alert {
+    /// Returns a new alert, counting nothing yet, for `organisation` (`None`: an outbreak) about
+    /// `observable` in `category`, in the window from `window_start` to `window_end`, raised at
+    /// `now` (also its first and last sighting until reports are counted in); its id and dedup
+    /// key are derived, its severity is low with score 0.
+    pub fn new(
+        organisation: Option<OrgId>,
+        direction: Direction,
+        category: Category,
+        observable: Observable,
+        window: (Timestamp, Timestamp),
+        now: Timestamp,
+    ) -> Alert {
+        let dedup_key = Alert::dedup_key(organisation, direction, &observable, category);
+        let (window_start, window_end) = window;
+        Alert {
+            id: Alert::derive_id(&dedup_key, &window_start),
+            created: now.clone(),
+            modified: now.clone(),
+            organisation,
+            direction,
+            category,
+            observable,
+            matched: None,
+            event_type: None,
+            port: None,
+            severity: Severity::Low,
+            confidence: None,
+            score: 0,
+            status: Status::New,
+            status_by: None,
+            status_note: None,
+            count: 0,
+            sources: Vec::new(),
+            first_seen: now.clone(),
+            last_seen: now,
+            window_start,
+            window_end,
+            dedup_key,
+            evidence: Vec::new(),
+            through_seq: 0,
+        }
+    }
+
     /// Returns the dedup key of an alert for `organisation` about `observable` in `category`.
     pub fn dedup_key(
         organisation: Option<OrgId>,

@@ -792,7 +792,7 @@ impl Engine {
             let stored = store.get(Reader::Operator, &id, Versions::Latest)?.pop();
             let existing = stored.as_ref().and_then(|entry| Alert::from_entry(entry).ok());
             let is_new = existing.is_none();
-            let Some(alert) = self.merge(existing, &hits, id, key, start, width, now) else {
+            let Some(alert) = self.merge(existing, &hits, start, width, now) else {
                 continue;
             };
             let audience = alert.audience(hits[0].audience.as_ref());
@@ -808,45 +808,32 @@ impl Engine {
 
     // Counts `hits` into the alert (a new one when `existing` is none); `None` when every hit
     // was counted before.
-    #[allow(clippy::too_many_arguments)]
     fn merge(
         &mut self,
         existing: Option<Alert>,
         hits: &[Hit],
-        id: String,
-        dedup_key: String,
         start: i64,
         width: i64,
         now: i64,
     ) -> Option<Alert> {
         let first = &hits[0];
         let was_new = existing.is_none();
-        let mut alert = existing.unwrap_or_else(|| Alert {
-            id,
-            created: micros_timestamp(now),
-            modified: micros_timestamp(now),
-            organisation: first.organisation,
-            direction: first.direction,
-            category: first.category,
-            observable: first.observable.clone(),
-            matched: first.matched.clone(),
-            event_type: first.event_type.clone(),
-            port: first.port,
-            severity: Severity::Low,
-            confidence: None,
-            score: 0,
-            status: Status::New,
-            status_by: None,
-            status_note: None,
-            count: 0,
-            sources: Vec::new(),
-            first_seen: micros_timestamp(first.added_micros),
-            last_seen: micros_timestamp(first.added_micros),
-            window_start: micros_timestamp(start),
-            window_end: micros_timestamp(start.saturating_add(width)),
-            dedup_key,
-            evidence: Vec::new(),
-            through_seq: 0,
+        let mut alert = existing.unwrap_or_else(|| {
+            let window = (micros_timestamp(start), micros_timestamp(start.saturating_add(width)));
+            let mut alert = Alert::new(
+                first.organisation,
+                first.direction,
+                first.category,
+                first.observable.clone(),
+                window,
+                micros_timestamp(now),
+            );
+            alert.matched.clone_from(&first.matched);
+            alert.event_type.clone_from(&first.event_type);
+            alert.port = first.port;
+            alert.first_seen = micros_timestamp(first.added_micros);
+            alert.last_seen = micros_timestamp(first.added_micros);
+            alert
         });
         let mut counted = false;
         let mut best_reliability = 0;

@@ -18,7 +18,7 @@ use watchfire_server::accounts::Accounts;
 use watchfire_server::{Config, Node};
 use watchfire_store::{Fact, SqliteStore, Store};
 use watchfire_warn::deliver::{Backoff, Delivery, NodeKey, Settings};
-use watchfire_warn::{ALERT_SOURCE, Alert, Direction, Severity, Status};
+use watchfire_warn::{ALERT_SOURCE, Alert, Direction, Severity};
 
 use crate::common::{PASSWORD, agent};
 
@@ -104,35 +104,13 @@ impl DeliveryNode {
             Precision::Millis,
         );
         let observable = watchfire_model::Observable::parse(value).unwrap();
-        let dedup_key =
-            Alert::dedup_key(Some(org), Direction::Hosted, &observable, Category::BotnetC2);
-        let alert = Alert {
-            id: Alert::derive_id(&dedup_key, &time),
-            created: time.clone(),
-            modified: time.clone(),
-            organisation: Some(org),
-            direction: Direction::Hosted,
-            category: Category::BotnetC2,
-            observable,
-            matched: None,
-            event_type: None,
-            port: None,
-            severity: Severity::High,
-            confidence: None,
-            score: 70,
-            status: Status::New,
-            status_by: None,
-            status_note: None,
-            count: 1,
-            sources: vec!["abusech_feodo".to_owned()],
-            first_seen: time.clone(),
-            last_seen: time.clone(),
-            window_start: time.clone(),
-            window_end: time,
-            dedup_key,
-            evidence: Vec::new(),
-            through_seq: 0,
-        };
+        let window = (time.clone(), time.clone());
+        let mut alert =
+            Alert::new(Some(org), Direction::Hosted, Category::BotnetC2, observable, window, time);
+        alert.severity = Severity::High;
+        alert.score = 70;
+        alert.count = 1;
+        alert.sources = vec!["abusech_feodo".to_owned()];
         let fact = Fact::object(ALERT_SOURCE, alert.audience(None), alert.to_object().unwrap());
         self.store.append(&[fact]).unwrap();
         alert

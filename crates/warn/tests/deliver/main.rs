@@ -52,36 +52,23 @@ fn alert(
 ) -> Alert {
     const BASE: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
     let observable = Observable::parse(value).unwrap();
-    let category = Category::BotnetC2;
-    let window_start = time(BASE);
-    let dedup_key = Alert::dedup_key(Some(org), Direction::Hosted, &observable, category);
-    Alert {
-        id: Alert::derive_id(&dedup_key, &window_start),
-        created: time(BASE),
-        modified: time(BASE + modified),
-        organisation: Some(org),
-        direction: Direction::Hosted,
-        category,
+    let window = (time(BASE), time(BASE + 86_400));
+    let mut alert = Alert::new(
+        Some(org),
+        Direction::Hosted,
+        Category::BotnetC2,
         observable,
-        matched: None,
-        event_type: None,
-        port: None,
-        severity,
-        confidence: None,
-        score: 70,
-        status,
-        status_by: None,
-        status_note: None,
-        count,
-        sources: vec!["abusech_feodo".to_owned()],
-        first_seen: time(BASE),
-        last_seen: time(BASE + modified),
-        window_start,
-        window_end: time(BASE + 86_400),
-        dedup_key,
-        evidence: Vec::new(),
-        through_seq: 0,
-    }
+        window,
+        time(BASE),
+    );
+    alert.modified = time(BASE + modified);
+    alert.last_seen = time(BASE + modified);
+    alert.severity = severity;
+    alert.score = 70;
+    alert.status = status;
+    alert.count = count;
+    alert.sources = vec!["abusech_feodo".to_owned()];
+    alert
 }
 
 fn append(store: &dyn Store, alert: &Alert) {
