@@ -161,28 +161,8 @@ fn misp_event_loads_in_pymisp() {
 // Parses every rule with idstools and checks that each has only the options the writer means to
 // write (an escaping mistake would split an option), a `watchfire` message and a unique sid.
 // Prints the number of rules and the lowest sid.
-const RULES_CHECK: &str = r##"
-import sys
-import idstools.rule
-allowed = set(sys.argv[2].split(","))
-sids = []
-for number, line in enumerate(open(sys.argv[1]), 1):
-    line = line.strip()
-    if not line or line.startswith("#"):
-        continue
-    rule = idstools.rule.parse(line)
-    if rule is None:
-        sys.exit(f"line {number}: idstools cannot parse {line}")
-    unexpected = [option["name"] for option in rule["options"] if option["name"] not in allowed]
-    if unexpected:
-        sys.exit(f"line {number}: unexpected options {unexpected} in {line}")
-    if not rule["msg"].startswith("watchfire "):
-        sys.exit(f"line {number}: message {rule['msg']!r}")
-    if rule["sid"] in sids:
-        sys.exit(f"line {number}: sid {rule['sid']} repeats")
-    sids.append(rule["sid"])
-print(len(sids), min(sids))
-"##;
+// Shared with the rule snippets' check in `warn` (`crates/warn/tests/playbook.rs`).
+const RULES_CHECK: &str = include_str!("rules_check.py");
 
 fn check_rules(
     consumers: &Consumers,
