@@ -88,12 +88,24 @@ impl TestNode {
         public: bool,
         limits: Limits,
     ) -> TestNode {
+        TestNode::configured(store, dir, |config, _| {
+            config.public = public;
+            config.limits = limits;
+        })
+    }
+
+    /// Starts a node on `store` with the configuration `configure` makes of the default one
+    /// (it gets the node's directory too).
+    pub fn configured(
+        store: Arc<dyn Store>,
+        dir: tempfile::TempDir,
+        configure: impl FnOnce(&mut Config, &std::path::Path),
+    ) -> TestNode {
         let accounts = Accounts::new(Arc::clone(&store));
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let mut config = Config::new(listener.local_addr().unwrap());
-        config.public = public;
-        config.limits = limits;
+        configure(&mut config, dir.path());
         let node = Node::start(Arc::clone(&store), config).unwrap();
         let (sender, receiver) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {

@@ -5,7 +5,6 @@
 #[path = "../../../warn/tests/deliver/receivers.rs"]
 mod receivers;
 
-use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,21 +14,23 @@ use watchfire_model::policy::Role;
 use watchfire_model::record::Category;
 use watchfire_model::stix::{Precision, Timestamp};
 use watchfire_server::accounts::Accounts;
-use watchfire_server::{Config, Node};
 use watchfire_store::{Fact, SqliteStore, Store};
 use watchfire_warn::deliver::{Backoff, Delivery, NodeKey, Settings};
 use watchfire_warn::{ALERT_SOURCE, Alert, Direction, Severity};
 
-use crate::common::{PASSWORD, agent};
+use crate::common::{PASSWORD, TestNode, agent};
 
 /// A node with delivery on (fast retries, two tries), organisations `a` and `b`.
 struct DeliveryNode {
-    base: String,
-    store: Arc<dyn Store>,
-    accounts: Accounts,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-    _dir: tempfile::TempDir,
+    node: TestNode,
+}
+
+impl std::ops::Deref for DeliveryNode {
+    type Target = TestNode;
+
+    fn deref(&self) -> &TestNode {
+        &self.node
+    }
 }
 
 impl DeliveryNode {
@@ -47,39 +48,20 @@ impl DeliveryNode {
         ] {
             accounts.create_user(name, org.id, vec![role], PASSWORD).unwrap();
         }
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let mut config = Config::new(listener.local_addr().unwrap());
-        let settings = Settings {
-            backoff: Backoff { first: Duration::from_millis(50), max: Duration::from_millis(100) },
-            max_attempts: 2,
-            scan_every: Duration::from_millis(30),
-            ..Settings::default()
-        };
-        let key = NodeKey::load_or_create(dir.path()).unwrap();
-        config.delivery = Some(Delivery { key, smtp: None, settings });
-        let node = Node::start(Arc::clone(&store), config).unwrap();
-        let (sender, receiver) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime
-                .block_on(node.serve(listener, async {
-                    let _ = receiver.await;
-                }))
-                .unwrap();
+        let node = TestNode::configured(store, dir, |config, dir| {
+            let settings = Settings {
+                backoff: Backoff {
+                    first: Duration::from_millis(50),
+                    max: Duration::from_millis(100),
+                },
+                max_attempts: 2,
+                scan_every: Duration::from_millis(30),
+                ..Settings::default()
+            };
+            let key = NodeKey::load_or_create(dir).unwrap();
+            config.delivery = Some(Delivery { key, smtp: None, settings });
         });
-        DeliveryNode {
-            base,
-            store,
-            accounts,
-            shutdown: Some(sender),
-            thread: Some(thread),
-            _dir: dir,
-        }
+        DeliveryNode { node }
     }
 
     /// Calls the API as `user` (HTTP Basic); returns the status and the JSON answer.
@@ -114,17 +96,6 @@ impl DeliveryNode {
         let fact = Fact::object(ALERT_SOURCE, alert.audience(None), alert.to_object().unwrap());
         self.store.append(&[fact]).unwrap();
         alert
-    }
-}
-
-impl Drop for DeliveryNode {
-    fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 
