@@ -146,13 +146,12 @@ pub fn enqueue_digests(store: &dyn Store, now_micros: i64) -> Result<usize, Deli
                 &alerts,
             );
             let idempotency_key = format!("digest@{end}");
-            let item = new_item(
-                &subscription,
+            let item = pending_item(
+                &subscription.id,
+                subscription.org,
                 Channel::Email,
                 Event::Digest,
                 idempotency_key,
-                None,
-                0,
                 now_micros,
             );
             let body = serde_json::to_string(&mail).unwrap_or_default();
@@ -534,8 +533,18 @@ impl Enqueue<'_> {
                 continue;
             }
             let body = compose::webhook_body(event, &idempotency_key, &alert, &entry.body);
-            let item =
-                webhook_item(webhook, event, &idempotency_key, &alert, entry, self.now_micros);
+            let item = Item {
+                alert: Some(alert.id.clone()),
+                seq: entry.seq,
+                ..pending_item(
+                    &webhook.id,
+                    webhook.org,
+                    Channel::Webhook,
+                    event,
+                    idempotency_key.clone(),
+                    self.now_micros,
+                )
+            };
             written += self.add(&item, &body)?;
         }
         for subscription in endpoints.immediate.get(&org).into_iter().flatten() {
@@ -545,15 +554,18 @@ impl Enqueue<'_> {
             let mail =
                 compose::alert_mail(subscription.address(), &subscription.org_name, event, &alert);
             let body = serde_json::to_string(&mail).unwrap_or_default();
-            let item = new_item(
-                subscription,
-                Channel::Email,
-                event,
-                idempotency_key.clone(),
-                Some(alert.id.clone()),
-                entry.seq,
-                self.now_micros,
-            );
+            let item = Item {
+                alert: Some(alert.id.clone()),
+                seq: entry.seq,
+                ..pending_item(
+                    &subscription.id,
+                    subscription.org,
+                    Channel::Email,
+                    event,
+                    idempotency_key.clone(),
+                    self.now_micros,
+                )
+            };
             written += self.add(&item, &body)?;
         }
         Ok(written)
@@ -602,50 +614,24 @@ impl Enqueue<'_> {
     }
 }
 
-fn webhook_item(
-    webhook: &Webhook,
-    event: Event,
-    idempotency_key: &str,
-    alert: &Alert,
-    entry: &Entry,
-    now_micros: i64,
-) -> Item {
-    Item {
-        id: Item::derive_id(&webhook.id, idempotency_key),
-        org: webhook.org,
-        channel: Channel::Webhook,
-        endpoint: webhook.id.clone(),
-        event,
-        idempotency_key: idempotency_key.to_owned(),
-        alert: Some(alert.id.clone()),
-        seq: entry.seq,
-        state: ItemState::Pending,
-        attempts: 0,
-        next_try_micros: now_micros,
-        last_error: None,
-        created_micros: now_micros,
-        updated_micros: now_micros,
-    }
-}
-
-fn new_item(
-    subscription: &EmailSubscription,
+/// A pending item for `endpoint` of `org`, due now; the caller names the alert and log entry.
+fn pending_item(
+    endpoint: &str,
+    org: OrgId,
     channel: Channel,
     event: Event,
     idempotency_key: String,
-    alert: Option<String>,
-    seq: Seq,
     now_micros: i64,
 ) -> Item {
     Item {
-        id: Item::derive_id(&subscription.id, &idempotency_key),
-        org: subscription.org,
+        id: Item::derive_id(endpoint, &idempotency_key),
+        org,
         channel,
-        endpoint: subscription.id.clone(),
+        endpoint: endpoint.to_owned(),
         event,
         idempotency_key,
-        alert,
-        seq,
+        alert: None,
+        seq: 0,
         state: ItemState::Pending,
         attempts: 0,
         next_try_micros: now_micros,
