@@ -7,12 +7,16 @@
 //! `WATCHFIRE_NFT`). Under a plain `cargo test` they print that they did not run and return; once
 //! `WATCHFIRE_CONSUMER_CHECKS` is set, a missing tool fails them.
 
+#[path = "common/consumer_tools.rs"]
+mod consumer_tools;
 mod sample;
+
+use consumer_tools::{check_nft, run, text};
 
 use std::env;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use watchfire_formats::write::{SnortVersion, Summary, WriteOptions, WriterKind, write_records};
 use watchfire_model::record::{Category, IndicatorRecord, Record};
@@ -72,18 +76,6 @@ fn export(
     let summary = write_records(kind, options, &mut out, records).expect("writing to memory");
     fs::write(&path, out).expect("scratch file");
     (path, summary)
-}
-
-fn run(command: &mut Command) -> Output {
-    command.output().unwrap_or_else(|error| panic!("cannot run {command:?}: {error}"))
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 // The OASIS validator, all checks as errors (`--strict`) but two best practices watchfire departs
@@ -235,7 +227,7 @@ fn nftables_script_loads_in_nft() {
     let (path, summary) =
         export(WriterKind::Nftables, &sample::options(), &sample::records(), "blocklist.nft");
     assert_eq!(summary.written, 4, "{summary}");
-    check_nft(&consumers, &path);
+    check_nft(&consumers.nft, &path);
 }
 
 /// An export large enough for several `add element` batches, IPv4 and IPv6 interleaved, with
@@ -267,46 +259,5 @@ fn large_overlapping_nftables_script_loads_in_nft() {
     }
     let (path, summary) = export(WriterKind::Nftables, &sample::options(), &records, "large.nft");
     assert_eq!(summary.written, 1200, "{summary}");
-    check_nft(&consumers, &path);
-}
-
-/// Checks a script with `nft -c -f`, which evaluates it against the kernel without applying it.
-///
-/// Without CAP_NET_ADMIN (an unprivileged container) nft cannot open its netlink cache; the check
-/// then runs in a new user and network namespace (`unshare -rn`), where it has that capability.
-/// Only when that is not allowed either does it accept the one error nft prints after a successful
-/// parse, "cache initialization failed: Operation not permitted", and say it checked syntax only.
-fn check_nft(consumers: &Consumers, script: &Path) {
-    let output = run(Command::new(&consumers.nft).arg("-c").arg("-f").arg(script));
-    if output.status.success() {
-        eprintln!("nft -c -f {}: evaluated against the kernel", script.display());
-        return;
-    }
-    let error = text(&output);
-    let no_permission =
-        error.trim() == "netlink: Error: cache initialization failed: Operation not permitted";
-    assert!(no_permission, "nft rejects {}:\n{error}", script.display());
-    let in_namespace = run(Command::new("unshare")
-        .args(["--user", "--map-root-user", "--net"])
-        .arg(&consumers.nft)
-        .arg("-c")
-        .arg("-f")
-        .arg(script));
-    if in_namespace.status.success() {
-        eprintln!(
-            "nft -c -f {}: evaluated against the kernel in a user and network namespace",
-            script.display()
-        );
-        return;
-    }
-    let namespace_error = text(&in_namespace);
-    assert!(
-        namespace_error.contains("Operation not permitted") && !namespace_error.contains(".nft:"),
-        "nft rejects {} in a namespace:\n{namespace_error}",
-        script.display()
-    );
-    eprintln!(
-        "nft -c -f {}: FELL BACK TO SYNTAX CHECKING: nft parsed the script but, without CAP_NET_ADMIN or user namespaces, could not evaluate it",
-        script.display()
-    );
+    check_nft(&consumers.nft, &path);
 }

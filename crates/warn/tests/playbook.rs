@@ -12,7 +12,12 @@ use std::env;
 use std::fs;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
+
+#[path = "../../formats/tests/common/consumer_tools.rs"]
+mod consumer_tools;
+
+use consumer_tools::{check_nft, run, text};
 
 use watchfire_formats::{Context, Item, format_by_name};
 use watchfire_model::record::{Category, Record};
@@ -406,50 +411,6 @@ fn scratch(test: &str) -> PathBuf {
     directory
 }
 
-fn run(command: &mut Command) -> Output {
-    command.output().unwrap_or_else(|error| panic!("cannot run {command:?}: {error}"))
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-/// Checks a script with `nft -c -f`; without CAP_NET_ADMIN it runs in a user and network
-/// namespace, and only when that is refused too does it accept a syntax-only check (as the
-/// formats crate's consumer tests do).
-fn check_nft(consumers: &Consumers, script: &Path) {
-    let output = run(Command::new(&consumers.nft).arg("-c").arg("-f").arg(script));
-    if output.status.success() {
-        return;
-    }
-    let error = text(&output);
-    let no_permission =
-        error.trim() == "netlink: Error: cache initialization failed: Operation not permitted";
-    assert!(no_permission, "nft rejects {}:\n{error}", script.display());
-    let in_namespace = run(Command::new("unshare")
-        .args(["--user", "--map-root-user", "--net"])
-        .arg(&consumers.nft)
-        .args(["-c", "-f"])
-        .arg(script));
-    if in_namespace.status.success() {
-        return;
-    }
-    let namespace_error = text(&in_namespace);
-    assert!(
-        namespace_error.contains("Operation not permitted") && !namespace_error.contains(".nft:"),
-        "nft rejects {} in a namespace:\n{namespace_error}",
-        script.display()
-    );
-    eprintln!(
-        "nft -c -f {}: syntax checked only (no CAP_NET_ADMIN, no user namespaces)",
-        script.display()
-    );
-}
-
 // Parses every rule with idstools; each must have only the options the writers mean to write (an
 // escaping mistake would split an option), a `watchfire` message, and a sid of its own. Prints
 // the number of rules.
@@ -478,7 +439,7 @@ fn rule_snippets_load_in_their_consumers() {
         assert!(!rules.nftables.is_empty(), "{name}");
         let script = directory.join(format!("{name}.nft"));
         fs::write(&script, &rules.nftables).expect("scratch file");
-        check_nft(&consumers, &script);
+        check_nft(&consumers.nft, &script);
 
         if !rules.rpz.is_empty() {
             let zone = directory.join(format!("{name}.zone"));
