@@ -261,6 +261,9 @@ pub struct Alert {
     /// The last log entry counted in the alert: the engine never counts an entry twice, also
     /// when it reads the log again after a crash.
     pub through_seq: Seq,
+    /// The organisations the addressed one shared the alert with (named in its distribution).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shared_with: Vec<OrgId>,
 }
 
 /// An alert that cannot be read back from the log.
@@ -316,6 +319,7 @@ impl Alert {
             dedup_key,
             evidence: Vec::new(),
             through_seq: 0,
+            shared_with: Vec::new(),
         }
     }
 

@@ -373,6 +373,44 @@ impl Engine {
         Ok(Some(alert))
     }
 
+    /// Shares the alert `id` of `org` with the organisations `with` (added to its distribution:
+    /// they see it, AMBER+STRICT, and no one beyond them); `None` when `reader` may not see it or
+    /// it is not addressed to `org`. The alert's content does not change: the new version only
+    /// widens its audience.
+    pub fn share(
+        &mut self,
+        store: &dyn Store,
+        reader: Reader<'_>,
+        org: OrgId,
+        id: &str,
+        with: &[OrgId],
+    ) -> Result<Option<(Alert, Audience)>, Error> {
+        let Some(entry) = store.get(reader, id, Versions::Latest)?.pop() else {
+            return Ok(None);
+        };
+        let Ok(mut alert) = Alert::from_entry(&entry) else {
+            return Ok(None);
+        };
+        if alert.organisation != Some(org) {
+            return Ok(None);
+        }
+        let mut audience = entry.audience.clone();
+        let before = audience.organisations.len();
+        for other in with {
+            if *other != org && !audience.organisations.contains(other) {
+                audience.organisations.push(*other);
+            }
+        }
+        if audience.organisations.len() == before {
+            return Ok(Some((alert, audience)));
+        }
+        audience.organisations.sort();
+        alert.shared_with.clone_from(&audience.organisations);
+        alert.modified = self.next_modified(&alert.modified, watchfire_store::now_micros());
+        store.append(&[fact_of(&alert, &audience)?])?;
+        Ok(Some((alert, audience)))
+    }
+
     // Reloads the constituency index and the inhibitions when the directory changed.
     fn reload_constituencies(&mut self, store: &dyn Store) -> Result<(), Error> {
         let documents = store.directory_list(crate::DIRECTORY_KIND)?;
@@ -795,7 +833,12 @@ impl Engine {
             let Some(alert) = self.merge(existing, &hits, start, width, now) else {
                 continue;
             };
-            let audience = alert.audience(hits[0].audience.as_ref());
+            // A later version keeps the audience of the stored one (an organisation may have
+            // shared its alert).
+            let audience = match &stored {
+                Some(entry) => entry.audience.clone(),
+                None => alert.audience(hits[0].audience.as_ref()),
+            };
             facts.push(fact_of(&alert, &audience)?);
             if is_new {
                 raised += 1;

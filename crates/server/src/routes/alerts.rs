@@ -130,6 +130,19 @@ pub fn routes() -> Vec<(RouteDoc, MethodRouter<AppState>)> {
         ),
         (
             RouteDoc {
+                method: "post",
+                path: "/api/v1/alerts/{id}/share",
+                summary: "Share an alert of the caller's organisation with {organisations: [names]} (AMBER+STRICT: they see it, no one beyond)",
+                tag: "alerts",
+                scope: Some("write"),
+                params: &[("id", "path", "the alert's id")],
+                body: Some("application/json"),
+                answer: "application/json",
+            },
+            post(share),
+        ),
+        (
+            RouteDoc {
                 method: "get",
                 path: "/api/v1/inhibitions",
                 summary: "List the caller's organisation's inhibitions, with how many matches each muted",
@@ -420,6 +433,61 @@ async fn change_status(
     Ok(json(&answer))
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ShareBody {
+    organisations: Vec<String>,
+}
+
+/// The most organisations one share names.
+const MAX_SHARE: usize = 100;
+
+async fn share(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<ShareBody>,
+) -> ApiResult<Response> {
+    caller.require(Scope::Write)?;
+    let org = caller_org(&caller)?;
+    if body.organisations.is_empty() || body.organisations.len() > MAX_SHARE {
+        return Err(ApiError::new(
+            Code::BadRequest,
+            format!("organisations: name 1 to {MAX_SHARE} organisations"),
+        ));
+    }
+    let answer = state
+        .blocking(move |state| {
+            let mut with = Vec::new();
+            for name in &body.organisations {
+                let other = state.accounts.org_by_name(name).map_err(|_| {
+                    ApiError::new(
+                        Code::BadRequest,
+                        format!("organisations: no organisation {name:?}"),
+                    )
+                })?;
+                with.push(other.id);
+            }
+            let reader = caller.reader(state)?;
+            let mut engine =
+                state.warn.lock().map_err(|_| ApiError::internal(&"the alert engine failed"))?;
+            let (alert, audience) = engine
+                .share(&*state.store, reader, org, &id, &with)
+                .map_err(warn_error)?
+                .ok_or_else(ApiError::not_found)?;
+            let orgs = state.accounts.orgs().map_err(crate::auth::account_error)?;
+            let names: Vec<&str> = audience
+                .organisations
+                .iter()
+                .filter_map(|id| orgs.iter().find(|org| org.id == *id).map(|org| org.name.as_str()))
+                .collect();
+            tracing::info!(alert = %alert.id, with = ?names, "alert shared");
+            Ok(json!({ "alert": alert, "shared_with": names }))
+        })
+        .await?;
+    Ok(json(&answer))
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ReportParams {
@@ -558,7 +626,10 @@ fn inhibition_view(inhibition: &Inhibition) -> Value {
 // The caller's organisation: alerts and inhibitions are an organisation's.
 fn caller_org(caller: &Caller) -> ApiResult<watchfire_model::policy::OrgId> {
     caller.identity.org.as_ref().map(|org| org.id).ok_or_else(|| {
-        ApiError::new(Code::Forbidden, "only members of an organisation have inhibitions")
+        ApiError::new(
+            Code::Forbidden,
+            "only members of an organisation have alerts and inhibitions",
+        )
     })
 }
 

@@ -348,6 +348,35 @@ fn an_organisation_acknowledges_resolves_reports_and_mutes_its_alerts() {
         serde_json::json!([])
     );
 
+    // Shared with b: b sees it (and nothing else of a's), cannot change it; a repeat keeps it shared.
+    let share = format!("/api/v1/alerts/{id}/share");
+    let unknown =
+        node.post(&share, &analyst, "application/json", br#"{"organisations":["nobody"]}"#);
+    assert_eq!(unknown.code(), "bad_request");
+    assert!(unknown.body.contains("nobody"), "{}", unknown.body);
+    let by_b = node.post(
+        &share,
+        &Auth::user("b-analyst"),
+        "application/json",
+        br#"{"organisations":["b"]}"#,
+    );
+    assert_eq!(by_b.status, 404, "only the organisation addressed shares it");
+    let shared = node.post(&share, &analyst, "application/json", br#"{"organisations":["b"]}"#);
+    assert_eq!(shared.status, 200, "{}", shared.body);
+    assert_eq!(shared.json()["shared_with"], serde_json::json!(["b"]));
+    settle_alerts(&node, &admin);
+    let seen_by_b = alerts_of(&node, &Auth::user("b-analyst"), "");
+    assert_eq!(seen_by_b.len(), 1, "{seen_by_b:?}");
+    assert_eq!(seen_by_b[0]["id"], id.as_str());
+    let b_resolves = node.post(&resolve, &Auth::user("b-analyst"), "application/json", b"");
+    assert_eq!(b_resolves.status, 404);
+    let value_shared = seen_by_b[0]["observable"]["value"].as_str().unwrap().to_owned();
+    node.import("b-analyst", "source=again&tlp=green", &format!("{value_shared}\n"));
+    settle_alerts(&node, &admin);
+    let again = alerts_of(&node, &Auth::user("b-analyst"), "");
+    assert_eq!((again.len(), again[0]["count"].as_u64()), (1, Some(2)), "{again:?}");
+    assert_eq!(again[0]["status"], "new", "a repeat opens the resolved alert again");
+
     // The report of the last day: CSV with a header and a row per alert; JSON too.
     let csv = node.get("/api/v1/alerts/report", &analyst);
     assert_eq!(csv.status, 200, "{}", csv.body);
@@ -358,12 +387,15 @@ fn an_organisation_acknowledges_resolves_reports_and_mutes_its_alerts() {
     assert!(csv.body.contains("192.0.2.10") && csv.body.contains("192.0.2.11"));
     let report = node.get("/api/v1/alerts/report?format=json", &analyst).json();
     assert_eq!(report["alerts"].as_array().unwrap().len(), 2);
-    assert!(
-        node.get("/api/v1/alerts/report?format=json", &Auth::user("b-analyst")).json()["alerts"]
-            .as_array()
-            .unwrap()
-            .is_empty()
-    );
+    // b's report holds the one alert a shared with it, nothing else of a's.
+    let b_report = node.get("/api/v1/alerts/report?format=json", &Auth::user("b-analyst")).json();
+    let b_ids: Vec<&str> = b_report["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|alert| alert["id"].as_str())
+        .collect();
+    assert_eq!(b_ids, [id.as_str()]);
     assert_eq!(node.get("/api/v1/alerts/report?format=xml", &analyst).code(), "bad_request");
 
     // Inhibitions: a network muted, then a new listing in it raises nothing and is counted.
