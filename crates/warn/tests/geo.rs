@@ -231,3 +231,75 @@ fn files_that_are_no_database_are_refused_naming_the_file() {
     let error = Geo::open(Some(&directory.join("GeoLite2-ASN.mmdb")), Some(&garbage)).unwrap_err();
     assert!(error.to_string().contains("garbage.mmdb"), "{error}");
 }
+
+/// The alert engine with real MaxMind files behind it: a listed address nobody claims by network
+/// reaches the owner of its AS (from GeoLite2-ASN) or of its country (from GeoLite2-Country).
+#[test]
+fn the_engine_warns_owners_of_an_as_or_a_country_through_the_files() {
+    use watchfire_model::Observable;
+    use watchfire_model::policy::{Member, OrgId, Principal};
+    use watchfire_model::record::{Category, IndicatorRecord, Record};
+    use watchfire_model::stix::{Precision, Timestamp};
+    use watchfire_model::tlp::Tlp;
+    use watchfire_store::{Query, Reader, SqliteStore, Store};
+    use watchfire_warn::{ALERT_TYPE, Alert, ClaimKind, Engine, Settings};
+
+    let directory = databases("engine");
+    let geo = Geo::open(
+        Some(&directory.join("GeoLite2-ASN.mmdb")),
+        Some(&directory.join("GeoLite2-Country.mmdb")),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("watchfire.db")).unwrap();
+    let (as_owner, country_owner) =
+        (OrgId(uuid::Uuid::from_u128(1)), OrgId(uuid::Uuid::from_u128(2)));
+    for (org, kind, value) in
+        [(as_owner, ClaimKind::Asn, "AS64500"), (country_owner, ClaimKind::Country, "de")]
+    {
+        let claim = watchfire_warn::claim(&store, org, kind, value, "t", 1).unwrap();
+        watchfire_warn::approve(&store, &claim.id, "admin", 2).unwrap();
+    }
+    let now = Timestamp::from_unix_nanos(watchfire_store::now_micros() * 1000, Precision::Millis);
+    let mut ingest = watchfire_feeds::Ingest::new("feed", Tlp::Green, &now);
+    let mut facts = Vec::new();
+    for value in ["192.0.2.9", "2001:db8::5", "198.51.100.7"] {
+        let mut record = IndicatorRecord::new(Observable::parse(value).unwrap());
+        record.category = Some(Category::BotnetC2);
+        ingest.facts(&Record::Indicator(record), &mut facts);
+    }
+    store.append(&facts).unwrap();
+    let members = |org: OrgId| {
+        Some(Principal::Member(Member {
+            org,
+            user: None,
+            roles: Vec::new(),
+            in_community: true,
+            client_of: Vec::new(),
+        }))
+    };
+    let locator: std::sync::Arc<dyn watchfire_warn::Locator> = std::sync::Arc::new(geo);
+    let mut engine = Engine::open(&store, Settings::default(), Some(locator)).unwrap();
+    engine.catch_up(&store, &members).unwrap();
+    let query = Query { limit: 100, types: vec![ALERT_TYPE.to_owned()], ..Query::default() };
+    let mut alerts: Vec<(OrgId, String, String)> = store
+        .query(Reader::Operator, &query)
+        .unwrap()
+        .entries
+        .iter()
+        .map(|entry| Alert::from_entry(entry).unwrap())
+        .map(|alert| {
+            let matched = alert.matched.unwrap().value;
+            (alert.organisation.unwrap(), alert.observable.value().to_owned(), matched)
+        })
+        .collect();
+    alerts.sort();
+    // 198.51.100.7 is registered in NL (no AS in the file): nobody claims it.
+    assert_eq!(
+        alerts,
+        [
+            (as_owner, "192.0.2.9".to_owned(), "AS64500".to_owned()),
+            (country_owner, "2001:db8::5".to_owned(), "DE".to_owned()),
+        ]
+    );
+}
