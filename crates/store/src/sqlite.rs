@@ -66,6 +66,9 @@ pub struct SqliteStore {
     connection: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: std::sync::atomic::AtomicUsize,
+    /// Counts this process's commits and wakes its waiters at once (`wait` still polls for
+    /// other processes' appends).
+    commits: (Mutex<u64>, std::sync::Condvar),
 }
 
 /// Read-only connections per store.
@@ -126,6 +129,7 @@ impl SqliteStore {
             connection: Mutex::new(connection),
             readers,
             next_reader: std::sync::atomic::AtomicUsize::new(0),
+            commits: (Mutex::new(0), std::sync::Condvar::new()),
         })
     }
 
@@ -172,6 +176,9 @@ impl SqliteStore {
                     let _ = connection.execute_batch("ROLLBACK");
                     self.error(&error)
                 })?;
+                let (count, committed) = &self.commits;
+                *count.lock().unwrap_or_else(std::sync::PoisonError::into_inner) += 1;
+                committed.notify_all();
                 Ok(outcome)
             }
             Err(error) => {
@@ -656,15 +663,25 @@ impl Store for SqliteStore {
     }
 
     fn wait(&self, after: Seq, timeout: Duration) -> Result<Seq, Error> {
-        // SQLite has no notifications across processes: poll the head, which is one indexed read.
+        // SQLite has no notifications across processes: poll the head, which is one indexed
+        // read, every 10 ms; a commit of this process wakes the wait at once.
         let deadline = Instant::now() + timeout;
+        let (count, committed) = &self.commits;
         loop {
+            let seen = *count.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             let last_seq = self.last_seq()?;
             let now = Instant::now();
             if last_seq > after || now >= deadline {
                 return Ok(last_seq);
             }
-            std::thread::sleep((deadline - now).min(Duration::from_millis(10)));
+            let pause = (deadline - now).min(Duration::from_millis(10));
+            let guard = count.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            // A commit between the read of the head and here changed the count: read again.
+            if *guard == seen {
+                let _ = committed
+                    .wait_timeout(guard, pause)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+            }
         }
     }
 
