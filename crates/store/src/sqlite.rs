@@ -69,6 +69,44 @@ pub struct SqliteStore {
     /// Counts this process's commits and wakes its waiters at once (`wait` still polls for
     /// other processes' appends).
     commits: (Mutex<u64>, std::sync::Condvar),
+    /// The thread that checkpoints the WAL in the background, and its stop signal.
+    checkpointer:
+        Option<(std::sync::Arc<std::sync::atomic::AtomicBool>, std::thread::JoinHandle<()>)>,
+}
+
+/// How often the background thread checkpoints the WAL.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+
+// Copies the WAL into the database file in the background (`PRAGMA wal_checkpoint(PASSIVE)`,
+// which never blocks a writer), so that no commit pays for a checkpoint: with SQLite's automatic
+// checkpoints, the commit that crosses the threshold copies up to 64 MB and fsyncs the file
+// before it returns. Another process's checkpoint at the same moment makes one of them busy,
+// which is no error here: the next round catches up.
+fn checkpoint_in_background(
+    path: &Path,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> Option<std::thread::JoinHandle<()>> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let connection = Connection::open_with_flags(path, flags).ok()?;
+    std::thread::Builder::new()
+        .name("sqlite-checkpoint".into())
+        .spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::park_timeout(CHECKPOINT_EVERY);
+                let _ = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+            }
+        })
+        .ok()
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        if let Some((stop, thread)) = self.checkpointer.take() {
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            thread.thread().unpark();
+            let _ = thread.join();
+        }
+    }
 }
 
 /// Read-only connections per store.
@@ -105,7 +143,7 @@ impl SqliteStore {
                  PRAGMA synchronous = FULL;
                  PRAGMA cache_size = -262144;
                  PRAGMA mmap_size = 1073741824;
-                 PRAGMA wal_autocheckpoint = 16384;
+                 PRAGMA wal_autocheckpoint = 0;
                  PRAGMA temp_store = MEMORY;",
             )
             .map_err(|error| map_error(&name, &error))?;
@@ -124,12 +162,24 @@ impl SqliteStore {
             let reader = open_reader(path, options).map_err(|error| map_error(&name, &error))?;
             readers.push(Mutex::new(reader));
         }
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        // Without the thread (it cannot be started), SQLite checkpoints in the commits again.
+        let checkpointer = match checkpoint_in_background(path, std::sync::Arc::clone(&stop)) {
+            Some(thread) => Some((stop, thread)),
+            None => {
+                connection
+                    .execute_batch("PRAGMA wal_autocheckpoint = 16384")
+                    .map_err(|error| map_error(&name, &error))?;
+                None
+            }
+        };
         Ok(SqliteStore {
             path: path.to_owned(),
             connection: Mutex::new(connection),
             readers,
             next_reader: std::sync::atomic::AtomicUsize::new(0),
             commits: (Mutex::new(0), std::sync::Condvar::new()),
+            checkpointer,
         })
     }
 
