@@ -354,13 +354,15 @@ fn warn_loop(state: &AppState, stop: &AtomicBool) {
                 continue;
             }
         };
-        let Ok(mut engine) = state.warn.lock() else {
-            tracing::error!("the alert engine's lock is poisoned; alerts stop");
-            return;
-        };
-        if head > engine.cursor() {
-            let members = |org| state.accounts.org(org).ok().map(|org| org_principal(&org));
-            match engine.catch_up(&*state.store, &members) {
+        let members = |org| state.accounts.org(org).ok().map(|org| org_principal(&org));
+        // One step at a time, the lock released in between: a status change from the API waits
+        // for one step at most, also while the engine catches up with a long log.
+        while head > cursor && !stop.load(Ordering::Relaxed) {
+            let Ok(mut engine) = state.warn.lock() else {
+                tracing::error!("the alert engine's lock is poisoned; alerts stop");
+                return;
+            };
+            match engine.step(&*state.store, &members) {
                 Ok(outcome) => {
                     state.metrics.count_alerts(&outcome);
                     if outcome.raised + outcome.updated > 0 {
@@ -372,25 +374,32 @@ fn warn_loop(state: &AppState, stop: &AtomicBool) {
                             "alerts"
                         );
                     }
+                    cursor = outcome.cursor;
+                    state.warn_cursor.store(cursor, Ordering::Relaxed);
+                    if !outcome.more {
+                        break;
+                    }
                 }
                 Err(error) => {
                     tracing::warn!(%error, "the alert engine failed a step; retrying in 1 s");
                     drop(engine);
                     std::thread::sleep(Duration::from_secs(1));
-                    continue;
+                    break;
                 }
             }
         }
         if std::time::Instant::now() >= next_expiry {
             next_expiry += EXPIRE_EVERY;
+            let Ok(mut engine) = state.warn.lock() else {
+                tracing::error!("the alert engine's lock is poisoned; alerts stop");
+                return;
+            };
             match engine.expire(&*state.store, watchfire_store::now_micros()) {
                 Ok(0) => {}
                 Ok(expired) => tracing::info!(expired, "alerts expired"),
                 Err(error) => tracing::warn!(%error, "cannot expire alerts"),
             }
         }
-        cursor = engine.cursor();
-        state.warn_cursor.store(cursor, Ordering::Relaxed);
     }
 }
 
