@@ -136,6 +136,7 @@ pub fn seed(store: &dyn Store, accounts: &Accounts) -> Result<Demo, DemoError> {
         (&north, ClaimKind::Cidr, "198.123.245.0/24"),
         (&north, ClaimKind::Cidr, "192.0.2.0/25"),
         (&energy, ClaimKind::Cidr, "162.144.127.0/24"),
+        (&energy, ClaimKind::Cidr, "192.0.2.192/26"),
         (&south, ClaimKind::Cidr, "222.138.150.0/24"),
         (&south, ClaimKind::Cidr, "1.10.16.0/20"),
         (&south, ClaimKind::Asn, "AS8708"),

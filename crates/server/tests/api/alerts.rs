@@ -422,3 +422,30 @@ fn an_organisation_acknowledges_resolves_reports_and_mutes_its_alerts() {
     );
     assert_eq!(node.delete(&format!("/api/v1/inhibitions/{inhibition}"), &analyst).status, 200);
 }
+
+#[test]
+fn the_demo_warns_an_organisation_outside_the_community_from_what_it_may_see() {
+    let node = TestNode::start(false);
+    let accounts = watchfire_server::accounts::Accounts::new(std::sync::Arc::clone(&node.store));
+    let demo = watchfire_server::demo::seed(&*node.store, &accounts).unwrap();
+    settle_alerts(&node, &demo.admin_token);
+    let password =
+        |user: &str| demo.logins.iter().find(|login| login.user == user).unwrap().password.clone();
+    let energy = Auth::Basic("viewer-energy".to_owned(), password("viewer-energy"));
+    let alerts = alerts_of(&node, &energy, "");
+    assert!(!alerts.is_empty(), "the demo feed lists addresses of 192.0.2.192/26");
+    for alert in &alerts {
+        assert_eq!(alert["matched"]["value"], "192.0.2.192/26", "{alert}");
+        // Its evidence is data the operator may read: CLEAR, or cert-north's AMBER (it is a
+        // client of cert-north); never GREEN, which is for the community.
+        let evidence = alert["evidence"][0]["object"].as_str().unwrap();
+        let object = node.get(&format!("/api/v1/objects/{evidence}"), &energy);
+        assert_eq!(object.status, 200, "{alert}");
+        assert!(!object.body.contains("\"tlp\":\"TLP:GREEN\""), "{}", object.body);
+    }
+    // cert-north, in the community, is warned from the GREEN records of its own /25 as well.
+    let north = Auth::Basic("analyst-north".to_owned(), password("analyst-north"));
+    let north_alerts = alerts_of(&node, &north, "");
+    assert!(north_alerts.iter().all(|alert| alert["matched"]["value"] == "192.0.2.0/25"));
+    assert!(north_alerts.len() > alerts.len(), "{} {}", north_alerts.len(), alerts.len());
+}
