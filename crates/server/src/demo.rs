@@ -130,7 +130,7 @@ pub fn seed(store: &dyn Store, accounts: &Accounts) -> Result<Demo, DemoError> {
             ingest.facts(&Record::Indicator(record), &mut facts);
         }
     }
-    let outcome = store.append(&facts)?;
+    // The constituencies first, so the engine matches the data as it arrives.
     for (org, kind, value) in [
         (&north, ClaimKind::Cidr, "67.213.75.0/24"),
         (&north, ClaimKind::Cidr, "198.123.245.0/24"),
@@ -148,6 +148,7 @@ pub fn seed(store: &dyn Store, accounts: &Accounts) -> Result<Demo, DemoError> {
         let claim = watchfire_warn::claim(store, org.id, kind, value, "demo", 0)?;
         watchfire_warn::approve(store, &claim.id, "demo", 0)?;
     }
+    let outcome = store.append(&facts)?;
     Ok(Demo { logins, admin_token, objects: outcome.new_versions })
 }
 

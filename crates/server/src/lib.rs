@@ -148,6 +148,8 @@ pub struct AppState {
     pub warn: Arc<std::sync::Mutex<watchfire_warn::Engine>>,
     /// The log position the alert engine has dealt with (for `/metrics` and readiness).
     warn_cursor: Arc<std::sync::atomic::AtomicU64>,
+    /// Look-backs the alert engine still owes (for `/metrics`).
+    warn_lookbacks: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl AppState {
@@ -189,6 +191,7 @@ impl Node {
             head,
             streams: Arc::default(),
             warn_cursor: Arc::new(std::sync::atomic::AtomicU64::new(engine.cursor())),
+            warn_lookbacks: Arc::default(),
             warn: Arc::new(std::sync::Mutex::new(engine)),
         };
         let follower = {
@@ -346,18 +349,17 @@ fn warn_loop(state: &AppState, stop: &AtomicBool) {
     let mut next_expiry = std::time::Instant::now();
     let mut cursor = state.warn.lock().map_or(0, |engine| engine.cursor());
     while !stop.load(Ordering::Relaxed) {
-        let head = match state.store.wait(cursor, Duration::from_millis(250)) {
-            Ok(head) => head,
-            Err(error) => {
-                tracing::warn!(%error, "the alert engine cannot follow the log; retrying in 1 s");
-                std::thread::sleep(Duration::from_secs(1));
-                continue;
-            }
-        };
+        if let Err(error) = state.store.wait(cursor, Duration::from_millis(250)) {
+            tracing::warn!(%error, "the alert engine cannot follow the log; retrying in 1 s");
+            std::thread::sleep(Duration::from_secs(1));
+            continue;
+        }
         let members = |org| state.accounts.org(org).ok().map(|org| org_principal(&org));
         // One step at a time, the lock released in between: a status change from the API waits
-        // for one step at most, also while the engine catches up with a long log.
-        while head > cursor && !stop.load(Ordering::Relaxed) {
+        // for one step at most, also while the engine catches up with a long log. A step runs at
+        // least every 250 ms even when the log is quiet, so a newly approved claim looks back at
+        // the log without waiting for the next entry.
+        while !stop.load(Ordering::Relaxed) {
             let Ok(mut engine) = state.warn.lock() else {
                 tracing::error!("the alert engine's lock is poisoned; alerts stop");
                 return;
@@ -376,6 +378,7 @@ fn warn_loop(state: &AppState, stop: &AtomicBool) {
                     }
                     cursor = outcome.cursor;
                     state.warn_cursor.store(cursor, Ordering::Relaxed);
+                    state.warn_lookbacks.store(engine.lookback_pending() as u64, Ordering::Relaxed);
                     if !outcome.more {
                         break;
                     }

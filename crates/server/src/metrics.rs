@@ -44,6 +44,8 @@ pub struct Gauges {
     pub streams: u64,
     /// The log position the alert engine has dealt with.
     pub warn_cursor: u64,
+    /// Look-backs for newly approved claims the alert engine still owes.
+    pub warn_lookbacks: u64,
 }
 
 impl Metrics {
@@ -182,6 +184,11 @@ impl Metrics {
                 "watchfire_warn_cursor",
                 "The log position the alert engine has matched up to.",
                 gauges.warn_cursor,
+            ),
+            (
+                "watchfire_warn_lookbacks",
+                "Look-backs over the log for newly approved claims still owed.",
+                gauges.warn_lookbacks,
             ),
         ];
         for (name, help, value) in gauges {

@@ -169,7 +169,7 @@ impl FromStr for Status {
 }
 
 /// The constituency claim an alert matched (none for an outbreak).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Matched {
     /// What kind of claim.
     pub kind: ClaimKind,

@@ -19,6 +19,13 @@
 //! windows of [`Settings::window`] on the node's clock); repeats in the window are counted into
 //! it as new versions. The cursor is kept in the directory after each append, and every alert
 //! remembers the last entry it counted, so reading the log again after a crash counts nothing twice.
+//!
+//! Look-back: a claim approved after data arrived would otherwise never warn of what the log
+//! already holds (a feed that lists the same thing again adds no new version). When the engine
+//! first sees an approved claim, it queues a look-back over the log up to its cursor: the current
+//! versions of indicators still valid, and host events reported within [`Settings::expire_after`],
+//! matched against the new claims only, raise alerts dated now. The queue is kept in the
+//! directory, so a restart finishes it; look-backs run a page per step after the new entries.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
@@ -44,6 +51,8 @@ use crate::{ClaimKind, ConstituencyIndex, Error, Target};
 pub const STATE_KIND: &str = "warn_state";
 
 const CURSOR_KEY: &str = "cursor";
+
+const LOOKBACK_KEY: &str = "lookback";
 
 const TYPE_INDICATOR: &str = "indicator";
 const TYPE_HOST_EVENT: &str = "x-watchfire-host-event";
@@ -116,9 +125,11 @@ pub struct StepOutcome {
     pub inhibited: u64,
     /// Entries that could not be read (named in the log of the node).
     pub unreadable: u64,
+    /// Earlier entries read again for newly approved claims (see the module's look-back).
+    pub looked_back: u64,
     /// The cursor after the step.
     pub cursor: Seq,
-    /// Whether more entries may follow right away.
+    /// Whether more entries (or a look-back page) may follow right away.
     pub more: bool,
 }
 
@@ -130,6 +141,8 @@ pub struct Engine {
     cursor: Seq,
     index: ConstituencyIndex,
     claims_digest: u64,
+    /// The approved claims seen and the look-backs they still owe; `None` until first loaded.
+    lookback: Option<Lookback>,
     inhibitions: Inhibitions,
     /// Sightings within the outbreak window, per indicator: (organisation, when).
     sightings: HashMap<String, Vec<(OrgId, i64)>>,
@@ -214,6 +227,7 @@ impl Engine {
             cursor,
             index: ConstituencyIndex::default(),
             claims_digest: 0,
+            lookback: None,
             inhibitions: Inhibitions::default(),
             sightings: HashMap::new(),
             last_modified: 0,
@@ -259,22 +273,7 @@ impl Engine {
                 }
             }
         }
-        let now = watchfire_store::now_micros();
-        let before = hits.len();
-        let loaded = self.inhibitions.clone();
-        hits.retain(|hit| {
-            !self.inhibitions.mutes(hit.organisation, &hit.observable, hit.category, now)
-        });
-        outcome.inhibited = (before - hits.len()) as u64;
-        if outcome.inhibited > 0 {
-            self.inhibitions.save_counts(store, &loaded)?;
-        }
-        let (facts, raised, updated) = self.alerts(store, hits)?;
-        if !facts.is_empty() {
-            store.append(&facts)?;
-        }
-        outcome.raised = raised;
-        outcome.updated = updated;
+        (outcome.raised, outcome.updated, outcome.inhibited) = self.raise(store, hits)?;
         let cursor = match page.next {
             Some(next) => next,
             None => page.entries.last().map_or(self.cursor, |entry| entry.seq),
@@ -286,7 +285,94 @@ impl Engine {
         }
         outcome.cursor = self.cursor;
         outcome.more = page.next.is_some();
+        if !outcome.more && self.lookback_pending() > 0 {
+            let (read, raised, updated, inhibited) = self.look_back(store, members)?;
+            outcome.looked_back = read;
+            outcome.raised += raised;
+            outcome.updated += updated;
+            outcome.inhibited += inhibited;
+            outcome.more = self.lookback_pending() > 0;
+        }
         Ok(outcome)
+    }
+
+    // Drops the hits an inhibition mutes (counting them), merges the others into alerts and
+    // appends those; returns the alerts raised, updated and the hits muted.
+    fn raise(&mut self, store: &dyn Store, mut hits: Vec<Hit>) -> Result<(u64, u64, u64), Error> {
+        let now = watchfire_store::now_micros();
+        let before = hits.len();
+        let loaded = self.inhibitions.clone();
+        hits.retain(|hit| {
+            !self.inhibitions.mutes(hit.organisation, &hit.observable, hit.category, now)
+        });
+        let inhibited = (before - hits.len()) as u64;
+        if inhibited > 0 {
+            self.inhibitions.save_counts(store, &loaded)?;
+        }
+        let (facts, raised, updated) = self.alerts(store, hits)?;
+        if !facts.is_empty() {
+            store.append(&facts)?;
+        }
+        Ok((raised, updated, inhibited))
+    }
+
+    /// Returns how many look-backs (one per batch of newly approved claims) are still owed.
+    pub fn lookback_pending(&self) -> usize {
+        self.lookback.as_ref().map_or(0, |lookback| lookback.jobs.len())
+    }
+
+    // Reads one page of the oldest look-back and raises the alerts of its claims; returns the
+    // entries read and the alerts raised, updated and muted.
+    fn look_back(
+        &mut self,
+        store: &dyn Store,
+        members: &dyn Members,
+    ) -> Result<(u64, u64, u64, u64), Error> {
+        let Some(job) = self.lookback.as_ref().and_then(|lookback| lookback.jobs.first()).cloned()
+        else {
+            return Ok((0, 0, 0, 0));
+        };
+        let query = Query {
+            after: job.after,
+            limit: self.settings.batch.max(1),
+            types: vec![TYPE_INDICATOR.to_owned(), TYPE_HOST_EVENT.to_owned()],
+            latest_only: true,
+            ..Query::default()
+        };
+        let page = store.query(Reader::Operator, &query)?;
+        let now = watchfire_store::now_micros();
+        let reported_from = now.saturating_sub(micros(self.settings.expire_after));
+        let mut hits = Vec::new();
+        let mut read = 0;
+        for entry in page.entries.iter().filter(|entry| entry.seq <= job.until) {
+            read += 1;
+            if entry.kind == EntryKind::Tombstone || !still_current(entry, now, reported_from) {
+                continue;
+            }
+            match self.hits(store, entry, members) {
+                Ok(found) => {
+                    hits.extend(found.into_iter().filter(|hit| job.owes(hit)).map(|mut hit| {
+                        // News to the organisation now, whenever the source said it.
+                        hit.added_micros = now;
+                        hit
+                    }));
+                }
+                Err(reason) => tracing_warn(entry, &reason),
+            }
+        }
+        let (raised, updated, inhibited) = self.raise(store, hits)?;
+        // The job moves on only once its alerts are durable.
+        let last = page.entries.last().map_or(job.until, |entry| entry.seq);
+        let done = page.next.is_none() || last >= job.until;
+        if let Some(lookback) = self.lookback.as_mut() {
+            if done {
+                lookback.jobs.remove(0);
+            } else if let Some(first) = lookback.jobs.first_mut() {
+                first.after = page.next.unwrap_or(last);
+            }
+            lookback.save(store)?;
+        }
+        Ok((read, raised, updated, inhibited))
     }
 
     /// Steps until the engine has read the whole log; returns the sum of the steps.
@@ -303,6 +389,7 @@ impl Engine {
             total.updated += step.updated;
             total.inhibited += step.inhibited;
             total.unreadable += step.unreadable;
+            total.looked_back += step.looked_back;
             total.cursor = step.cursor;
             if !step.more {
                 return Ok(total);
@@ -418,8 +505,14 @@ impl Engine {
             acc.rotate_left(7) ^ xxh3_64(key.as_bytes()) ^ xxh3_64(doc.as_bytes())
         });
         if digest != self.claims_digest || self.claims_digest == 0 {
-            self.index = ConstituencyIndex::new(&crate::claims(store)?);
+            let claims = crate::claims(store)?;
+            self.index = ConstituencyIndex::new(&claims);
             self.claims_digest = digest;
+            let lookback = match self.lookback.take() {
+                Some(lookback) => lookback,
+                None => Lookback::load(store, &claims)?,
+            };
+            self.lookback = Some(lookback.update(store, &claims, self.cursor)?);
         }
         self.inhibitions = Inhibitions::load(store)?;
         self.source_reliability = store
@@ -969,6 +1062,106 @@ fn fact_of(alert: &Alert, audience: &Audience) -> Result<Fact, Error> {
 #[derive(Serialize, Deserialize)]
 struct CursorDoc {
     seq: Seq,
+}
+
+/// The approved claims the engine has taken in, and the look-backs they still owe (the directory
+/// document `warn_state/lookback`).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct Lookback {
+    /// Ids of the approved claims taken in.
+    known: BTreeSet<String>,
+    /// Look-backs still owed, oldest first.
+    jobs: Vec<LookbackJob>,
+}
+
+/// One look-back: the log up to `until` read again for `claims`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct LookbackJob {
+    /// The claims it matches, by owner.
+    claims: Vec<(OrgId, Matched)>,
+    /// Read up to here.
+    after: Seq,
+    /// The engine's cursor when the claims were seen: later entries get the claims in steps.
+    until: Seq,
+}
+
+impl LookbackJob {
+    fn owes(&self, hit: &Hit) -> bool {
+        let (Some(org), Some(matched)) = (hit.organisation, &hit.matched) else { return false };
+        self.claims.iter().any(|(owner, claim)| *owner == org && claim == matched)
+    }
+}
+
+impl Lookback {
+    // The stored document; without one (a new node, or one from before look-backs), the claims
+    // approved now count as taken in.
+    fn load(store: &dyn Store, claims: &[crate::Claim]) -> Result<Lookback, Error> {
+        match store.directory_get(STATE_KIND, LOOKBACK_KEY)? {
+            Some(document) => serde_json::from_str(&document).map_err(|error| Error::Damaged {
+                kind: STATE_KIND,
+                key: LOOKBACK_KEY.to_owned(),
+                reason: error.to_string(),
+            }),
+            None => Ok(Lookback {
+                known: approved(claims).map(|claim| claim.id.clone()).collect(),
+                jobs: Vec::new(),
+            }),
+        }
+    }
+
+    // Queues a look-back for the claims approved since the last update, up to `cursor`, and
+    // forgets withdrawn ones (a claim approved again later looks back again).
+    fn update(
+        mut self,
+        store: &dyn Store,
+        claims: &[crate::Claim],
+        cursor: Seq,
+    ) -> Result<Lookback, Error> {
+        let now: BTreeSet<String> = approved(claims).map(|claim| claim.id.clone()).collect();
+        let fresh: Vec<(OrgId, Matched)> = approved(claims)
+            .filter(|claim| !self.known.contains(&claim.id))
+            .map(|claim| (claim.org, Matched { kind: claim.kind(), value: claim.value() }))
+            .collect();
+        let live: BTreeSet<(OrgId, Matched)> = approved(claims)
+            .map(|claim| (claim.org, Matched { kind: claim.kind(), value: claim.value() }))
+            .collect();
+        for job in &mut self.jobs {
+            job.claims.retain(|claim| live.contains(claim));
+        }
+        self.jobs.retain(|job| !job.claims.is_empty());
+        let changed = now != self.known || !fresh.is_empty();
+        if !fresh.is_empty() && cursor > 0 {
+            self.jobs.push(LookbackJob { claims: fresh, after: 0, until: cursor });
+        }
+        self.known = now;
+        if changed {
+            self.save(store)?;
+        }
+        Ok(self)
+    }
+
+    fn save(&self, store: &dyn Store) -> Result<(), Error> {
+        let document =
+            serde_json::to_string(self).map_err(|error| Error::Alert(error.to_string()))?;
+        store.directory_put(STATE_KIND, LOOKBACK_KEY, &document, Put::Replace)?;
+        Ok(())
+    }
+}
+
+fn approved(claims: &[crate::Claim]) -> impl Iterator<Item = &crate::Claim> {
+    claims.iter().filter(|claim| claim.state == crate::ClaimState::Approved)
+}
+
+// Whether an entry still says something now: an indicator not revoked and valid (no end, or an
+// end after now), a host event reported after `reported_from`.
+fn still_current(entry: &Entry, now: i64, reported_from: i64) -> bool {
+    match entry.object() {
+        Ok(StixObject::Indicator(indicator)) => {
+            !indicator.revoked.unwrap_or(false)
+                && indicator.valid_until.as_ref().is_none_or(|until| timestamp_micros(until) > now)
+        }
+        _ => entry.object_type == TYPE_HOST_EVENT && entry.added_micros >= reported_from,
+    }
 }
 
 fn micros(duration: Duration) -> i64 {

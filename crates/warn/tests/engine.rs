@@ -513,3 +513,103 @@ fn a_source_rated_reliable_raises_a_more_severe_alert() {
         [48, 32, 40, 40]
     );
 }
+
+#[test]
+fn a_claim_approved_after_the_data_looks_back_at_what_is_still_listed() {
+    let (_dir, store) = store();
+    approve(&store, org(A), ClaimKind::Cidr, "67.213.75.0/24");
+    let green = Audience::node(Tlp::Green);
+    import(&store, "abusech-feodotracker/ipblocklist.csv", "feodo", green.clone());
+    import(&store, "spamhaus-drop/drop_v4.json", "spamhaus-drop", green.clone());
+    // Listed only in 2015 (valid until then): nothing to warn of today.
+    import(&store, "spamhaus-drop/drop.lasso", "spamhaus-old", green.clone());
+    import(&store, "abusech-urlhaus/csv_recent.csv", "urlhaus", green.clone());
+    import(&store, "shadowserver/scan_rdp.csv", "shadowserver", green);
+    let mut engine = engine(&store);
+    let first = run(&mut engine, &store);
+    assert_eq!((first.raised, first.looked_back), (1, 0), "{first:?}");
+    let a_before = of(&alerts(&store), org(A));
+
+    // B joins later. No feed lists anything again, yet B hears of what is listed in its space
+    // now: two URLhaus URLs, the DROP /20 over its /22 and two exposed RDP hosts.
+    let approved_at = watchfire_store::now_micros();
+    approve(&store, org(B), ClaimKind::Cidr, "222.138.150.0/24");
+    approve(&store, org(B), ClaimKind::Cidr, "1.10.16.0/22");
+    approve(&store, org(B), ClaimKind::Cidr, "198.123.245.128/25");
+    approve(&store, org(B), ClaimKind::Cidr, "1.4.0.0/17");
+    let outcome = run(&mut engine, &store);
+    assert!(outcome.looked_back > 0, "{outcome:?}");
+    let alerts_now = alerts(&store);
+    assert_eq!(
+        of(&alerts_now, org(B)),
+        set(&[
+            ("http://222.138.150.74:43262/i", "222.138.150.0/24", Category::MalwareDistribution),
+            (
+                "http://222.138.150.74:43262/bin.sh",
+                "222.138.150.0/24",
+                Category::MalwareDistribution
+            ),
+            ("1.10.16.0/20", "1.10.16.0/22", Category::Bogon),
+            ("198.123.245.178", "198.123.245.128/25", Category::Exposed),
+            ("198.123.245.233", "198.123.245.128/25", Category::Exposed),
+        ])
+    );
+    let reported: BTreeSet<&str> = alerts_now
+        .iter()
+        .filter(|alert| alert.direction == Direction::Reported)
+        .map(|alert| alert.observable.value())
+        .collect();
+    assert_eq!(reported, BTreeSet::from(["198.123.245.178", "198.123.245.233"]));
+    for alert in alerts_now.iter().filter(|alert| alert.organisation == Some(org(B))) {
+        assert_eq!(alert.count, 1, "{alert:?}");
+        // Dated when B could first hear of it.
+        assert!(
+            alert.first_seen.unix_nanos() / 1000 >= i128::from(approved_at - 1000),
+            "{alert:?}"
+        );
+    }
+    // A's alerts are untouched: the look-back matches the new claims only.
+    assert_eq!(of(&alerts_now, org(A)), a_before);
+    assert!(alerts_now.iter().filter(|a| a.organisation == Some(org(A))).all(|a| a.count == 1));
+    assert_eq!(engine.lookback_pending(), 0);
+    let again = run(&mut engine, &store);
+    assert_eq!((again.raised, again.updated, again.looked_back), (0, 0, 0));
+}
+
+#[test]
+fn a_look_back_cut_short_by_a_restart_finishes_and_counts_nothing_twice() {
+    let (_dir, store) = store();
+    approve(&store, org(A), ClaimKind::Cidr, "67.213.75.0/24");
+    let green = Audience::node(Tlp::Green);
+    import(&store, "abusech-urlhaus/csv_recent.csv", "urlhaus", green.clone());
+    let settings = Settings { batch: 7, ..Settings::default() };
+    let mut engine = Engine::open(&store, settings.clone(), None).unwrap();
+    run(&mut engine, &store);
+    approve(&store, org(B), ClaimKind::Cidr, "222.138.150.0/24");
+    // One page of the look-back, then the node stops.
+    let step = engine.step(&store, &principal).unwrap();
+    assert!(step.more && step.looked_back > 0, "{step:?}");
+    assert_eq!(engine.lookback_pending(), 1);
+    drop(engine);
+    let mut restarted = Engine::open(&store, settings, None).unwrap();
+    run(&mut restarted, &store);
+    assert_eq!(restarted.lookback_pending(), 0);
+    let b: Vec<Alert> =
+        alerts(&store).into_iter().filter(|alert| alert.organisation == Some(org(B))).collect();
+    assert_eq!(b.len(), 2, "{b:#?}");
+    assert!(b.iter().all(|alert| alert.count == 1));
+
+    // A claim withdrawn while its look-back runs owes nothing more; approved again, it looks
+    // back again.
+    let claim =
+        watchfire_warn::claim(&store, org(C), ClaimKind::Cidr, "1.10.16.0/22", "t", 1).unwrap();
+    watchfire_warn::approve(&store, &claim.id, "admin", 2).unwrap();
+    assert!(restarted.step(&store, &principal).unwrap().more);
+    assert_eq!(restarted.lookback_pending(), 1);
+    watchfire_warn::reject(&store, &claim.id, "admin", 3).unwrap();
+    let step = restarted.step(&store, &principal).unwrap();
+    assert_eq!((restarted.lookback_pending(), step.looked_back), (0, 0), "{step:?}");
+    watchfire_warn::approve(&store, &claim.id, "admin", 4).unwrap();
+    restarted.step(&store, &principal).unwrap();
+    assert_eq!(restarted.lookback_pending(), 1);
+}

@@ -130,6 +130,7 @@ async fn metrics(State(state): State<AppState>, caller: Caller) -> ApiResult<Res
         index_seq: snapshot.seq(),
         streams: state.streams.load(std::sync::atomic::Ordering::Relaxed) as u64,
         warn_cursor: state.warn_cursor.load(std::sync::atomic::Ordering::Relaxed),
+        warn_lookbacks: state.warn_lookbacks.load(std::sync::atomic::Ordering::Relaxed),
     };
     let text = state.metrics.render(&gauges);
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())

@@ -211,10 +211,20 @@ fn streamed_until(node: &TestNode, user: &str, sentinel: &str) -> String {
     seen
 }
 
+/// Every alert `auth` sees (all pages).
 fn alerts_of(node: &TestNode, auth: &Auth, query: &str) -> Vec<Value> {
-    let answer = node.get(&format!("/api/v1/alerts?limit=1000{query}"), auth);
-    assert_eq!(answer.status, 200, "{}", answer.body);
-    answer.json()["alerts"].as_array().unwrap().clone()
+    let mut alerts = Vec::new();
+    let mut after = 0;
+    loop {
+        let answer = node.get(&format!("/api/v1/alerts?limit=1000&after={after}{query}"), auth);
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        let page = answer.json();
+        alerts.extend(page["alerts"].as_array().unwrap().iter().cloned());
+        match page["next"].as_u64() {
+            Some(next) => after = next,
+            None => return alerts,
+        }
+    }
 }
 
 #[test]
@@ -421,6 +431,41 @@ fn an_organisation_acknowledges_resolves_reports_and_mutes_its_alerts() {
         404
     );
     assert_eq!(node.delete(&format!("/api/v1/inhibitions/{inhibition}"), &analyst).status, 200);
+}
+
+#[test]
+fn a_claim_approved_over_the_api_warns_of_what_the_node_already_holds() {
+    let node = TestNode::start(false).with_people();
+    let admin = node.token("a", None, vec![watchfire_server::accounts::Scope::Admin], None);
+    node.import("b-analyst", "source=scan&tlp=green", "192.0.2.10\n192.0.2.11\n203.0.113.5\n");
+    settle_alerts(&node, &admin);
+    let analyst = Auth::user("a-analyst");
+    assert!(alerts_of(&node, &analyst, "").is_empty());
+
+    // a claims its network after the data arrived; its administrator approves. Nothing is
+    // appended to the log after it, yet a hears of the two addresses listed in it.
+    let body = br#"{"kind":"cidr","value":"192.0.2.0/24"}"#;
+    let claimed = node.post("/api/v1/constituency/claims", &analyst, "application/json", body);
+    assert_eq!(claimed.status, 200, "{}", claimed.body);
+    let id = claimed.json()["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/constituency/claims/{id}/approve");
+    let approved = node.post(&path, &Auth::user("a-admin"), "application/json", b"");
+    assert_eq!(approved.status, 200, "{}", approved.body);
+    let mut values = BTreeSet::new();
+    for _ in 0..500 {
+        values = alerts_of(&node, &analyst, "")
+            .iter()
+            .map(|alert| alert["observable"]["value"].as_str().unwrap().to_owned())
+            .collect();
+        if values.len() >= 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(values, BTreeSet::from(["192.0.2.10".to_owned(), "192.0.2.11".to_owned()]));
+    assert!(alerts_of(&node, &Auth::user("b-analyst"), "").is_empty());
+    let metrics = node.get("/metrics", &Auth::Bearer(admin)).body;
+    assert!(metrics.contains("watchfire_warn_lookbacks 0"), "{metrics}");
 }
 
 #[test]
