@@ -21,7 +21,8 @@ use std::collections::HashMap;
 use crate::ClaimsRef;
 use crate::int_hash::IntBuild;
 
-/// A cell value with this bit names a chunk; without it, 0 is "no network" and n is network n-1.
+/// A cell value with this bit names a run (while a batch resolves it); without it, 0 is "no
+/// network" and n is network n-1.
 const CHUNK: u32 = 1 << 31;
 pub(crate) const NO_PARENT: u32 = u32::MAX;
 
@@ -41,13 +42,18 @@ pub(crate) struct Network {
 #[derive(Clone, Copy, Debug, Default)]
 #[repr(C, align(32))]
 struct Block16 {
-    /// The longest network covering the whole block, or [`CHUNK`] and a chunk number.
+    /// The longest network covering the whole block (the cell of every /24 block not marked in
+    /// `nets`).
     cell: u32,
     /// The first of the block's listed addresses in [`V4Table::exact_low`]; the next block's
     /// start ends them.
     exact_start: u32,
     /// One bit per /23 block holding a listed address.
     exact: [u64; 2],
+    /// One bit per /22 block holding a /24 block whose cell differs from `cell` (a network of
+    /// /17 to /24 in it): only those read the block's chunk, so an address in a /16 where some
+    /// small network is listed rarely costs more than this record.
+    nets: u64,
 }
 
 /// The networks of the 256 /24 blocks of one /16 block, as runs of equal cells.
@@ -64,6 +70,8 @@ struct Chunk {
 pub(crate) struct V4Table {
     /// One record per /16 block, and one more whose `exact_start` ends the last block's range.
     level1: Vec<Block16>,
+    /// The chunk of each /16 block with a `nets` bit.
+    chunk_of: Vec<u32>,
     chunks: Vec<Chunk>,
     runs: Vec<u32>,
     /// The low 16 bits of each listed address, in address order.
@@ -89,10 +97,12 @@ pub(crate) struct Probe {
     pub(crate) network: u32,
 }
 
-/// The networks while they are painted: one cell per /16, 256 per chunk.
+/// The networks while they are painted: one cell per /16, 256 per chunk, and each chunk's cell
+/// before it was made (the network covering its whole /16 block).
 struct Dense {
     level1: Vec<u32>,
     chunks: Vec<u32>,
+    inherited: Vec<u32>,
 }
 
 impl V4Table {
@@ -105,6 +115,7 @@ impl V4Table {
         debug_assert!(exact.windows(2).all(|pair| pair[0].0 < pair[1].0));
         let mut table = V4Table {
             level1: vec![Block16::default(); (1 << 16) + 1],
+            chunk_of: vec![0; 1 << 16],
             chunks: Vec::new(),
             runs: Vec::new(),
             exact_low: Vec::with_capacity(exact.len()),
@@ -128,7 +139,8 @@ impl V4Table {
             start += count;
         }
         networks.sort_by_key(|(_, len, _)| *len);
-        let mut dense = Dense { level1: vec![0; 1 << 16], chunks: Vec::new() };
+        let mut dense =
+            Dense { level1: vec![0; 1 << 16], chunks: Vec::new(), inherited: Vec::new() };
         let mut long: HashMap<u8, HashMap<u32, u32, IntBuild>> = HashMap::new();
         for (bits, len, claims) in networks {
             let id = table.networks.len() as u32;
@@ -156,20 +168,27 @@ impl V4Table {
 
     // Copies the painted cells: whole /16 cells as they are, chunks as runs.
     fn compress(&mut self, dense: &Dense) {
-        for (block, cell) in self.level1.iter_mut().zip(&dense.level1) {
+        for ((block, cell), chunk_of) in
+            self.level1.iter_mut().zip(&dense.level1).zip(&mut self.chunk_of)
+        {
             if cell & CHUNK == 0 {
                 block.cell = *cell;
                 continue;
             }
-            let cells = &dense.chunks[(cell & !CHUNK) as usize * 256..][..256];
+            let number = (cell & !CHUNK) as usize;
+            let cells = &dense.chunks[number * 256..][..256];
+            block.cell = dense.inherited[number];
             let mut chunk = Chunk { starts: [0; 4], base: self.runs.len() as u32 };
             for (index, cell) in cells.iter().enumerate() {
                 if index == 0 || cells[index - 1] != *cell {
                     chunk.starts[index >> 6] |= 1 << (index & 63);
                     self.runs.push(*cell);
                 }
+                if *cell != block.cell {
+                    block.nets |= 1 << (index >> 2);
+                }
             }
-            block.cell = CHUNK | self.chunks.len() as u32;
+            *chunk_of = self.chunks.len() as u32;
             self.chunks.push(chunk);
         }
         self.chunks.shrink_to_fit();
@@ -177,17 +196,17 @@ impl V4Table {
     }
 
     fn table_network(&self, address: u32) -> u32 {
-        let cell = self.level1[(address >> 16) as usize].cell;
-        cell_network(self.resolve(cell, address))
+        let block = &self.level1[(address >> 16) as usize];
+        if !block.in_nets(address) {
+            return cell_network(block.cell);
+        }
+        cell_network(self.runs[self.run_of(address) as usize])
     }
 
-    // The cell of `address` given its /16 block's cell.
-    fn resolve(&self, cell: u32, address: u32) -> u32 {
-        if cell & CHUNK == 0 {
-            return cell;
-        }
-        let chunk = &self.chunks[(cell & !CHUNK) as usize];
-        self.runs[(chunk.base + rank256(&chunk.starts, (address >> 8) & 255) - 1) as usize]
+    // The run cell of `address`, whose /22 block is marked in its /16 block's `nets`.
+    fn run_of(&self, address: u32) -> u32 {
+        let chunk = &self.chunks[self.chunk_of[(address >> 16) as usize] as usize];
+        chunk.base + rank256(&chunk.starts, (address >> 8) & 255) - 1
     }
 
     /// Returns the claims of the exact address, if listed.
@@ -233,17 +252,33 @@ impl V4Table {
             .find_map(|(len, networks)| networks.get(&crate::mask_v4(address, *len)).copied())
     }
 
-    /// Looks up a block of at most [`BATCH`] addresses in stages, each stage's loads for every
-    /// address before the next stage uses them, so the misses overlap: the /16 records; the
-    /// chunks and the listed addresses; the run cells and the claims of listed addresses.
+    /// Looks up a block of at most [`BATCH`] addresses in stages. Each stage prefetches, for
+    /// every address, the memory the next stage reads (the /16 records; then the chunks and the
+    /// listed addresses; then the run cells and the claims; then the networks), so the cache
+    /// misses of all the addresses are in flight together instead of one after another.
     pub(crate) fn find_batch(&self, addresses: &[u32], probes: &mut [Probe; BATCH]) {
         debug_assert!(addresses.len() <= BATCH);
+        for address in addresses {
+            prefetch(&self.level1[(address >> 16) as usize]);
+        }
         let mut cells = [0u32; BATCH];
         // The listed addresses of the /16 block, when its /23 block holds any; else empty.
         let mut ranges = [(0u32, 0u32); BATCH];
         for ((address, cell), range) in addresses.iter().zip(&mut cells).zip(&mut ranges) {
-            *cell = self.level1[(address >> 16) as usize].cell;
-            *range = self.exact_range(*address).unwrap_or_default();
+            let block = &self.level1[(address >> 16) as usize];
+            *cell = block.cell;
+            if block.in_nets(*address) {
+                let chunk = self.chunk_of[(address >> 16) as usize];
+                prefetch(&self.chunks[chunk as usize]);
+                *cell = CHUNK | chunk;
+            }
+            if let Some((start, end)) = self.exact_range(*address)
+                && start < end
+            {
+                *range = (start, end);
+                prefetch(&self.exact_low[start as usize]);
+                prefetch(&self.exact_low[end as usize - 1]);
+            }
         }
         // Chunk cells become run indices; ranges the position of the address, or MAX.
         let mut exact_at = [usize::MAX; BATCH];
@@ -251,20 +286,27 @@ impl V4Table {
             addresses.iter().zip(&mut cells).zip(&ranges).zip(&mut exact_at)
         {
             if *cell & CHUNK != 0 {
-                let chunk = &self.chunks[(*cell & !CHUNK) as usize];
-                *cell = CHUNK | (chunk.base + rank256(&chunk.starts, (address >> 8) & 255) - 1);
+                let run = self.run_of(*address);
+                prefetch(&self.runs[run as usize]);
+                *cell = CHUNK | run;
             }
             if range.0 < range.1 {
                 *at = self.exact_at(range.0, range.1, *address).unwrap_or(usize::MAX);
+                if *at != usize::MAX {
+                    prefetch(&self.exact_claims[*at]);
+                }
             }
         }
-        for (((address, cell), at), probe) in
-            addresses.iter().zip(&mut cells).zip(&exact_at).zip(probes.iter_mut())
-        {
+        for ((cell, at), probe) in cells.iter_mut().zip(&exact_at).zip(probes.iter_mut()) {
             if *cell & CHUNK != 0 {
                 *cell = self.runs[(*cell & !CHUNK) as usize];
             }
+            if *cell != 0 {
+                prefetch(&self.networks[(*cell - 1) as usize]);
+            }
             probe.exact = (*at != usize::MAX).then(|| self.exact_claims[*at]);
+        }
+        for ((address, cell), probe) in addresses.iter().zip(&cells).zip(probes.iter_mut()) {
             probe.network = match self.long.is_empty() {
                 true => cell_network(*cell),
                 false => self.longest_long(*address, 32).unwrap_or_else(|| cell_network(*cell)),
@@ -275,6 +317,7 @@ impl V4Table {
     /// Returns the bytes of the tables.
     pub(crate) fn heap_bytes(&self) -> usize {
         self.level1.capacity() * size_of::<Block16>()
+            + self.chunk_of.capacity() * 4
             + self.chunks.capacity() * size_of::<Chunk>()
             + self.runs.capacity() * 4
             + self.exact_low.capacity() * 2
@@ -286,6 +329,14 @@ impl V4Table {
     /// Returns a listed network.
     pub(crate) fn network(&self, id: u32) -> &Network {
         &self.networks[id as usize]
+    }
+}
+
+impl Block16 {
+    // Whether `address`'s /22 block may hold a cell other than the block's own.
+    #[inline]
+    fn in_nets(&self, address: u32) -> bool {
+        self.nets & (1 << ((address >> 10) & 63)) != 0
     }
 }
 
@@ -305,6 +356,7 @@ impl Dense {
             let inherited = self.level1[block];
             let chunk = (self.chunks.len() / 256) as u32;
             self.chunks.extend(std::iter::repeat_n(inherited, 256));
+            self.inherited.push(inherited);
             self.level1[block] = CHUNK | chunk;
         }
         let chunk = (self.level1[block] & !CHUNK) as usize * 256;
@@ -331,6 +383,12 @@ fn rank256(words: &[u64; 4], index: u32) -> u32 {
     let word = (index >> 6) as usize;
     let below: u32 = words[..word].iter().map(|word| word.count_ones()).sum();
     below + (words[word] & (u64::MAX >> (63 - (index & 63)))).count_ones()
+}
+
+/// Asks the CPU to bring `value`'s cache line closer; a hint only, it reads nothing.
+#[inline(always)]
+fn prefetch<T>(value: &T) {
+    mem_prefetch::prefetch_read_data::<T, 3>(value);
 }
 
 fn cell_network(cell: u32) -> u32 {
