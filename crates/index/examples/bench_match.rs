@@ -12,7 +12,7 @@
 //! Kinds: `ipv4` is `find_ipv4` per address into a reused buffer, as `watchfire match` looks up
 //! one value at a time; `ipv4_batch` is `find_ipv4_batch` over the whole slice; `ipv4_lookup`
 //! is `lookup_address`, which also builds every hit's claims (a `Vec` per hit); `domain` is
-//! `find_name` per canonical name.
+//! `find_name` per canonical name; `domain_batch` is `find_names_batch` over the whole slice.
 
 #![allow(clippy::print_stdout)]
 
@@ -97,7 +97,7 @@ fn main() {
         .iter()
         .position(|arg| arg == "--kinds")
         .and_then(|index| args.get(index + 1))
-        .map_or("ipv4,ipv4_batch,ipv4_lookup,domain", String::as_str);
+        .map_or("ipv4,ipv4_batch,ipv4_lookup,domain,domain_batch", String::as_str);
     let runs = |kind: &str| kinds.split(',').any(|name| name == kind);
     let mut rng = Rng(0x0123_4567_89ab_cdef);
 
@@ -164,7 +164,7 @@ fn main() {
         }
     }
 
-    if n_domains > 0 && runs("domain") {
+    if n_domains > 0 && (runs("domain") || runs("domain_batch")) {
         // 10 % known names, 10 % subdomains of known names, 80 % unknown names.
         let n_domain_queries = (n_queries / 4).max(1);
         let queries: Vec<String> = (0..n_domain_queries)
@@ -178,15 +178,24 @@ fn main() {
                 }
             })
             .collect();
-        let mut found = Vec::new();
-        let timer = Timer::start();
-        let mut hits = 0usize;
-        for name in &queries {
-            found.clear();
-            snapshot.find_name(&access, name, options, &mut found);
-            hits += found.len();
+        if runs("domain") {
+            let mut found = Vec::new();
+            let timer = Timer::start();
+            let mut hits = 0usize;
+            for name in &queries {
+                found.clear();
+                snapshot.find_name(&access, name, options, &mut found);
+                hits += found.len();
+            }
+            timer.report("domain", n_domains, n_domain_queries, hits);
         }
-        timer.report("domain", n_domains, n_domain_queries, hits);
+        if runs("domain_batch") {
+            let names: Vec<&str> = queries.iter().map(String::as_str).collect();
+            let mut found = Vec::new();
+            let timer = Timer::start();
+            snapshot.find_names_batch(&access, &names, options, &mut found);
+            timer.report("domain_batch", n_domains, n_domain_queries, found.len());
+        }
     }
 }
 

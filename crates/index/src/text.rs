@@ -86,6 +86,50 @@ impl TextTable {
         }
     }
 
+    /// Prefetches the filter word of `hash` (the first load [`TextTable::find`] makes).
+    pub(crate) fn prefetch_filter(&self, hash: u64) {
+        crate::prefetch(&self.filter[(hash >> 20) as usize & (self.filter.len() - 1)]);
+    }
+
+    /// Whether the filter lets `hash` through; if so, prefetches its first slot.
+    pub(crate) fn passes(&self, hash: u64) -> bool {
+        let word = self.filter[(hash >> 20) as usize & (self.filter.len() - 1)];
+        let bits = filter_bits(hash);
+        let passes = word & bits == bits;
+        if passes {
+            crate::prefetch(&self.slots[hash as usize & (self.slots.len() - 1)]);
+        }
+        passes
+    }
+
+    /// The key number of the first slot of `hash`'s run whose tag matches, prefetching its key;
+    /// `None` when the run ends first. The key's text must still be compared.
+    pub(crate) fn first_tagged(&self, hash: u64) -> Option<u32> {
+        let mask = self.slots.len() - 1;
+        let tag = hash & 0xffff_ffff_0000_0000;
+        let mut slot = hash as usize & mask;
+        loop {
+            let entry = self.slots[slot];
+            if entry == 0 {
+                return None;
+            }
+            if entry & 0xffff_ffff_0000_0000 == tag {
+                let number = (entry as u32) - 1;
+                crate::prefetch(&self.keys[number as usize]);
+                return Some(number);
+            }
+            slot = (slot + 1) & mask;
+        }
+    }
+
+    /// Prefetches the text of key `number`.
+    pub(crate) fn prefetch_text(&self, number: u32) {
+        let text = self.keys[number as usize].observable.value().as_bytes();
+        if let Some(first) = text.first() {
+            crate::prefetch(first);
+        }
+    }
+
     /// Returns the bytes of the slots, filter and keys, strings included.
     pub(crate) fn heap_bytes(&self) -> usize {
         self.slots.capacity() * 8

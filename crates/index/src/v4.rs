@@ -18,8 +18,8 @@
 
 use std::collections::HashMap;
 
-use crate::ClaimsRef;
 use crate::int_hash::IntBuild;
+use crate::{ClaimsRef, prefetch};
 
 /// A cell value with this bit names a run (while a batch resolves it); without it, 0 is "no
 /// network" and n is network n-1.
@@ -383,12 +383,6 @@ fn rank256(words: &[u64; 4], index: u32) -> u32 {
     let word = (index >> 6) as usize;
     let below: u32 = words[..word].iter().map(|word| word.count_ones()).sum();
     below + (words[word] & (u64::MAX >> (63 - (index & 63)))).count_ones()
-}
-
-/// Asks the CPU to bring `value`'s cache line closer; a hint only, it reads nothing.
-#[inline(always)]
-fn prefetch<T>(value: &T) {
-    mem_prefetch::prefetch_read_data::<T, 3>(value);
 }
 
 fn cell_network(cell: u32) -> u32 {

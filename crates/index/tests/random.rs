@@ -91,6 +91,8 @@ fn claims(rng: &mut Rng) -> (Vec<Claim>, Vec<String>) {
                 let len = 8 + rng.below(24) as u8;
                 Observable::from_network(IpAddr::V4(Ipv4Addr::from(bits)), len)
             }
+            // Now and then a public suffix (private section), which matches only itself.
+            1 if n % 500 == 0 => Observable::parse("github.io").unwrap(),
             1 => Observable::parse(&format!("d{}.example", rng.below(300))).unwrap(),
             _ => Observable::from_ip(IpAddr::V4(Ipv4Addr::from(bits))),
         };
@@ -233,10 +235,13 @@ fn batched_and_allocation_free_lookups_give_what_lookup_gives() {
                     .collect();
                 assert_eq!(from_batch, expected, "{address} in a batch");
             }
+            let mut names = Vec::new();
             for n in 0..400 {
-                let name = match n % 3 {
+                let name = match n % 5 {
                     0 => format!("d{n}.example"),
                     1 => format!("www.d{n}.example"),
+                    2 => format!("unknown{n}.example"),
+                    3 => format!("shop{n}.github.io"),
                     _ => format!("a.b.d{n}.example"),
                 };
                 let observable = Observable::parse(&name).unwrap();
@@ -245,7 +250,29 @@ fn batched_and_allocation_free_lookups_give_what_lookup_gives() {
                 let hits: Vec<_> =
                     found.iter().map(|found| snapshot.hit(&access, options, *found)).collect();
                 assert_eq!(hits, snapshot.lookup(&access, &observable, options), "{name}");
+                names.push((observable, hits.len()));
             }
+            // The same names in batches (an odd count, so the last batch is partial).
+            let values: Vec<&str> = names
+                .iter()
+                .take(names.len() - 3)
+                .map(|(observable, _)| observable.value())
+                .collect();
+            let mut batched: Vec<(usize, Found)> = Vec::new();
+            snapshot.find_names_batch(&access, &values, options, &mut batched);
+            for (index, (observable, _)) in names.iter().take(values.len()).enumerate() {
+                let from_batch: Vec<_> = batched
+                    .iter()
+                    .filter(|(at, _)| *at == index)
+                    .map(|(_, found)| snapshot.hit(&access, options, *found))
+                    .collect();
+                assert_eq!(
+                    from_batch,
+                    snapshot.lookup(&access, observable, options),
+                    "{observable} in a batch"
+                );
+            }
+            assert!(names.iter().any(|(_, hits)| *hits > 0), "some names hit");
         }
     }
 }
