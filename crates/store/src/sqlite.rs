@@ -106,6 +106,11 @@ impl Drop for SqliteStore {
             thread.thread().unpark();
             let _ = thread.join();
         }
+        // The readers close first, so the writer is the file's last connection: SQLite then
+        // checkpoints the WAL into the database and deletes it. A read-only connection closing
+        // last cannot, and the next open would read the whole WAL again to recover it (seconds
+        // after a large import).
+        self.readers.clear();
     }
 }
 

@@ -211,3 +211,22 @@ fn sqlite_reads_do_not_wait_for_a_long_write() {
     });
     assert_eq!(store.last_seq().unwrap(), 120_001);
 }
+
+#[test]
+fn a_closed_sqlite_store_leaves_no_wal_to_recover() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("watchfire.db");
+    let wal = dir.path().join("watchfire.db-wal");
+    let store = SqliteStore::open(&path).unwrap();
+    store.append(&some_facts(1, 200)).unwrap();
+    // Read through the read-only connections too, so each has the file open.
+    for _ in 0..8 {
+        assert_eq!(store.stats(Reader::Operator).unwrap().objects, 200);
+    }
+    assert!(wal.exists(), "the append went to the WAL");
+    drop(store);
+    // The writer closed last, checkpointed and removed the WAL: the next open reads no WAL.
+    assert!(!wal.exists(), "{} is left behind", wal.display());
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.stats(Reader::Operator).unwrap().objects, 200);
+}
