@@ -10,7 +10,8 @@
 //!   client address (field `client`).
 //! - `text`: anything else, through the extractor (field `text`), defanged values included.
 //!
-//! Files may be gzip or zip compressed (unpacked with the same caps as feeds). A reader thread cuts each file into chunks of whole lines; workers (`--threads`, default every
+//! Files may be gzip or zip compressed (unpacked with the same caps as feeds). A reader thread
+//! reads each file in blocks and cuts them into chunks of whole lines at the last newline; workers (`--threads`, default every
 //! core) match them against one snapshot of the index; hits come out in file and line order, a
 //! readable line each (`file:line: field value: how matched (sources)`), or with `--json` one JSON
 //! line each: `{"file":…,"line":N,"kind":…,"value":…,"field":…,"how":…,"matched":…,
@@ -20,8 +21,8 @@
 //!
 //! Bad lines are skipped and counted (`skipped`), never fatal: a line that is not UTF-8 (binary
 //! garbage), a JSON line of a JSON log that does not parse (truncated), and a line longer than
-//! [`MAX_LINE`], which is not even held in memory: the reader drops its bytes up to the next
-//! newline.
+//! [`MAX_LINE`], which is never held whole: once the reader has [`MAX_LINE`] bytes of it (plus at
+//! most one read block), it drops its bytes up to the next newline.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufWriter, Read, Write};
@@ -36,7 +37,7 @@ use serde_json::Value;
 use watchfire_formats::input;
 use watchfire_index::{Access, Found, Hit, LookupOptions, Snapshot};
 use watchfire_model::extract::{self as extractor, ExtractOptions};
-use watchfire_model::observable::{ipv4, refang};
+use watchfire_model::observable::ipv4;
 use watchfire_model::{Observable, ObservableKind};
 use watchfire_store::Reader;
 
@@ -245,10 +246,13 @@ fn scan_file(
     let (chunk_sender, chunk_receiver) = mpsc::sync_channel::<Chunk>(threads * 2);
     let chunk_receiver = Arc::new(std::sync::Mutex::new(chunk_receiver));
     let (result_sender, result_receiver) = mpsc::channel::<(usize, Vec<u8>, u64, u64)>();
+    // Chunk buffers go back to the reader, so their memory is reused, not faulted in afresh.
+    let (pool_sender, pool_receiver) = mpsc::channel::<Vec<u8>>();
     std::thread::scope(|scope| -> Result<Scanned> {
         for _ in 0..threads {
             let receiver = Arc::clone(&chunk_receiver);
             let sender = result_sender.clone();
+            let pool = pool_sender.clone();
             let snapshot = Arc::clone(snapshot);
             scope.spawn(move || {
                 let access = snapshot.access(Reader::Operator);
@@ -263,16 +267,18 @@ fn scan_file(
                     if sender.send((chunk.index, output, hits, skipped)).is_err() {
                         break;
                     }
+                    let _ = pool.send(chunk.bytes);
                 }
             });
         }
         drop(result_sender);
+        drop(pool_sender);
         let name_for_reader = Arc::clone(&name);
         // The input layer of `formats` unpacks gzip and zip (rotated Zeek logs are gzipped),
         // capped; it is opened in the reader thread, which owns it.
         let reader = scope.spawn(move || {
             let mut input = input::open(&name_for_reader, raw)?;
-            read_chunks(&mut input, &name_for_reader, format, &chunk_sender)
+            read_chunks(&mut input, &name_for_reader, format, &chunk_sender, &pool_receiver)
         });
         // Write results in chunk order.
         let mut pending = std::collections::BTreeMap::new();
@@ -301,108 +307,160 @@ fn scan_file(
 }
 
 // Runs in the reader thread: cuts the input into chunks of whole lines, following Zeek headers.
+// Input is read in blocks and cut at the last newline (a line is never copied on its own);
+// buffers come back from the workers through `pool`. Returns the lines, the bytes and the lines
+// skipped for being longer than [`MAX_LINE`].
 fn read_chunks(
     input: &mut impl BufRead,
     name: &Arc<str>,
     format: Option<LogFormat>,
     sender: &mpsc::SyncSender<Chunk>,
+    pool: &mpsc::Receiver<Vec<u8>>,
 ) -> Result<(u64, u64, u64)> {
-    let mut format = format;
-    let mut fields: Arc<Vec<String>> = Arc::new(Vec::new());
-    let mut line_number = 0u64;
-    let mut bytes_read = 0u64;
-    let mut too_long = 0u64;
-    let mut index = 0;
-    let mut chunk = Vec::with_capacity(CHUNK + 4096);
-    let mut chunk_first_line = 1;
-    let mut line = Vec::new();
-    let flush = |chunk: &mut Vec<u8>,
-                 index: &mut usize,
-                 first_line: u64,
-                 format: LogFormat,
-                 fields: &Arc<Vec<String>>| {
-        if chunk.is_empty() {
-            return true;
-        }
-        let bytes = std::mem::replace(chunk, Vec::with_capacity(CHUNK + 4096));
-        let sent = sender.send(Chunk {
-            index: *index,
-            file: Arc::clone(name),
-            format,
-            fields: Arc::clone(fields),
-            first_line,
-            bytes,
-        });
-        *index += 1;
-        sent.is_ok()
+    let mut cutter = Cutter {
+        name: Arc::clone(name),
+        format,
+        fields: Arc::new(Vec::new()),
+        lines: 0,
+        too_long: 0,
+        index: 0,
+        sender,
+        pool,
     };
+    let mut bytes_read = 0u64;
+    let mut pending = cutter.buffer();
+    // Inside a line longer than MAX_LINE: its bytes are dropped up to its newline.
+    let mut dropping = false;
     loop {
-        line.clear();
-        let (n, is_whole) =
-            read_line_capped(input, &mut line).with_context(|| format!("cannot read {name}"))?;
-        if n == 0 {
+        let block = input.fill_buf().with_context(|| format!("cannot read {name}"))?;
+        if block.is_empty() {
             break;
         }
-        line_number += 1;
-        bytes_read += n as u64;
-        if !is_whole {
-            // Counted here; an empty line takes its place so the lines after keep their numbers.
-            too_long += 1;
-            line.clear();
-            line.push(b'\n');
-        }
-        let current = *format.get_or_insert_with(|| LogFormat::detect(&line));
-        if current == LogFormat::Zeek && line.starts_with(b"#fields") {
-            // A new header: the lines before it belong to the old one.
-            if !flush(&mut chunk, &mut index, chunk_first_line, current, &fields) {
-                break;
+        let taken = block.len();
+        bytes_read += taken as u64;
+        if dropping {
+            if let Some(end) = memchr::memchr(b'\n', block) {
+                dropping = false;
+                // An empty line takes the long line's place, so the lines after keep their
+                // numbers.
+                pending.push(b'\n');
+                pending.extend_from_slice(&block[end + 1..]);
             }
-            let text = String::from_utf8_lossy(&line);
-            fields = Arc::new(text.trim_end().split('\t').skip(1).map(str::to_owned).collect());
-        }
-        if chunk.is_empty() {
-            chunk_first_line = line_number;
-        }
-        chunk.extend_from_slice(&line);
-        if !line.ends_with(b"\n") {
-            chunk.push(b'\n');
-        }
-        if chunk.len() >= CHUNK
-            && !flush(&mut chunk, &mut index, chunk_first_line, current, &fields)
-        {
-            break;
-        }
-    }
-    let current = format.unwrap_or(LogFormat::Text);
-    flush(&mut chunk, &mut index, chunk_first_line, current, &fields);
-    Ok((line_number, bytes_read, too_long))
-}
-
-/// Reads one line into `line` (newline included), holding at most [`MAX_LINE`] bytes: the rest
-/// of a longer line is read and dropped. Returns the bytes read and whether the line was whole.
-fn read_line_capped(input: &mut impl BufRead, line: &mut Vec<u8>) -> io::Result<(usize, bool)> {
-    let mut n = 0;
-    let mut is_whole = true;
-    loop {
-        let buffer = input.fill_buf()?;
-        if buffer.is_empty() {
-            return Ok((n, is_whole));
-        }
-        let (taken, done) = match memchr::memchr(b'\n', buffer) {
-            Some(end) => (end + 1, true),
-            None => (buffer.len(), false),
-        };
-        if is_whole && line.len() + taken <= MAX_LINE {
-            line.extend_from_slice(&buffer[..taken]);
         } else {
-            is_whole = false;
-            line.clear();
+            pending.extend_from_slice(block);
         }
         input.consume(taken);
-        n += taken;
-        if done {
-            return Ok((n, is_whole));
+        if pending.len() < CHUNK {
+            continue;
         }
+        match memchr::memrchr(b'\n', &pending) {
+            Some(last) => {
+                let mut next = cutter.buffer();
+                next.extend_from_slice(&pending[last + 1..]);
+                pending.truncate(last + 1);
+                if !cutter.ship(std::mem::replace(&mut pending, next)) {
+                    return Ok((cutter.lines, bytes_read, cutter.too_long));
+                }
+            }
+            None if pending.len() > MAX_LINE => {
+                pending.clear();
+                dropping = true;
+                cutter.too_long += 1;
+            }
+            None => {}
+        }
+        if pending.len() > MAX_LINE {
+            // The rest after the last newline is already too long a line.
+            pending.clear();
+            dropping = true;
+            cutter.too_long += 1;
+        }
+    }
+    // A long line cut off by the end of the input still counts as a (skipped) line, and a last
+    // line without its newline gets one.
+    if dropping || (!pending.is_empty() && !pending.ends_with(b"\n")) {
+        pending.push(b'\n');
+    }
+    cutter.ship(pending);
+    Ok((cutter.lines, bytes_read, cutter.too_long))
+}
+
+/// Cuts blocks of whole lines into chunks for the workers.
+struct Cutter<'a> {
+    name: Arc<str>,
+    format: Option<LogFormat>,
+    /// The Zeek TSV column names in force.
+    fields: Arc<Vec<String>>,
+    /// Lines shipped so far.
+    lines: u64,
+    too_long: u64,
+    index: usize,
+    sender: &'a mpsc::SyncSender<Chunk>,
+    pool: &'a mpsc::Receiver<Vec<u8>>,
+}
+
+impl Cutter<'_> {
+    // A buffer for a chunk: one a worker gave back, or a new one.
+    fn buffer(&self) -> Vec<u8> {
+        let mut buffer =
+            self.pool.try_recv().unwrap_or_else(|_| Vec::with_capacity(CHUNK + (1 << 16)));
+        buffer.clear();
+        buffer
+    }
+
+    // Ships a block of whole lines (ending with a newline), as chunks cut at Zeek `#fields`
+    // headers; returns false when the workers are gone.
+    fn ship(&mut self, mut block: Vec<u8>) -> bool {
+        if block.is_empty() {
+            return true;
+        }
+        let format = *self.format.get_or_insert_with(|| {
+            let end = memchr::memchr(b'\n', &block).unwrap_or(block.len());
+            LogFormat::detect(&block[..end])
+        });
+        if format == LogFormat::Zeek {
+            // A new header: the lines before it belong to the old one.
+            let header = match block.starts_with(b"#fields") {
+                true => Some(0),
+                false => memchr::memmem::find(&block, b"\n#fields").map(|at| at + 1),
+            };
+            if let Some(at) = header {
+                if at > 0 {
+                    let mut rest = self.buffer();
+                    rest.extend_from_slice(&block[at..]);
+                    block.truncate(at);
+                    return self.send(block, format) && self.ship(rest);
+                }
+                let end = memchr::memchr(b'\n', &block).unwrap_or(block.len());
+                let text = String::from_utf8_lossy(&block[..end]);
+                self.fields =
+                    Arc::new(text.trim_end().split('\t').skip(1).map(str::to_owned).collect());
+                // The header line goes with the lines after it; a later header is cut off.
+                if let Some(next) = memchr::memmem::find(&block[end..], b"\n#fields") {
+                    let at = end + next + 1;
+                    let mut rest = self.buffer();
+                    rest.extend_from_slice(&block[at..]);
+                    block.truncate(at);
+                    return self.send(block, format) && self.ship(rest);
+                }
+            }
+        }
+        self.send(block, format)
+    }
+
+    fn send(&mut self, bytes: Vec<u8>, format: LogFormat) -> bool {
+        let first_line = self.lines + 1;
+        self.lines += memchr::memchr_iter(b'\n', &bytes).count() as u64;
+        let chunk = Chunk {
+            index: self.index,
+            file: Arc::clone(&self.name),
+            format,
+            fields: Arc::clone(&self.fields),
+            first_line,
+            bytes,
+        };
+        self.index += 1;
+        self.sender.send(chunk).is_ok()
     }
 }
 
@@ -419,19 +477,29 @@ fn scan_chunk(
     let mut n_hits = 0;
     let mut n_skipped = 0;
     let mut found = Vec::new();
+    // One check for the whole chunk; its lines are checked one by one only when it fails.
+    let text = std::str::from_utf8(&chunk.bytes).ok();
     // Every chunk ends with a newline: the piece after it is no line.
     let mut start = 0;
     for (line_number, end) in (chunk.first_line..).zip(memchr::memchr_iter(b'\n', &chunk.bytes)) {
-        let line = &chunk.bytes[start..end];
+        let bytes = &chunk.bytes[start..end];
+        // Cut at a newline, an ASCII byte: both ends are character boundaries.
+        let line = match text {
+            Some(text) => text.get(start..end),
+            None => std::str::from_utf8(bytes).ok(),
+        };
         start = end + 1;
         matcher.candidates.clear();
-        if line.iter().all(u8::is_ascii_whitespace) {
+        if bytes.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
+        // A line just over the cap can reach a worker (the reader cuts blocks, not lines).
         // Binary garbage and broken encodings hold no observable worth trusting.
-        if std::str::from_utf8(line).is_err()
-            || !line_candidates(&mut matcher, chunk.format, &chunk.fields, line)
-        {
+        let Some(line) = line.filter(|line| line.len() <= MAX_LINE) else {
+            n_skipped += 1;
+            continue;
+        };
+        if !line_candidates(&mut matcher, chunk.format, &chunk.fields, line) {
             n_skipped += 1;
             continue;
         }
@@ -528,6 +596,11 @@ impl<'a> Matcher<'a> {
         let bytes = value.as_bytes();
         let is_quad = bytes[0].is_ascii_digit() && all & DIGIT_OR_DOT != 0;
         if is_quad {
+            // `0.0.0.0` to `255.255.255.255`: anything shorter or longer (a timestamp, a
+            // duration, a count) is no address and never reaches the parser.
+            if !(7..=15).contains(&bytes.len()) {
+                return Shape::Miss;
+            }
             // The strict parser is what `Observable::parse` applies to this shape.
             let Ok(address) = ipv4::parse(value) else { return Shape::Miss };
             self.found.clear();
@@ -569,11 +642,9 @@ impl<'a> Matcher<'a> {
         }
         self.lower.clear();
         self.lower.extend(bytes.iter().map(u8::to_ascii_lowercase));
-        let has_marker = match std::str::from_utf8(bytes) {
-            Ok(text) => matches!(refang(text), std::borrow::Cow::Owned(_)),
-            Err(_) => true,
-        };
-        !has_marker && !self.lower.windows(4).any(|window| window == b"xn--")
+        // No defang marker can hide in it: every marker holds a bracket, a backslash or a `:`
+        // (see `refang`), none of which is a name byte.
+        memchr::memmem::find(&self.lower, b"xn--").is_none()
     }
 
     // Adds the URL of a request, `http://` + host + uri, when it may hit (itself or its host).
@@ -680,14 +751,16 @@ fn line_candidates(
     matcher: &mut Matcher<'_>,
     format: LogFormat,
     fields: &[String],
-    line: &[u8],
+    line: &str,
 ) -> bool {
     match format {
-        LogFormat::Zeek if line.starts_with(b"{") => return json_candidates(matcher, line),
-        LogFormat::Eve => return json_candidates(matcher, line),
+        LogFormat::Zeek if line.starts_with('{') => {
+            return json_candidates(matcher, line.as_bytes());
+        }
+        LogFormat::Eve => return json_candidates(matcher, line.as_bytes()),
         LogFormat::Zeek => tsv_candidates(matcher, fields, line),
         LogFormat::Dns | LogFormat::Text => {
-            extractor::extract(line, &ExtractOptions::default(), 1, |found| {
+            extractor::extract(line.as_bytes(), &ExtractOptions::default(), 1, |found| {
                 let field = match (format, found.observable.kind()) {
                     (LogFormat::Text, _) => "text",
                     (_, ObservableKind::Ipv4 | ObservableKind::Ipv6) => "client",
@@ -701,22 +774,21 @@ fn line_candidates(
 }
 
 // Zeek TSV: fields split at tabs, set items at commas, in place.
-fn tsv_candidates(matcher: &mut Matcher<'_>, fields: &[String], line: &[u8]) {
-    if line.starts_with(b"#") || line.is_empty() {
+fn tsv_candidates(matcher: &mut Matcher<'_>, fields: &[String], line: &str) {
+    if line.starts_with('#') || line.is_empty() {
         return;
     }
     let mut host = None;
     let mut uri = None;
     let mut start = 0;
-    let ends = memchr::memchr_iter(b'\t', line).chain(std::iter::once(line.len()));
+    let ends = memchr::memchr_iter(b'\t', line.as_bytes()).chain(std::iter::once(line.len()));
     for (field, end) in fields.iter().zip(ends) {
-        let value = &line[start..end];
+        // Cut at tabs, ASCII bytes: both ends are character boundaries.
+        let Some(value) = line.get(start..end) else { continue };
         start = end + 1;
-        if value == b"-" || value == b"(empty)" {
+        if value == "-" || value == "(empty)" {
             continue;
         }
-        // A field that is not UTF-8 holds no observable.
-        let Ok(value) = std::str::from_utf8(value) else { continue };
         match field.as_str() {
             "host" => host = Some(value),
             "uri" => uri = Some(value),
@@ -803,6 +875,92 @@ fn write_readable(output: &mut Vec<u8>, hit: &HitLine<'_>) {
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
+
+    /// Cuts `input` (read `block` bytes at a time) and returns the chunks and the counts.
+    fn cut(input: &[u8], block: usize) -> (Vec<Chunk>, (u64, u64, u64)) {
+        let (sender, receiver) = mpsc::sync_channel(1 << 16);
+        let (_pool_sender, pool) = mpsc::channel();
+        let mut reader = io::BufReader::with_capacity(block, input);
+        let name: Arc<str> = Arc::from("test.log");
+        let counts = read_chunks(&mut reader, &name, None, &sender, &pool).unwrap();
+        drop(sender);
+        (receiver.into_iter().collect(), counts)
+    }
+
+    /// Chunks are whole lines in order, numbered from 1 without gaps; a line over the cap is
+    /// replaced by an empty one (and counted); each chunk carries the Zeek header in force.
+    #[test]
+    fn the_reader_cuts_whole_lines_and_follows_headers_across_blocks() {
+        let header = |name: &str| format!("#separator \\x09\n#fields\tts\t{name}\n");
+        let mut input = header("first").into_bytes();
+        let mut expected = input.clone();
+        let mut n = 0;
+        while input.len() < 5 * CHUNK / 2 {
+            let line = format!("{n}\tvalue-{n}\n");
+            input.extend_from_slice(line.as_bytes());
+            expected.extend_from_slice(line.as_bytes());
+            n += 1;
+        }
+        let long = vec![b'a'; MAX_LINE + 10];
+        input.extend_from_slice(&long);
+        input.push(b'\n');
+        expected.push(b'\n');
+        let second = header("second");
+        input.extend_from_slice(second.as_bytes());
+        expected.extend_from_slice(second.as_bytes());
+        for n in 0..100_000 {
+            let line = format!("{n}\tother-{n}\n");
+            input.extend_from_slice(line.as_bytes());
+            expected.extend_from_slice(line.as_bytes());
+        }
+        // The last line has no newline.
+        input.extend_from_slice(b"end\tlast");
+        expected.extend_from_slice(b"end\tlast\n");
+        for block in [1000, 8192, 1 << 16] {
+            let (chunks, (lines, bytes, too_long)) = cut(&input, block);
+            // A line over the cap is dropped by the reader (an empty line in its place) or, when
+            // its end came in the block that crossed the cap, passed whole for the worker to skip.
+            let mut passed_long = 0;
+            let mut joined = Vec::new();
+            for chunk in &chunks {
+                for line in chunk.bytes.split_inclusive(|byte| *byte == b'\n') {
+                    if line.len() > MAX_LINE {
+                        passed_long += 1;
+                        joined.push(b'\n');
+                    } else {
+                        joined.extend_from_slice(line);
+                    }
+                }
+            }
+            let differs = joined.iter().zip(&expected).position(|(a, b)| a != b);
+            assert!(
+                joined == expected,
+                "block {block}: lengths {} {}, first difference at {differs:?}",
+                joined.len(),
+                expected.len(),
+            );
+            assert_eq!(lines, memchr::memchr_iter(b'\n', &expected).count() as u64);
+            assert_eq!((bytes, too_long + passed_long), (input.len() as u64, 1));
+            let mut next_line = 1;
+            for (index, chunk) in chunks.iter().enumerate() {
+                assert_eq!((chunk.index, chunk.first_line), (index, next_line));
+                // Never more than a chunk and a capped line (and a block) in memory.
+                assert!(
+                    chunk.bytes.ends_with(b"\n") && chunk.bytes.len() <= CHUNK + MAX_LINE + block
+                );
+                next_line += memchr::memchr_iter(b'\n', &chunk.bytes).count() as u64;
+                assert_eq!(chunk.format, LogFormat::Zeek);
+                let text = String::from_utf8_lossy(&chunk.bytes);
+                let column = chunk.fields.last().map(String::as_str);
+                if text.contains("value-") {
+                    assert_eq!(column, Some("first"), "chunk {index}");
+                }
+                if text.contains("other-") {
+                    assert_eq!(column, Some("second"), "chunk {index}");
+                }
+            }
+        }
+    }
 
     use watchfire_model::policy::Audience;
     use watchfire_model::tlp::Tlp;
