@@ -644,7 +644,7 @@ impl<'a> Matcher<'a> {
         self.lower.extend(bytes.iter().map(u8::to_ascii_lowercase));
         // No defang marker can hide in it: every marker holds a bracket, a backslash or a `:`
         // (see `refang`), none of which is a name byte.
-        memchr::memmem::find(&self.lower, b"xn--").is_none()
+        !contains_at(&self.lower, b'x', b"xn--")
     }
 
     // Adds the URL of a request, `http://` + host + uri, when it may hit (itself or its host).
@@ -655,7 +655,7 @@ impl<'a> Matcher<'a> {
         // A path of unreserved characters without dot segments is its own canonical form.
         let is_plain_path = uri.bytes().all(|byte| {
             byte.is_ascii_alphanumeric() || matches!(byte, b'/' | b'.' | b'-' | b'_' | b'~')
-        }) && memchr::memmem::find(uri.as_bytes(), b"/.").is_none();
+        }) && !contains_at(uri.as_bytes(), b'/', b"/.");
         let host_bytes = host.as_bytes();
         let is_quad = host_bytes.first().is_some_and(u8::is_ascii_digit)
             && host_bytes.iter().all(|byte| byte.is_ascii_digit() || *byte == b'.');
@@ -684,6 +684,12 @@ impl<'a> Matcher<'a> {
             self.candidates.push(("url".to_owned(), observable));
         }
     }
+}
+
+// Whether `needle` (which starts with `first`) occurs in `haystack`: values are short, and a
+// search from each `first` costs less there than setting up a substring searcher per call.
+fn contains_at(haystack: &[u8], first: u8, needle: &[u8]) -> bool {
+    memchr::memchr_iter(first, haystack).any(|at| haystack[at..].starts_with(needle))
 }
 
 // Whether a field value may be an observable at all: a length, a dot or a colon (or only hex
@@ -755,9 +761,9 @@ fn line_candidates(
 ) -> bool {
     match format {
         LogFormat::Zeek if line.starts_with('{') => {
-            return json_candidates(matcher, line.as_bytes());
+            return json_candidates(matcher, line);
         }
-        LogFormat::Eve => return json_candidates(matcher, line.as_bytes()),
+        LogFormat::Eve => return json_candidates(matcher, line),
         LogFormat::Zeek => tsv_candidates(matcher, fields, line),
         LogFormat::Dns | LogFormat::Text => {
             extractor::extract(line.as_bytes(), &ExtractOptions::default(), 1, |found| {
@@ -805,7 +811,7 @@ fn tsv_candidates(matcher: &mut Matcher<'_>, fields: &[String], line: &str) {
 
 // Zeek JSON and EVE: every string value, by its dotted path; Zeek http's host + uri and EVE's
 // http.hostname + http.url make a URL. A line that is not JSON yields nothing.
-fn json_candidates(matcher: &mut Matcher<'_>, line: &[u8]) -> bool {
+fn json_candidates(matcher: &mut Matcher<'_>, line: &str) -> bool {
     let mut path = std::mem::take(&mut matcher.path);
     let mut unescaped = std::mem::take(&mut matcher.unescaped);
     let mut request = [None, None, None, None];
@@ -837,7 +843,7 @@ fn json_candidates(matcher: &mut Matcher<'_>, line: &[u8]) -> bool {
     }
     // The walker checks less than serde_json; a line with a candidate must pass both.
     if !matcher.candidates.is_empty()
-        && serde_json::from_slice::<serde::de::IgnoredAny>(line).is_err()
+        && serde_json::from_str::<serde::de::IgnoredAny>(line).is_err()
     {
         matcher.candidates.clear();
         return false;
