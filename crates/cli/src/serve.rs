@@ -82,6 +82,11 @@ pub struct Args {
     #[arg(long, value_name = "ADDR", requires = "smtp_relay")]
     smtp_from: Option<String>,
 
+    /// Let webhooks go to loopback, private, link-local and other non-public addresses (off by
+    /// default, so a member's webhook cannot reach into the node's own network).
+    #[arg(long)]
+    webhooks_allow_private: bool,
+
     /// Upgrade the connection to the relay with STARTTLS (required, not opportunistic).
     #[arg(long, requires = "smtp_relay", conflicts_with = "smtp_tls")]
     smtp_starttls: bool,
@@ -125,8 +130,9 @@ pub fn run(args: &Args, data: &Path, database: Option<&str>) -> Result<ExitCode>
         print_demo(&demo, args.listen, &dir.0);
     }
     let key_dir = demo_dir.as_ref().map_or(data, |dir| dir.0.as_path());
-    let delivery =
-        Delivery { key: node_key(key_dir)?, smtp: smtp(args)?, settings: Settings::default() };
+    let settings =
+        Settings { allow_private_targets: args.webhooks_allow_private, ..Settings::default() };
+    let delivery = Delivery { key: node_key(key_dir)?, smtp: smtp(args)?, settings };
     let mut config = Config::new(args.listen);
     config.delivery = Some(delivery);
     config.public = args.public;

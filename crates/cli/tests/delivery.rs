@@ -57,7 +57,7 @@ fn seed(data: &std::path::Path, url: &str) -> (String, String, BTreeSet<String>)
         created_by: "test".to_owned(),
     };
     let now = watchfire_store::now_micros();
-    let (webhook, secret) = deliver::create_webhook(&*store, &key, new, now).unwrap();
+    let (webhook, secret) = deliver::create_webhook(&*store, &key, new, now, true).unwrap();
     let new = NewSubscription {
         org: org.id,
         org_name: org.name.clone(),
@@ -85,6 +85,8 @@ fn serve(data: &std::path::Path, address: &str, smtp_port: u16) -> Child {
         .arg("--data")
         .arg(data)
         .args(["serve", "--listen", address])
+        // The webhook receiver of the test listens on the loopback.
+        .arg("--webhooks-allow-private")
         .args(["--smtp-relay", &format!("127.0.0.1:{smtp_port}")])
         .args(["--smtp-from", "watchfire@node.example"])
         .stdout(Stdio::null())

@@ -326,6 +326,11 @@ async fn create_webhook(
 ) -> ApiResult<Response> {
     let org = caller_org(&caller)?;
     let key = node_key(&state)?;
+    let allow_private = state
+        .config
+        .delivery
+        .as_ref()
+        .is_some_and(|delivery| delivery.settings.allow_private_targets);
     let view = state
         .blocking(move |state| {
             let new = NewWebhook {
@@ -338,7 +343,8 @@ async fn create_webhook(
             };
             let now = watchfire_store::now_micros();
             let (webhook, secret) =
-                deliver::create_webhook(&*state.store, &key, new, now).map_err(delivery_error)?;
+                deliver::create_webhook(&*state.store, &key, new, now, allow_private)
+                    .map_err(delivery_error)?;
             tracing::info!(
                 webhook = webhook.id,
                 org = org.name,

@@ -34,7 +34,12 @@ impl std::ops::Deref for DeliveryNode {
 }
 
 impl DeliveryNode {
+    /// A node whose webhooks may reach the loopback receivers of the tests.
     fn start() -> DeliveryNode {
+        DeliveryNode::allowing_private(true)
+    }
+
+    fn allowing_private(allow_private_targets: bool) -> DeliveryNode {
         let dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn Store> =
             Arc::new(SqliteStore::open(&dir.path().join("watchfire.db")).unwrap());
@@ -56,6 +61,7 @@ impl DeliveryNode {
                 },
                 max_attempts: 2,
                 scan_every: Duration::from_millis(30),
+                allow_private_targets,
                 ..Settings::default()
             };
             let key = NodeKey::load_or_create(dir).unwrap();
@@ -170,8 +176,10 @@ fn an_organisation_manages_its_own_webhooks_and_never_sees_anothers() {
 
 #[test]
 fn bad_webhook_urls_and_addresses_are_refused_naming_the_field() {
-    let node = DeliveryNode::start();
-    for url in ["ftp://a.example/x", "https://user:secret@a.example/x", "a.example/x"] {
+    // A node as `serve` makes it by default: webhooks reach public addresses only.
+    let node = DeliveryNode::allowing_private(false);
+    let inside = "http://169.254.169.254/latest/meta-data";
+    for url in ["ftp://a.example/x", "https://user:secret@a.example/x", "a.example/x", inside] {
         let (status, answer) =
             node.call("POST", "/api/v1/webhooks", "a-analyst", Some(json!({"url": url})));
         assert_eq!(status, 400, "{url}: {answer}");
@@ -180,6 +188,10 @@ fn bad_webhook_urls_and_addresses_are_refused_naming_the_field() {
             "{answer}"
         );
     }
+    let (_, answer) =
+        node.call("POST", "/api/v1/webhooks", "a-analyst", Some(json!({"url": inside})));
+    let message = answer["error"]["message"].as_str().unwrap();
+    assert!(message.contains("169.254.169.254 is not a public address"), "{message}");
     let (status, answer) = node.call(
         "POST",
         "/api/v1/email-subscriptions",

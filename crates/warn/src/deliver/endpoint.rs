@@ -186,8 +186,10 @@ pub struct DigestState {
     pub last_end_micros: i64,
 }
 
-/// Checks a webhook URL: absolute `http`/`https`, a host, no credentials, not too long.
-pub fn check_url(url: &str) -> Result<(), DeliveryError> {
+/// Checks a webhook URL: absolute `http`/`https`, a host, no credentials, not too long, and
+/// (unless `allow_private`) no address literal that is not public. Names are checked when a try
+/// resolves them ([`super::send::agent`]).
+pub fn check_url(url: &str, allow_private: bool) -> Result<(), DeliveryError> {
     let invalid = |reason: &str| DeliveryError::Invalid { field: "url", reason: reason.to_owned() };
     if url.len() > MAX_URL_BYTES {
         return Err(invalid(&format!("longer than {MAX_URL_BYTES} bytes")));
@@ -204,8 +206,18 @@ pub fn check_url(url: &str) -> Result<(), DeliveryError> {
     if authority.as_str().contains('@') {
         return Err(invalid("credentials in the URL are refused: the signature authenticates"));
     }
-    if authority.host().is_empty() {
+    let host = authority.host();
+    if host.is_empty() {
         return Err(invalid("no host"));
+    }
+    let literal = host.strip_prefix('[').and_then(|host| host.strip_suffix(']')).unwrap_or(host);
+    if let Ok(address) = literal.parse::<std::net::IpAddr>()
+        && !allow_private
+        && !super::send::is_public(address)
+    {
+        return Err(invalid(&format!(
+            "{address} is not a public address: webhooks to loopback, private, link-local and other special addresses are refused (serve --webhooks-allow-private allows them)"
+        )));
     }
     Ok(())
 }
@@ -221,14 +233,16 @@ pub fn check_address(address: &str) -> Result<String, DeliveryError> {
     Ok(parsed.to_string())
 }
 
-/// Makes a webhook; returns it with its secret, which is shown this once.
+/// Makes a webhook; returns it with its secret, which is shown this once. `allow_private` is
+/// the node's [`super::Settings::allow_private_targets`].
 pub fn create_webhook(
     store: &dyn Store,
     key: &super::NodeKey,
     new: NewWebhook,
     now_micros: i64,
+    allow_private: bool,
 ) -> Result<(Webhook, String), DeliveryError> {
-    check_url(&new.url)?;
+    check_url(&new.url, allow_private)?;
     let webhook = Webhook {
         id: Uuid::new_v4().to_string(),
         org: new.org,

@@ -44,6 +44,9 @@ pub struct Settings {
     pub scan_every: Duration,
     /// How often digests are made and old items purged.
     pub housekeeping_every: Duration,
+    /// Whether webhooks may go to loopback, private, link-local and other non-public addresses
+    /// (off: a member's webhook cannot reach into the node's own network).
+    pub allow_private_targets: bool,
 }
 
 impl Default for Settings {
@@ -58,6 +61,7 @@ impl Default for Settings {
             keep_dead: Duration::from_secs(30 * 86_400),
             scan_every: Duration::from_secs(1),
             housekeeping_every: Duration::from_secs(60),
+            allow_private_targets: false,
         }
     }
 }
@@ -229,7 +233,8 @@ impl Deliverer {
     /// Returns a deliverer of `store`'s alerts.
     pub fn new(store: Arc<dyn Store>, delivery: Delivery) -> Deliverer {
         let (sender, outcomes) = mpsc::channel();
-        let agent = send::agent(delivery.settings.request_timeout);
+        let agent =
+            send::agent(delivery.settings.request_timeout, delivery.settings.allow_private_targets);
         Deliverer {
             store,
             delivery: Arc::new(delivery),

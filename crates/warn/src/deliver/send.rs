@@ -3,6 +3,7 @@
 //! most that long. A failure is a short text for the outbox's `last_error`.
 
 use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
@@ -92,15 +93,100 @@ pub fn post_webhook(
 }
 
 /// Returns the HTTP agent of webhook tries: `timeout` for each whole request, no redirects,
-/// statuses read as answers.
-pub fn agent(timeout: Duration) -> ureq::Agent {
-    ureq::Agent::config_builder()
+/// statuses read as answers. Unless `allow_private`, it connects to public addresses only:
+/// a name that resolves to a loopback, private, link-local or other special address is refused
+/// after resolution, at the address it would connect to, so a member's webhook cannot reach
+/// into the node's own network (or a name re-pointed there after it was registered).
+pub fn agent(timeout: Duration, allow_private: bool) -> ureq::Agent {
+    let config = ureq::Agent::config_builder()
         .timeout_global(Some(timeout))
         .http_status_as_error(false)
         .max_redirects(0)
         .user_agent(concat!("watchfire/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .into()
+        .build();
+    ureq::Agent::with_parts(
+        config,
+        ureq::unversioned::transport::DefaultConnector::default(),
+        PublicOnly {
+            allow_private,
+            inner: ureq::unversioned::resolver::DefaultResolver::default(),
+        },
+    )
+}
+
+/// Resolves as the default resolver does, then keeps public addresses only (unless allowed).
+#[derive(Debug)]
+struct PublicOnly {
+    allow_private: bool,
+    inner: ureq::unversioned::resolver::DefaultResolver,
+}
+
+impl ureq::unversioned::resolver::Resolver for PublicOnly {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: ureq::unversioned::transport::NextTimeout,
+    ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
+        let resolved = self.inner.resolve(uri, config, timeout)?;
+        if self.allow_private {
+            return Ok(resolved);
+        }
+        let mut public = self.empty();
+        for address in resolved.iter().filter(|address| is_public(address.ip())) {
+            public.push(*address);
+        }
+        match resolved.first() {
+            Some(refused) if public.is_empty() => Err(ureq::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                format!("{} is not a public address", refused.ip()),
+            ))),
+            _ => Ok(public),
+        }
+    }
+}
+
+/// Whether a webhook may be sent to `address`: not loopback, private (RFC 1918, unique local),
+/// shared (100.64.0.0/10), link-local, unspecified, documentation, benchmarking, multicast,
+/// broadcast or reserved; an IPv4-mapped IPv6 address is judged as its IPv4 address.
+pub fn is_public(address: IpAddr) -> bool {
+    match address {
+        IpAddr::V4(v4) => is_public_v4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => is_public_v4(v4),
+            None => is_public_v6(v6),
+        },
+    }
+}
+
+fn is_public_v4(address: Ipv4Addr) -> bool {
+    let [a, b, c, _] = address.octets();
+    let special = address.is_unspecified()
+        || address.is_loopback()
+        || address.is_private()
+        || address.is_link_local()
+        || address.is_multicast()
+        || address.is_broadcast()
+        || address.is_documentation()
+        || a == 0
+        || a >= 240
+        || (a == 100 && (64..128).contains(&b))
+        || (a == 192 && b == 0 && c == 0)
+        || (a == 198 && (18..20).contains(&b));
+    !special
+}
+
+fn is_public_v6(address: Ipv6Addr) -> bool {
+    let first = address.segments()[0];
+    let special = address.is_unspecified()
+        || address.is_loopback()
+        || address.is_multicast()
+        || (first & 0xfe00) == 0xfc00
+        || (first & 0xffc0) == 0xfe80
+        || (first == 0x2001 && address.segments()[1] == 0x0db8)
+        || (first == 0x0064 && address.segments()[1] == 0xff9b)
+        || address.segments()[..6] == [0, 0, 0, 0, 0, 0];
+    !special
 }
 
 /// Hands `mail` to the relay. The Message-ID and `X-Watchfire-Idempotency-Key` are the same on

@@ -83,6 +83,8 @@ fn fast_settings() -> Settings {
         request_timeout: Duration::from_secs(2),
         scan_every: Duration::from_millis(30),
         housekeeping_every: Duration::from_millis(200),
+        // The receivers of these tests listen on the loopback.
+        allow_private_targets: true,
         ..Settings::default()
     }
 }
@@ -96,7 +98,7 @@ fn webhook(store: &dyn Store, org: OrgId, url: &str, min_severity: Severity) -> 
         enabled: true,
         created_by: "tester".to_owned(),
     };
-    let (webhook, secret) = deliver::create_webhook(store, &key(), new, 1).unwrap();
+    let (webhook, secret) = deliver::create_webhook(store, &key(), new, 1, true).unwrap();
     (webhook.id, secret)
 }
 
@@ -337,7 +339,7 @@ fn a_webhook_gets_only_what_its_filters_ask_for() {
         enabled: true,
         created_by: "tester".to_owned(),
     };
-    let (phishing, _) = deliver::create_webhook(&*store, &key(), phishing, 1).unwrap();
+    let (phishing, _) = deliver::create_webhook(&*store, &key(), phishing, 1, true).unwrap();
     let (disabled, _) = webhook(&*store, org(1), "http://127.0.0.1:9/c", Severity::Low);
     deliver::set_webhook_enabled(&*store, &disabled, false).unwrap();
     append(&*store, &alert(org(1), "192.0.2.1", Severity::Medium, 1, Status::New, 0));
@@ -360,11 +362,46 @@ fn webhook_urls_must_be_http_without_credentials() {
         ("/hook", "not an absolute URL"),
         ("http://", ""),
     ] {
-        let error = deliver::check_url(url).unwrap_err().to_string();
+        let error = deliver::check_url(url, false).unwrap_err().to_string();
         assert!(error.starts_with("invalid url: ") && error.contains(reason), "{url}: {error}");
     }
-    assert!(deliver::check_url(&format!("https://example.com/{}", "a".repeat(3000))).is_err());
-    deliver::check_url("https://hooks.example.com:8443/watchfire?team=soc").unwrap();
+    let long = format!("https://example.com/{}", "a".repeat(3000));
+    assert!(deliver::check_url(&long, false).is_err());
+    deliver::check_url("https://hooks.example.com:8443/watchfire?team=soc", false).unwrap();
+    // Address literals of the node's own networks are refused unless the node allows them.
+    for (url, address) in [
+        ("http://127.0.0.1:8080/hook", "127.0.0.1"),
+        ("http://10.1.2.3/hook", "10.1.2.3"),
+        ("http://169.254.169.254/latest/meta-data", "169.254.169.254"),
+        ("http://100.64.0.1/hook", "100.64.0.1"),
+        ("http://0.0.0.0/hook", "0.0.0.0"),
+        ("http://[::1]/hook", "::1"),
+        ("http://[fd00::1]/hook", "fd00::1"),
+        ("http://[fe80::1]/hook", "fe80::1"),
+        ("http://[::ffff:192.168.1.1]/hook", "::ffff:192.168.1.1"),
+    ] {
+        let error = deliver::check_url(url, false).unwrap_err().to_string();
+        assert!(error.contains(&format!("{address} is not a public address")), "{url}: {error}");
+        deliver::check_url(url, true).unwrap();
+    }
+    deliver::check_url("https://8.8.8.8/hook", false).unwrap();
+    deliver::check_url("https://[2606:4700::1111]/hook", false).unwrap();
+}
+
+#[test]
+fn a_webhook_name_that_resolves_to_the_node_network_is_refused_when_tried() {
+    let (_dir, store) = store();
+    let receiver = HttpReceiver::start(|_| Reply::Status(204));
+    // A name passes the check at registration; the address it resolves to is checked per try.
+    let url = receiver.url.replace("127.0.0.1", "localhost");
+    let (hook, _) = webhook(&*store, org(1), &url, Severity::Low);
+    append(&*store, &alert(org(1), "192.0.2.1", Severity::High, 1, Status::New, 0));
+    let settings = Settings { max_attempts: 1, allow_private_targets: false, ..fast_settings() };
+    let _running = run(&store, settings, None);
+    assert!(wait_until(Duration::from_secs(10), || settled(&*store, &hook, ItemState::Dead)));
+    let error = only_item(&*store, &hook).last_error.unwrap();
+    assert!(error.contains("is not a public address"), "{error}");
+    assert!(receiver.requests().is_empty(), "nothing reached the loopback receiver");
 }
 
 #[test]
