@@ -63,11 +63,21 @@ impl TextTable {
 
     /// Returns the number of the key `text`, whose hash is `hash`.
     pub(crate) fn find(&self, text: &[u8], hash: u64) -> Option<u32> {
-        let word = self.filter[(hash >> 20) as usize & (self.filter.len() - 1)];
-        let bits = filter_bits(hash);
-        if word & bits != bits {
+        if !self.admits(hash) {
             return None;
         }
+        self.probe(hash, |number| self.keys[number as usize].observable.value().as_bytes() == text)
+    }
+
+    // Whether the filter lets `hash` through.
+    fn admits(&self, hash: u64) -> bool {
+        let word = self.filter[(hash >> 20) as usize & (self.filter.len() - 1)];
+        let bits = filter_bits(hash);
+        word & bits == bits
+    }
+
+    // The first key of `hash`'s run whose tag matches and which `accept` takes.
+    fn probe(&self, hash: u64, accept: impl Fn(u32) -> bool) -> Option<u32> {
         let mask = self.slots.len() - 1;
         let tag = hash & 0xffff_ffff_0000_0000;
         let mut slot = hash as usize & mask;
@@ -78,7 +88,7 @@ impl TextTable {
             }
             if entry & 0xffff_ffff_0000_0000 == tag {
                 let number = (entry as u32) - 1;
-                if self.keys[number as usize].observable.value().as_bytes() == text {
+                if accept(number) {
                     return Some(number);
                 }
             }
@@ -93,9 +103,7 @@ impl TextTable {
 
     /// Whether the filter lets `hash` through; if so, prefetches its first slot.
     pub(crate) fn passes(&self, hash: u64) -> bool {
-        let word = self.filter[(hash >> 20) as usize & (self.filter.len() - 1)];
-        let bits = filter_bits(hash);
-        let passes = word & bits == bits;
+        let passes = self.admits(hash);
         if passes {
             crate::prefetch(&self.slots[hash as usize & (self.slots.len() - 1)]);
         }
@@ -105,21 +113,10 @@ impl TextTable {
     /// The key number of the first slot of `hash`'s run whose tag matches, prefetching its key;
     /// `None` when the run ends first. The key's text must still be compared.
     pub(crate) fn first_tagged(&self, hash: u64) -> Option<u32> {
-        let mask = self.slots.len() - 1;
-        let tag = hash & 0xffff_ffff_0000_0000;
-        let mut slot = hash as usize & mask;
-        loop {
-            let entry = self.slots[slot];
-            if entry == 0 {
-                return None;
-            }
-            if entry & 0xffff_ffff_0000_0000 == tag {
-                let number = (entry as u32) - 1;
-                crate::prefetch(&self.keys[number as usize]);
-                return Some(number);
-            }
-            slot = (slot + 1) & mask;
-        }
+        self.probe(hash, |number| {
+            crate::prefetch(&self.keys[number as usize]);
+            true
+        })
     }
 
     /// Prefetches the text of key `number`.
