@@ -236,7 +236,11 @@ pub(crate) fn visible_claims(
     reader: Reader<'_>,
     rows: Vec<ClaimFields>,
 ) -> Result<Vec<Claim>, Error> {
-    Ok(visible_claims_with_ids(reader, rows)?.into_iter().map(|(_, claim)| claim).collect())
+    let mut claims = Vec::new();
+    for row in rows {
+        claims.extend(visible_claim(reader, row)?.map(|(_, claim)| claim));
+    }
+    Ok(claims)
 }
 
 /// Reads one page of the claims view: see [`paginate`].
@@ -246,54 +250,43 @@ pub(crate) fn claim_page(
     limit: usize,
     fetch: impl FnMut(i64, usize) -> Result<Vec<ClaimFields>, Error>,
 ) -> Result<crate::ClaimPage, Error> {
-    let (claims, next) = paginate(
-        limit,
-        after,
-        fetch,
-        |row| row.claim,
-        |row| Ok(visible_claims_with_ids(reader, vec![row])?.pop()),
-    )?;
+    let (claims, next) =
+        paginate(limit, after, fetch, |row| row.claim, |row| visible_claim(reader, row))?;
     Ok(crate::ClaimPage { claims, next })
 }
 
-fn visible_claims_with_ids(
-    reader: Reader<'_>,
-    rows: Vec<ClaimFields>,
-) -> Result<Vec<(i64, Claim)>, Error> {
-    let mut claims = Vec::new();
-    for row in rows {
-        let audience = decode_audience(&row.tlp, row.audience.as_deref())?;
-        if !reader.may_see(&audience) {
-            continue;
-        }
-        let kind: ObservableKind =
-            row.kind.parse().map_err(|_| Error::Corrupt(format!("claim kind {:?}", row.kind)))?;
-        let observable = Observable::parse_as(kind, &row.value)
-            .map_err(|error| Error::Corrupt(format!("claim value {:?}: {error}", row.value)))?;
-        let category = match row.category {
-            Some(name) => Some(
-                name.parse::<Category>()
-                    .map_err(|error| Error::Corrupt(format!("claim category: {error}")))?,
-            ),
-            None => None,
-        };
-        claims.push((
-            row.claim,
-            Claim {
-                observable,
-                indicator: row.indicator,
-                source: row.source,
-                category,
-                confidence: row.confidence.and_then(|value| u8::try_from(value).ok()),
-                audience,
-                valid_until_micros: row.valid_until,
-                last_seen_micros: row.last_seen,
-                score: u8::try_from(row.score.clamp(0, 100)).unwrap_or(0),
-                seq: to_seq(row.seq),
-            },
-        ));
+// A claim row as the reader may see it (with its row id), or `None` when it may not.
+fn visible_claim(reader: Reader<'_>, row: ClaimFields) -> Result<Option<(i64, Claim)>, Error> {
+    let audience = decode_audience(&row.tlp, row.audience.as_deref())?;
+    if !reader.may_see(&audience) {
+        return Ok(None);
     }
-    Ok(claims)
+    let kind: ObservableKind =
+        row.kind.parse().map_err(|_| Error::Corrupt(format!("claim kind {:?}", row.kind)))?;
+    let observable = Observable::parse_as(kind, &row.value)
+        .map_err(|error| Error::Corrupt(format!("claim value {:?}: {error}", row.value)))?;
+    let category = match row.category {
+        Some(name) => Some(
+            name.parse::<Category>()
+                .map_err(|error| Error::Corrupt(format!("claim category: {error}")))?,
+        ),
+        None => None,
+    };
+    Ok(Some((
+        row.claim,
+        Claim {
+            observable,
+            indicator: row.indicator,
+            source: row.source,
+            category,
+            confidence: row.confidence.and_then(|value| u8::try_from(value).ok()),
+            audience,
+            valid_until_micros: row.valid_until,
+            last_seen_micros: row.last_seen,
+            score: u8::try_from(row.score.clamp(0, 100)).unwrap_or(0),
+            seq: to_seq(row.seq),
+        },
+    )))
 }
 
 /// Sums the sightings rows (count, last seen, TLP, audience) the reader may see.
