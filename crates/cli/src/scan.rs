@@ -601,8 +601,9 @@ impl<'a> Matcher<'a> {
             if !(7..=15).contains(&bytes.len()) {
                 return Shape::Miss;
             }
-            // The strict parser is what `Observable::parse` applies to this shape.
-            let Ok(address) = ipv4::parse(value) else { return Shape::Miss };
+            // The strict parser is what `Observable::parse` applies to this shape (without the
+            // reason for a refusal, which a scan does not need).
+            let Some(address) = ipv4::try_parse(value) else { return Shape::Miss };
             self.found.clear();
             self.snapshot.find_ipv4(self.access, address, self.options, &mut self.found);
             return if self.found.is_empty() { Shape::Miss } else { Shape::Maybe };
