@@ -37,7 +37,7 @@ use serde_json::Value;
 use watchfire_formats::input;
 use watchfire_index::{Access, Found, Hit, LookupOptions, Snapshot};
 use watchfire_model::extract::{self as extractor, ExtractOptions};
-use watchfire_model::observable::ipv4;
+use watchfire_model::observable::{hash, ipv4};
 use watchfire_model::{Observable, ObservableKind};
 use watchfire_store::Reader;
 
@@ -116,10 +116,51 @@ struct Chunk {
     index: usize,
     file: Arc<str>,
     format: LogFormat,
-    /// The Zeek TSV column names in force (empty for other formats).
-    fields: Arc<Vec<String>>,
+    /// The Zeek TSV columns in force (none for other formats).
+    columns: Arc<Columns>,
     first_line: u64,
     bytes: Vec<u8>,
+}
+
+/// The columns of a Zeek TSV log, from its `#fields` and `#types` headers.
+#[derive(Debug, Default)]
+struct Columns {
+    names: Vec<String>,
+    /// What a column holds, by its Zeek type. Every column may hold values, and items, when the
+    /// log has no `#types` line.
+    kinds: Vec<Column>,
+}
+
+/// What a Zeek column holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Column {
+    /// Numbers, times, ports, booleans and enums: never an observable.
+    Skip,
+    /// One value (`string`, `addr`, `subnet`).
+    Value,
+    /// Items separated by commas (`set[…]`, `vector[…]`, or an unknown type).
+    Items,
+}
+
+impl Columns {
+    // The columns of a `#fields` line, with the `#types` line after it when there is one.
+    fn parse(fields_line: &str, types_line: Option<&str>) -> Columns {
+        let names: Vec<String> =
+            fields_line.trim_end().split('\t').skip(1).map(str::to_owned).collect();
+        let types: Vec<&str> = types_line
+            .map(|line| line.trim_end().split('\t').skip(1).collect())
+            .unwrap_or_default();
+        let kinds = (0..names.len())
+            .map(|column| match types.get(column).copied() {
+                Some(
+                    "time" | "interval" | "count" | "int" | "double" | "port" | "bool" | "enum",
+                ) => Column::Skip,
+                Some("string" | "addr" | "subnet") => Column::Value,
+                _ => Column::Items,
+            })
+            .collect();
+        Columns { names, kinds }
+    }
 }
 
 /// One hit line.
@@ -320,7 +361,7 @@ fn read_chunks(
     let mut cutter = Cutter {
         name: Arc::clone(name),
         format,
-        fields: Arc::new(Vec::new()),
+        columns: Arc::new(Columns::default()),
         lines: 0,
         too_long: 0,
         index: 0,
@@ -389,8 +430,8 @@ fn read_chunks(
 struct Cutter<'a> {
     name: Arc<str>,
     format: Option<LogFormat>,
-    /// The Zeek TSV column names in force.
-    fields: Arc<Vec<String>>,
+    /// The Zeek TSV columns in force.
+    columns: Arc<Columns>,
     /// Lines shipped so far.
     lines: u64,
     too_long: u64,
@@ -433,8 +474,12 @@ impl Cutter<'_> {
                 }
                 let end = memchr::memchr(b'\n', &block).unwrap_or(block.len());
                 let text = String::from_utf8_lossy(&block[..end]);
-                self.fields =
-                    Arc::new(text.trim_end().split('\t').skip(1).map(str::to_owned).collect());
+                // Zeek writes `#types` right after `#fields`; without it, every column counts.
+                let after = block.get(end + 1..).unwrap_or_default();
+                let types_end = memchr::memchr(b'\n', after).unwrap_or(after.len());
+                let types = after.starts_with(b"#types\t").then(|| &after[..types_end]);
+                let types = types.map(String::from_utf8_lossy);
+                self.columns = Arc::new(Columns::parse(&text, types.as_deref()));
                 // The header line goes with the lines after it; a later header is cut off.
                 if let Some(next) = memchr::memmem::find(&block[end..], b"\n#fields") {
                     let at = end + next + 1;
@@ -455,7 +500,7 @@ impl Cutter<'_> {
             index: self.index,
             file: Arc::clone(&self.name),
             format,
-            fields: Arc::clone(&self.fields),
+            columns: Arc::clone(&self.columns),
             first_line,
             bytes,
         };
@@ -499,7 +544,7 @@ fn scan_chunk(
             n_skipped += 1;
             continue;
         };
-        if !line_candidates(&mut matcher, chunk.format, &chunk.fields, line) {
+        if !line_candidates(&mut matcher, chunk.format, &chunk.columns, line) {
             n_skipped += 1;
             continue;
         }
@@ -555,6 +600,42 @@ struct Matcher<'a> {
     last_parent_may_hit: bool,
     path: String,
     unescaped: Vec<u8>,
+    misses: Misses,
+    url: String,
+}
+
+/// The last values of other shapes that hit nothing, one per slot by a hash of the value.
+struct Misses {
+    slots: Vec<(u64, String)>,
+}
+
+impl Misses {
+    const SLOTS: usize = 64;
+
+    fn new() -> Misses {
+        Misses { slots: vec![(0, String::new()); Misses::SLOTS] }
+    }
+
+    // The slot of `value` and its hash (FNV-1a).
+    fn slot(&self, value: &str) -> (usize, u64) {
+        let hash = value.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+        });
+        // Cannot truncate: the remainder is below SLOTS.
+        ((hash % Misses::SLOTS as u64) as usize, hash)
+    }
+
+    fn holds(&self, (slot, hash): (usize, u64), value: &str) -> bool {
+        let (held_hash, held) = &self.slots[slot];
+        *held_hash == hash && held == value
+    }
+
+    fn remember(&mut self, (slot, hash): (usize, u64), value: &str) {
+        let (held_hash, held) = &mut self.slots[slot];
+        *held_hash = hash;
+        held.clear();
+        held.push_str(value);
+    }
 }
 
 impl<'a> Matcher<'a> {
@@ -570,6 +651,8 @@ impl<'a> Matcher<'a> {
             last_parent_may_hit: false,
             path: String::new(),
             unescaped: Vec::new(),
+            misses: Misses::new(),
+            url: String::new(),
         }
     }
 
@@ -579,13 +662,33 @@ impl<'a> Matcher<'a> {
         if !is_plausible(value, any, all) {
             return;
         }
+        // Without a dot or a colon, a plausible value is hex digits: only a hash's length makes
+        // it an observable (a connection's uid, a short hex word are none).
+        if any & DOT_OR_COLON == 0 && hash::kind_for_len(value.len()).is_none() {
+            return;
+        }
         match self.shape(value, all) {
             Shape::Miss => return,
             Shape::Maybe => {}
         }
-        if let Ok(observable) = Observable::parse(value)
-            && !matches!(observable.kind(), ObservableKind::Asn)
-        {
+        // Values of other shapes recur in logs (a user agent on every request): the last few
+        // that hit nothing are remembered.
+        let slot = self.misses.slot(value);
+        if self.misses.holds(slot, value) {
+            return;
+        }
+        let Ok(observable) = Observable::parse(value) else {
+            self.misses.remember(slot, value);
+            return;
+        };
+        if matches!(observable.kind(), ObservableKind::Asn) {
+            return;
+        }
+        self.found.clear();
+        self.snapshot.find(self.access, &observable, self.options, &mut self.found);
+        if self.found.is_empty() {
+            self.misses.remember(slot, value);
+        } else {
             self.candidates.push((field.to_owned(), observable));
         }
     }
@@ -609,19 +712,24 @@ impl<'a> Matcher<'a> {
             return if self.found.is_empty() { Shape::Miss } else { Shape::Maybe };
         }
         if !self.lower_name(bytes, all) {
-            return Shape::Maybe;
+            return if is_timestamp(bytes) { Shape::Miss } else { Shape::Maybe };
         }
+        if self.name_may_hit() { Shape::Maybe } else { Shape::Miss }
+    }
+
+    // Whether the name in `lower` (lower case, a plain name) or one of its parents may hit.
+    fn name_may_hit(&mut self) -> bool {
         // Cannot fail: `lower_name` keeps ASCII only.
         let name = std::str::from_utf8(&self.lower).unwrap_or_default();
         self.found.clear();
         self.snapshot.find_exact_text(self.access, name, self.options, &mut self.found);
         if !self.found.is_empty() {
-            return Shape::Maybe;
+            return true;
         }
         // The parents: what `find_name` finds for the first parent is a superset (it also
         // matches a listed public suffix itself), and log names share parents, so the answer
         // for the last one is kept.
-        let Some(dot) = memchr::memchr(b'.', name.as_bytes()) else { return Shape::Miss };
+        let Some(dot) = memchr::memchr(b'.', name.as_bytes()) else { return false };
         let parent = &name[dot + 1..];
         if parent.as_bytes() != self.last_parent.as_slice() {
             self.found.clear();
@@ -630,7 +738,7 @@ impl<'a> Matcher<'a> {
             self.last_parent.extend_from_slice(parent.as_bytes());
             self.last_parent_may_hit = !self.found.is_empty();
         }
-        if self.last_parent_may_hit { Shape::Maybe } else { Shape::Miss }
+        self.last_parent_may_hit
     }
 
     // Puts the lower case of a plain name into `lower`; returns false when `bytes` is no plain
@@ -642,7 +750,8 @@ impl<'a> Matcher<'a> {
             return false;
         }
         self.lower.clear();
-        self.lower.extend(bytes.iter().map(u8::to_ascii_lowercase));
+        self.lower.extend_from_slice(bytes);
+        self.lower.make_ascii_lowercase();
         // No defang marker can hide in it: every marker holds a bracket, a backslash or a `:`
         // (see `refang`), none of which is a name byte.
         !contains_at(&self.lower, b'x', b"xn--")
@@ -664,16 +773,18 @@ impl<'a> Matcher<'a> {
         let may_hit = match is_plain_path && !is_quad && self.lower_name(host_bytes, host_all) {
             false => true,
             true => {
-                let mut url = String::with_capacity(7 + host.len() + uri.len());
+                let mut url = std::mem::take(&mut self.url);
+                url.clear();
                 url.push_str("http://");
                 // Cannot fail: `lower_name` keeps ASCII only.
                 url.push_str(std::str::from_utf8(&self.lower).unwrap_or_default());
                 url.push_str(uri);
                 self.found.clear();
                 self.snapshot.find_exact_text(self.access, &url, self.options, &mut self.found);
-                let name = std::str::from_utf8(&self.lower).unwrap_or_default();
-                self.snapshot.find_name(self.access, name, self.options, &mut self.found);
-                !self.found.is_empty()
+                self.url = url;
+                // Or its host: the same question as for a name field (usually its answer is
+                // remembered).
+                !self.found.is_empty() || self.name_may_hit()
             }
         };
         if !may_hit {
@@ -685,6 +796,24 @@ impl<'a> Matcher<'a> {
             self.candidates.push(("url".to_owned(), observable));
         }
     }
+}
+
+// Whether `bytes` is a timestamp such as `2026-11-27T00:00:00.000000+0000` or
+// `2026-11-27T10:00:00Z`: a date, `T`, then only digits and `:.+-Z`, with a `:`. No observable
+// has that shape: the `-` rules out addresses and hashes, the `:` a domain, and there is no
+// scheme, `/` or `@` (and no defang marker: each holds a bracket, a backslash or a scheme's
+// letters).
+fn is_timestamp(bytes: &[u8]) -> bool {
+    let is_date = bytes.len() > 11
+        && bytes[..4].iter().all(u8::is_ascii_digit)
+        && bytes[4] == b'-'
+        && bytes[5..7].iter().all(u8::is_ascii_digit)
+        && bytes[7] == b'-'
+        && bytes[8..10].iter().all(u8::is_ascii_digit)
+        && bytes[10] == b'T';
+    is_date
+        && bytes[11..].iter().all(|byte| byte.is_ascii_digit() || b":.+-Z".contains(byte))
+        && bytes[11..].contains(&b':')
 }
 
 // Whether `needle` (which starts with `first`) occurs in `haystack`: values are short, and a
@@ -757,7 +886,7 @@ enum Shape {
 fn line_candidates(
     matcher: &mut Matcher<'_>,
     format: LogFormat,
-    fields: &[String],
+    columns: &Columns,
     line: &str,
 ) -> bool {
     match format {
@@ -765,7 +894,7 @@ fn line_candidates(
             return json_candidates(matcher, line);
         }
         LogFormat::Eve => return json_candidates(matcher, line),
-        LogFormat::Zeek => tsv_candidates(matcher, fields, line),
+        LogFormat::Zeek => tsv_candidates(matcher, columns, line),
         LogFormat::Dns | LogFormat::Text => {
             extractor::extract(line.as_bytes(), &ExtractOptions::default(), 1, |found| {
                 let field = match (format, found.observable.kind()) {
@@ -781,7 +910,7 @@ fn line_candidates(
 }
 
 // Zeek TSV: fields split at tabs, set items at commas, in place.
-fn tsv_candidates(matcher: &mut Matcher<'_>, fields: &[String], line: &str) {
+fn tsv_candidates(matcher: &mut Matcher<'_>, columns: &Columns, line: &str) {
     if line.starts_with('#') || line.is_empty() {
         return;
     }
@@ -789,11 +918,11 @@ fn tsv_candidates(matcher: &mut Matcher<'_>, fields: &[String], line: &str) {
     let mut uri = None;
     let mut start = 0;
     let ends = memchr::memchr_iter(b'\t', line.as_bytes()).chain(std::iter::once(line.len()));
-    for (field, end) in fields.iter().zip(ends) {
+    for ((field, kind), end) in columns.names.iter().zip(&columns.kinds).zip(ends) {
         // Cut at tabs, ASCII bytes: both ends are character boundaries.
         let Some(value) = line.get(start..end) else { continue };
         start = end + 1;
-        if value == "-" || value == "(empty)" {
+        if *kind == Column::Skip || value == "-" || value == "(empty)" {
             continue;
         }
         match field.as_str() {
@@ -801,8 +930,9 @@ fn tsv_candidates(matcher: &mut Matcher<'_>, fields: &[String], line: &str) {
             "uri" => uri = Some(value),
             _ => {}
         }
-        for item in value.split(',') {
-            matcher.consider(field, item);
+        match kind {
+            Column::Items => value.split(',').for_each(|item| matcher.consider(field, item)),
+            _ => matcher.consider(field, value),
         }
     }
     if let (Some(host), Some(uri)) = (host, uri) {
@@ -958,7 +1088,7 @@ mod tests {
                 next_line += memchr::memchr_iter(b'\n', &chunk.bytes).count() as u64;
                 assert_eq!(chunk.format, LogFormat::Zeek);
                 let text = String::from_utf8_lossy(&chunk.bytes);
-                let column = chunk.fields.last().map(String::as_str);
+                let column = chunk.columns.names.last().map(String::as_str);
                 if text.contains("value-") {
                     assert_eq!(column, Some("first"), "chunk {index}");
                 }
@@ -1013,6 +1143,76 @@ mod tests {
             .collect()
     }
 
+    /// A timestamp the scan skips unparsed is never an observable, whatever follows its date.
+    #[test]
+    fn what_the_scan_calls_a_timestamp_never_parses() {
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let alphabet = b"0123456789:.+-Z";
+        let mut n_timestamps = 0;
+        for _ in 0..200_000 {
+            let length = (next() % 24) as usize;
+            let tail: String =
+                (0..length).map(|_| char::from(alphabet[(next() % 15) as usize])).collect();
+            let value = format!("2026-11-27T{tail}");
+            if is_timestamp(value.as_bytes()) {
+                n_timestamps += 1;
+                assert!(Observable::parse(&value).is_err(), "{value}");
+            }
+        }
+        assert!(n_timestamps > 10_000, "{n_timestamps}");
+        for value in ["2026-11-27T00:00:00.000000+0000", "2026-11-27T10:00:00Z"] {
+            assert!(is_timestamp(value.as_bytes()), "{value}");
+        }
+        for value in ["2026-11-27T00.00", "2026-11-27Tevil.example:80", "2026-11-27", "1.2.3.4"] {
+            assert!(!is_timestamp(value.as_bytes()), "{value}");
+        }
+    }
+
+    /// Zeek's `#types` line tells which columns may hold observables, and which hold lists.
+    #[test]
+    fn zeek_types_decide_which_columns_are_read() {
+        let columns = Columns::parse(
+            "#fields\tts\tuid\tid.orig_h\tid.orig_p\tproto\tquery\tanswers\tduration\tnet\tx",
+            Some(
+                "#types\ttime\tstring\taddr\tport\tenum\tstring\tvector[string]\tinterval\tsubnet\trecord",
+            ),
+        );
+        use Column::{Items, Skip, Value};
+        assert_eq!(
+            columns.kinds,
+            [Skip, Value, Value, Skip, Skip, Value, Items, Skip, Value, Items]
+        );
+        // Without types every column is read, item by item.
+        let untyped = Columns::parse("#fields\tts\tquery", None);
+        assert_eq!(untyped.kinds, [Items, Items]);
+        // A hit in a list column and none from a number column that looks like an address.
+        let snapshot = snapshot();
+        let access = snapshot.access(Reader::Operator);
+        let mut matcher = Matcher::new(&snapshot, &access, LookupOptions::flag_all(0));
+        let line = "1.2.3.4\tC1\t10.0.0.1\t1.2.3.4\ttcp\tevil.example\tx.example,1.2.3.4\t1.2.3.4\t10.0.0.0/8\t-";
+        tsv_candidates(&mut matcher, &columns, line);
+        let found: Vec<(&str, &str)> = matcher
+            .candidates
+            .iter()
+            .map(|(field, observable)| (field.as_str(), observable.value()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("id.orig_h", "10.0.0.1"),
+                ("query", "evil.example"),
+                ("answers", "1.2.3.4"),
+                ("net", "10.0.0.0/8")
+            ]
+        );
+    }
+
     /// The index-first path finds what parsing every value and looking it up finds, for values
     /// near the listed ones in case, dots, markers, encodings and lengths.
     #[test]
@@ -1042,7 +1242,12 @@ mod tests {
             "AS64500",
             "1764201600.123456",
             "2026-11-27T00:00:00.000000+0000",
+            "2026-11-27T10:00:00Z",
+            "2026-11-27T10:00:00.1.2.3.4",
             "Mozilla/5.0",
+            "C524e8330",
+            "deadbeef",
+            "d41d8cd98f00b204e9800998ecf8427",
         ];
         let mut values = Vec::new();
         for base in bases {
@@ -1059,9 +1264,10 @@ mod tests {
             values.push(base.replace('.', "(dot)"));
         }
         let mut n_hits = 0;
-        // One matcher for every value, as a worker keeps one per chunk (its memo included).
+        // One matcher for every value, as a worker keeps one per chunk (its memos included),
+        // and every value twice, so the second answer may come from a memo.
         let mut matcher = Matcher::new(&snapshot, &access, options);
-        for value in &values {
+        for value in values.iter().chain(&values) {
             matcher.candidates.clear();
             matcher.consider("field", value);
             let fast = hits(&snapshot, &matcher.candidates);

@@ -27,38 +27,48 @@ pub fn try_parse(text: &str) -> Option<Ipv4Addr> {
 }
 
 // A strict dotted quad in one pass, or `None` for anything else (then `parse_careful` decides).
+// It reads an octet at a time (one to three digits, then a dot or the end), so a branch is taken
+// per octet rather than per byte.
 fn parse_plain(bytes: &[u8]) -> Option<Ipv4Addr> {
     if !(7..=15).contains(&bytes.len()) {
         return None;
     }
-    let mut octets = [0u8; 4];
-    let mut part = 0;
-    let mut value = 0u16;
-    let mut digits = 0;
-    for &byte in bytes {
-        match byte {
-            b'0'..=b'9' => {
-                // A leading zero, or a fourth digit.
-                if (digits == 1 && value == 0) || digits == 3 {
-                    return None;
-                }
-                value = value * 10 + u16::from(byte - b'0');
-                digits += 1;
+    // A byte's digit value, or 10 and more for any other byte.
+    let digit = |at: usize| bytes.get(at).map_or(10, |byte| u32::from(byte.wrapping_sub(b'0')));
+    let mut address = 0u32;
+    let mut at = 0;
+    for part in 0..4 {
+        let first = digit(at);
+        if first > 9 {
+            return None;
+        }
+        let second = digit(at + 1);
+        let (octet, length) = if second > 9 {
+            (first, 1)
+        } else if first == 0 {
+            // A leading zero.
+            return None;
+        } else {
+            let third = digit(at + 2);
+            if third > 9 {
+                (first * 10 + second, 2)
+            } else {
+                (first * 100 + second * 10 + third, 3)
             }
-            b'.' if part < 3 => {
-                *octets.get_mut(part)? = u8::try_from(value).ok().filter(|_| digits > 0)?;
-                part += 1;
-                value = 0;
-                digits = 0;
-            }
+        };
+        if octet > 255 {
+            return None;
+        }
+        address = address << 8 | octet;
+        at += length;
+        let is_last = part == 3;
+        match bytes.get(at) {
+            None if is_last => return Some(Ipv4Addr::from(address)),
+            Some(b'.') if !is_last => at += 1,
             _ => return None,
         }
     }
-    if part != 3 || digits == 0 {
-        return None;
-    }
-    octets[3] = u8::try_from(value).ok()?;
-    Some(Ipv4Addr::from(octets))
+    None
 }
 
 fn parse_careful(bytes: &[u8]) -> Result<Ipv4Addr, Reason> {
