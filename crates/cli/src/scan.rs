@@ -25,7 +25,7 @@
 //! most one read block), it drops its bytes up to the next newline.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufWriter, Read, Write};
+use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, mpsc};
@@ -50,6 +50,15 @@ const CHUNK: usize = 1 << 20;
 
 /// The longest line that is matched; a longer one is skipped (and counted) without being held.
 pub const MAX_LINE: usize = 1 << 20;
+
+/// The most bytes asked of the input at once.
+const READ: usize = 1 << 16;
+
+/// A chunk buffer: a chunk and one read more.
+const BUFFER: usize = CHUNK + READ;
+
+// A line that is kept (at most MAX_LINE bytes) leaves room for a read.
+const _: () = assert!(MAX_LINE <= CHUNK && BUFFER - MAX_LINE >= READ);
 
 /// Arguments of `watchfire match`.
 #[derive(Debug, clap::Args)]
@@ -348,11 +357,13 @@ fn scan_file(
 }
 
 // Runs in the reader thread: cuts the input into chunks of whole lines, following Zeek headers.
-// Input is read in blocks and cut at the last newline (a line is never copied on its own);
-// buffers come back from the workers through `pool`. Returns the lines, the bytes and the lines
-// skipped for being longer than [`MAX_LINE`].
+// Input is read straight into a chunk's buffer, [`READ`] bytes at most at a time, and cut at the
+// last newline (a line is never copied on its own; only the piece after the last newline moves to
+// the next buffer); buffers come back from the workers through `pool`, still initialised, so
+// they are neither copied into nor cleared. Returns the lines, the bytes and the lines skipped for
+// being longer than [`MAX_LINE`].
 fn read_chunks(
-    input: &mut impl BufRead,
+    input: &mut impl Read,
     name: &Arc<str>,
     format: Option<LogFormat>,
     sender: &mpsc::SyncSender<Chunk>,
@@ -369,54 +380,61 @@ fn read_chunks(
         pool,
     };
     let mut bytes_read = 0u64;
-    let mut pending = cutter.buffer();
+    let mut pending = cutter.read_buffer();
+    // The bytes of `pending` read so far; at most MAX_LINE before each read, so there is room.
+    let mut filled = 0;
     // Inside a line longer than MAX_LINE: its bytes are dropped up to its newline.
     let mut dropping = false;
     loop {
-        let block = input.fill_buf().with_context(|| format!("cannot read {name}"))?;
-        if block.is_empty() {
+        let n_read = match input.read(&mut pending[filled..]) {
+            Ok(n_read) => n_read,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error).with_context(|| format!("cannot read {name}")),
+        };
+        if n_read == 0 {
             break;
         }
-        let taken = block.len();
-        bytes_read += taken as u64;
+        bytes_read += n_read as u64;
         if dropping {
-            if let Some(end) = memchr::memchr(b'\n', block) {
-                dropping = false;
-                // An empty line takes the long line's place, so the lines after keep their
-                // numbers.
-                pending.push(b'\n');
-                pending.extend_from_slice(&block[end + 1..]);
-            }
+            // `filled` is 0 while dropping.
+            let Some(end) = memchr::memchr(b'\n', &pending[..n_read]) else { continue };
+            dropping = false;
+            // An empty line takes the long line's place, so the lines after keep their numbers.
+            pending.copy_within(end + 1..n_read, 1);
+            pending[0] = b'\n';
+            filled = n_read - end;
         } else {
-            pending.extend_from_slice(block);
+            filled += n_read;
         }
-        input.consume(taken);
-        if pending.len() < CHUNK {
+        if filled < CHUNK {
             continue;
         }
-        match memchr::memrchr(b'\n', &pending) {
+        match memchr::memrchr(b'\n', &pending[..filled]) {
             Some(last) => {
-                let mut next = cutter.buffer();
-                next.extend_from_slice(&pending[last + 1..]);
+                let mut next = cutter.read_buffer();
+                let tail = filled - (last + 1);
+                next[..tail].copy_from_slice(&pending[last + 1..filled]);
                 pending.truncate(last + 1);
                 if !cutter.ship(std::mem::replace(&mut pending, next)) {
                     return Ok((cutter.lines, bytes_read, cutter.too_long));
                 }
+                filled = tail;
             }
-            None if pending.len() > MAX_LINE => {
-                pending.clear();
+            None if filled > MAX_LINE => {
+                filled = 0;
                 dropping = true;
                 cutter.too_long += 1;
             }
             None => {}
         }
-        if pending.len() > MAX_LINE {
+        if filled > MAX_LINE {
             // The rest after the last newline is already too long a line.
-            pending.clear();
+            filled = 0;
             dropping = true;
             cutter.too_long += 1;
         }
     }
+    pending.truncate(filled);
     // A long line cut off by the end of the input still counts as a (skipped) line, and a last
     // line without its newline gets one.
     if dropping || (!pending.is_empty() && !pending.ends_with(b"\n")) {
@@ -441,11 +459,19 @@ struct Cutter<'a> {
 }
 
 impl Cutter<'_> {
-    // A buffer for a chunk: one a worker gave back, or a new one.
-    fn buffer(&self) -> Vec<u8> {
-        let mut buffer =
-            self.pool.try_recv().unwrap_or_else(|_| Vec::with_capacity(CHUNK + (1 << 16)));
+    // A buffer to read into, [`BUFFER`] bytes long: one a worker gave back (only what it lacks
+    // is cleared), or a new one.
+    fn read_buffer(&self) -> Vec<u8> {
+        let mut buffer = self.pool.try_recv().unwrap_or_else(|_| vec![0; BUFFER]);
+        buffer.resize(BUFFER, 0);
+        buffer
+    }
+
+    // A buffer holding `bytes`.
+    fn buffer_with(&self, bytes: &[u8]) -> Vec<u8> {
+        let mut buffer = self.pool.try_recv().unwrap_or_else(|_| Vec::with_capacity(BUFFER));
         buffer.clear();
+        buffer.extend_from_slice(bytes);
         buffer
     }
 
@@ -467,8 +493,7 @@ impl Cutter<'_> {
             };
             if let Some(at) = header {
                 if at > 0 {
-                    let mut rest = self.buffer();
-                    rest.extend_from_slice(&block[at..]);
+                    let rest = self.buffer_with(&block[at..]);
                     block.truncate(at);
                     return self.send(block, format) && self.ship(rest);
                 }
@@ -483,8 +508,7 @@ impl Cutter<'_> {
                 // The header line goes with the lines after it; a later header is cut off.
                 if let Some(next) = memchr::memmem::find(&block[end..], b"\n#fields") {
                     let at = end + next + 1;
-                    let mut rest = self.buffer();
-                    rest.extend_from_slice(&block[at..]);
+                    let rest = self.buffer_with(&block[at..]);
                     block.truncate(at);
                     return self.send(block, format) && self.ship(rest);
                 }
@@ -1013,11 +1037,26 @@ fn write_readable(output: &mut Vec<u8>, hit: &HitLine<'_>) {
 mod tests {
     use std::collections::BTreeSet;
 
+    /// A reader that gives at most `block` bytes a read.
+    struct Trickle<'a> {
+        input: &'a [u8],
+        block: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+            let n = buffer.len().min(self.block).min(self.input.len());
+            buffer[..n].copy_from_slice(&self.input[..n]);
+            self.input = &self.input[n..];
+            Ok(n)
+        }
+    }
+
     /// Cuts `input` (read `block` bytes at a time) and returns the chunks and the counts.
     fn cut(input: &[u8], block: usize) -> (Vec<Chunk>, (u64, u64, u64)) {
         let (sender, receiver) = mpsc::sync_channel(1 << 16);
         let (_pool_sender, pool) = mpsc::channel();
-        let mut reader = io::BufReader::with_capacity(block, input);
+        let mut reader = Trickle { input, block };
         let name: Arc<str> = Arc::from("test.log");
         let counts = read_chunks(&mut reader, &name, None, &sender, &pool).unwrap();
         drop(sender);
@@ -1053,7 +1092,7 @@ mod tests {
         // The last line has no newline.
         input.extend_from_slice(b"end\tlast");
         expected.extend_from_slice(b"end\tlast\n");
-        for block in [1000, 8192, 1 << 16] {
+        for block in [1000, 8192, 1 << 16, 1 << 20] {
             let (chunks, (lines, bytes, too_long)) = cut(&input, block);
             // A line over the cap is dropped by the reader (an empty line in its place) or, when
             // its end came in the block that crossed the cap, passed whole for the worker to skip.
