@@ -44,6 +44,7 @@ use watchfire_store::Reader;
 use crate::import::EXIT_USAGE;
 
 mod json;
+mod swar;
 
 /// Bytes of whole lines per chunk handed to a worker.
 const CHUNK: usize = 1 << 20;
@@ -626,6 +627,8 @@ struct Matcher<'a> {
     unescaped: Vec<u8>,
     misses: Misses,
     url: String,
+    /// A JSON line's `host`, `uri`, `http.hostname` and `http.url`.
+    request: [String; 4],
 }
 
 /// The last values of other shapes that hit nothing, one per slot by a hash of the value.
@@ -677,6 +680,7 @@ impl<'a> Matcher<'a> {
             unescaped: Vec::new(),
             misses: Misses::new(),
             url: String::new(),
+            request: Default::default(),
         }
     }
 
@@ -753,7 +757,7 @@ impl<'a> Matcher<'a> {
         // The parents: what `find_name` finds for the first parent is a superset (it also
         // matches a listed public suffix itself), and log names share parents, so the answer
         // for the last one is kept.
-        let Some(dot) = memchr::memchr(b'.', name.as_bytes()) else { return false };
+        let Some(dot) = swar::find(name.as_bytes(), b'.') else { return false };
         let parent = &name[dot + 1..];
         if parent.as_bytes() != self.last_parent.as_slice() {
             self.found.clear();
@@ -843,7 +847,7 @@ fn is_timestamp(bytes: &[u8]) -> bool {
 // Whether `needle` (which starts with `first`) occurs in `haystack`: values are short, and a
 // search from each `first` costs less there than setting up a substring searcher per call.
 fn contains_at(haystack: &[u8], first: u8, needle: &[u8]) -> bool {
-    memchr::memchr_iter(first, haystack).any(|at| haystack[at..].starts_with(needle))
+    swar::find_iter(haystack, first).any(|at| haystack[at..].starts_with(needle))
 }
 
 // Whether a field value may be an observable at all: a length, a dot or a colon (or only hex
@@ -941,7 +945,7 @@ fn tsv_candidates(matcher: &mut Matcher<'_>, columns: &Columns, line: &str) {
     let mut host = None;
     let mut uri = None;
     let mut start = 0;
-    let ends = memchr::memchr_iter(b'\t', line.as_bytes()).chain(std::iter::once(line.len()));
+    let ends = swar::find_iter(line.as_bytes(), b'\t').chain(std::iter::once(line.len()));
     for ((field, kind), end) in columns.names.iter().zip(&columns.kinds).zip(ends) {
         // Cut at tabs, ASCII bytes: both ends are character boundaries.
         let Some(value) = line.get(start..end) else { continue };
@@ -969,7 +973,9 @@ fn tsv_candidates(matcher: &mut Matcher<'_>, columns: &Columns, line: &str) {
 fn json_candidates(matcher: &mut Matcher<'_>, line: &str) -> bool {
     let mut path = std::mem::take(&mut matcher.path);
     let mut unescaped = std::mem::take(&mut matcher.unescaped);
-    let mut request = [None, None, None, None];
+    // The request's parts, kept in buffers the matcher reuses.
+    let mut request = std::mem::take(&mut matcher.request);
+    let mut has = [false; 4];
     let is_json = json::walk(line, &mut path, &mut unescaped, &mut |path, value| {
         let slot = match path {
             "host" => Some(0),
@@ -979,22 +985,27 @@ fn json_candidates(matcher: &mut Matcher<'_>, line: &str) -> bool {
             _ => None,
         };
         if let Some(slot) = slot {
-            request[slot] = Some(value.to_owned());
+            request[slot].clear();
+            request[slot].push_str(value);
+            has[slot] = true;
         }
         matcher.consider(path, value);
     });
     matcher.path = path;
     matcher.unescaped = unescaped;
+    if is_json {
+        let [host, uri, http_host, http_url] = &request;
+        if has[0] && has[1] {
+            matcher.consider_url(host, uri);
+        }
+        if has[2] && has[3] {
+            matcher.consider_url(http_host, http_url);
+        }
+    }
+    matcher.request = request;
     if !is_json {
         matcher.candidates.clear();
         return false;
-    }
-    let [host, uri, http_host, http_url] = request;
-    if let (Some(host), Some(uri)) = (host, uri) {
-        matcher.consider_url(&host, &uri);
-    }
-    if let (Some(host), Some(uri)) = (http_host, http_url) {
-        matcher.consider_url(&host, &uri);
     }
     // The walker checks less than serde_json; a line with a candidate must pass both.
     if !matcher.candidates.is_empty()

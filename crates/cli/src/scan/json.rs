@@ -5,16 +5,6 @@
 //! strings, nesting depth); the line itself is text the caller checked. The caller confirms a
 //! line with a hit with serde_json, so a line that serde_json rejects never reports one.
 
-// The first `"` or `\\` in `bytes`. Log strings are short (a key, an address, a name), and a
-// plain loop over their first bytes costs less than setting up a vector search for each.
-fn find_quote_or_backslash(bytes: &[u8]) -> Option<usize> {
-    let head = &bytes[..bytes.len().min(32)];
-    match head.iter().position(|byte| matches!(byte, b'"' | b'\\')) {
-        Some(at) => Some(at),
-        None => memchr::memchr2(b'"', b'\\', &bytes[head.len()..]).map(|at| head.len() + at),
-    }
-}
-
 /// serde_json's default recursion limit: deeper lines are rejected as serde_json rejects them.
 const MAX_DEPTH: usize = 128;
 
@@ -155,7 +145,7 @@ impl Reader<'_> {
     fn string(&mut self, unescaped: &mut Vec<u8>) -> Option<Text> {
         let start = self.at + 1;
         let rest = &self.bytes[start..];
-        let end = start + find_quote_or_backslash(rest)?;
+        let end = start + super::swar::find2(rest, b'"', b'\\')?;
         if self.bytes[end] == b'"' {
             self.at = end + 1;
             return Some(Text::Line(start, end));

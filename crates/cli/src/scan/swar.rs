@@ -1,0 +1,112 @@
+//! Finding a byte in short text eight bytes at a time, in plain integer arithmetic: a log's
+//! values and lines are short, and setting up a vector search for each costs more than reading a
+//! value in words. Past [`SHORT`] bytes the search is handed to `memchr`.
+
+/// Bytes searched in words before `memchr` takes over.
+const SHORT: usize = 64;
+
+const LOW: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+// The high bit of each zero byte of `word`, and perhaps of bytes above a zero byte (a borrow
+// runs upwards), so the lowest bit set is always the first zero byte.
+fn zero_bytes(word: u64) -> u64 {
+    word.wrapping_sub(LOW) & !word & HIGH
+}
+
+fn word(bytes: &[u8]) -> u64 {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(bytes);
+    u64::from_le_bytes(word)
+}
+
+// The index of the byte whose high bit is the lowest set in `found` (not 0).
+fn first(found: u64) -> usize {
+    (found.trailing_zeros() / 8) as usize
+}
+
+/// The index of the first `needle` in `bytes`.
+pub(super) fn find(bytes: &[u8], needle: u8) -> Option<usize> {
+    let head = &bytes[..bytes.len().min(SHORT)];
+    let pattern = LOW * u64::from(needle);
+    let mut words = head.chunks_exact(8);
+    let mut at = 0;
+    for chunk in &mut words {
+        let found = zero_bytes(word(chunk) ^ pattern);
+        if found != 0 {
+            return Some(at + first(found));
+        }
+        at += 8;
+    }
+    if let Some(offset) = words.remainder().iter().position(|byte| *byte == needle) {
+        return Some(at + offset);
+    }
+    memchr::memchr(needle, &bytes[head.len()..]).map(|offset| head.len() + offset)
+}
+
+/// The index of the first `one` or `other` in `bytes`.
+pub(super) fn find2(bytes: &[u8], one: u8, other: u8) -> Option<usize> {
+    let head = &bytes[..bytes.len().min(SHORT)];
+    let (one_pattern, other_pattern) = (LOW * u64::from(one), LOW * u64::from(other));
+    let mut words = head.chunks_exact(8);
+    let mut at = 0;
+    for chunk in &mut words {
+        let word = word(chunk);
+        let found = zero_bytes(word ^ one_pattern) | zero_bytes(word ^ other_pattern);
+        if found != 0 {
+            return Some(at + first(found));
+        }
+        at += 8;
+    }
+    let rest = words.remainder().iter().position(|byte| *byte == one || *byte == other);
+    if let Some(offset) = rest {
+        return Some(at + offset);
+    }
+    memchr::memchr2(one, other, &bytes[head.len()..]).map(|offset| head.len() + offset)
+}
+
+/// The indexes of every `needle` in `bytes`, in order.
+pub(super) fn find_iter(bytes: &[u8], needle: u8) -> impl Iterator<Item = usize> + '_ {
+    let mut from = 0;
+    std::iter::from_fn(move || {
+        let at = from + find(bytes.get(from..)?, needle)?;
+        from = at + 1;
+        Some(at)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every answer equals the plain one, at every offset and length, with the needle (and bytes
+    /// just below and above it, which trip borrows) anywhere.
+    #[test]
+    fn the_word_search_finds_what_a_plain_search_finds() {
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..20_000 {
+            let length = (next() % 150) as usize;
+            let alphabet = [b'\t', b'\n', b'"', b'\\', 0, 1, 0x80, 0xff, b'a', b'\x08', b'\x0a'];
+            let bytes: Vec<u8> = (0..length)
+                .map(|_| match next() % 4 {
+                    0 => alphabet[(next() % alphabet.len() as u64) as usize],
+                    _ => (next() % 256) as u8,
+                })
+                .collect();
+            for needle in [b'\t', b'\n', b'"', 0, 0xff] {
+                let plain = bytes.iter().position(|byte| *byte == needle);
+                assert_eq!(find(&bytes, needle), plain, "{bytes:?} {needle}");
+                let all: Vec<usize> = (0..bytes.len()).filter(|at| bytes[*at] == needle).collect();
+                assert_eq!(find_iter(&bytes, needle).collect::<Vec<_>>(), all);
+            }
+            let plain = bytes.iter().position(|byte| *byte == b'"' || *byte == b'\\');
+            assert_eq!(find2(&bytes, b'"', b'\\'), plain, "{bytes:?}");
+        }
+    }
+}
