@@ -686,7 +686,21 @@ impl<'a> Matcher<'a> {
 
     // Adds `value` when it is an observable of a kind worth matching that may hit.
     fn consider(&mut self, field: &str, value: &str) {
-        let (any, all) = classes(value.as_bytes());
+        let bytes = value.as_bytes();
+        // A dotted quad, a log's commonest value, goes straight to the strict parser: an address
+        // it takes is plausible and of the quad shape, so the index's answer is the answer.
+        if bytes.first().is_some_and(u8::is_ascii_digit)
+            && (7..=15).contains(&bytes.len())
+            && let Some(address) = ipv4::try_parse(value)
+        {
+            self.found.clear();
+            self.snapshot.find_ipv4(self.access, address, self.options, &mut self.found);
+            if !self.found.is_empty() {
+                self.add(field, value);
+            }
+            return;
+        }
+        let (any, all) = classes(bytes);
         if !is_plausible(value, any, all) {
             return;
         }
@@ -696,9 +710,13 @@ impl<'a> Matcher<'a> {
             return;
         }
         match self.shape(value, all) {
-            Shape::Miss => return,
-            Shape::Maybe => {}
+            Shape::Miss => {}
+            Shape::Maybe => self.add(field, value),
         }
+    }
+
+    // Parses `value`, which may hit, and adds it when it does.
+    fn add(&mut self, field: &str, value: &str) {
         // Values of other shapes recur in logs (a user agent on every request): the last few
         // that hit nothing are remembered.
         let slot = self.misses.slot(value);
