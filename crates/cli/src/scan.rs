@@ -1063,7 +1063,7 @@ fn write_readable(output: &mut Vec<u8>, hit: &HitLine<'_>) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::collections::BTreeSet;
 
     /// A reader that gives at most `block` bytes a read.
@@ -1211,16 +1211,21 @@ mod tests {
             .collect()
     }
 
-    /// A timestamp the scan skips unparsed is never an observable, whatever follows its date.
-    #[test]
-    fn what_the_scan_calls_a_timestamp_never_parses() {
-        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = || {
+    /// A small deterministic generator (xorshift64) for the randomised tests of the scan.
+    pub(super) fn random(seed: u64) -> impl FnMut() -> u64 {
+        let mut state = seed;
+        move || {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
             state
-        };
+        }
+    }
+
+    /// A timestamp the scan skips unparsed is never an observable, whatever follows its date.
+    #[test]
+    fn what_the_scan_calls_a_timestamp_never_parses() {
+        let mut next = random(0x9e37_79b9_7f4a_7c15);
         let alphabet = b"0123456789:.+-Z";
         let mut n_timestamps = 0;
         for _ in 0..200_000 {

@@ -83,13 +83,7 @@ mod tests {
     /// just below and above it, which trip borrows) anywhere.
     #[test]
     fn the_word_search_finds_what_a_plain_search_finds() {
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::scan::tests::random(0x2545_f491_4f6c_dd1d);
         for _ in 0..20_000 {
             let length = (next() % 150) as usize;
             let alphabet = [b'\t', b'\n', b'"', b'\\', 0, 1, 0x80, 0xff, b'a', b'\x08', b'\x0a'];
