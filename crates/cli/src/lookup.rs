@@ -7,6 +7,8 @@
 //! index with their access. Expired claims and known-benign values are shown and flagged unless
 //! `--hide-expired` or `--hide-benign` asks to leave them out. A value that is no observable is
 //! reported with its reason and makes the exit code 1 after the other values.
+//!
+//! The index comes from its cache file as for `match` (`snapshot.rs`); `--no-cache` builds it.
 
 use std::io::{self, BufRead, BufWriter, Write};
 use std::path::Path;
@@ -33,6 +35,11 @@ pub struct Args {
     #[arg(long)]
     hide_benign: bool,
 
+    /// Build the index from the store, without reading or writing its cache file
+    /// (`index.snapshot` in the data directory).
+    #[arg(long)]
+    no_cache: bool,
+
     /// Values to look up (refanged first); `-` reads one value a line from standard input.
     #[arg(value_name = "VALUE", required = true)]
     values: Vec<String>,
@@ -53,9 +60,7 @@ struct JsonAnswer<'a> {
 
 /// Runs `watchfire lookup` on the store at `data` or `database`.
 pub fn run(args: &Args, data: &Path, database: Option<&str>) -> Result<ExitCode> {
-    let snapshot = watchfire_store::open(data, database)
-        .map_err(anyhow::Error::from)
-        .and_then(|store| watchfire_index::build(&*store).map_err(anyhow::Error::from));
+    let snapshot = crate::snapshot::open(data, database, args.no_cache, "lookup");
     let snapshot = match snapshot {
         Ok(snapshot) => snapshot,
         Err(error) => {

@@ -9,6 +9,7 @@ mod import;
 mod lookup;
 mod scan;
 mod serve;
+mod snapshot;
 mod stats;
 mod store_import;
 

@@ -19,6 +19,9 @@
 //! "hits":…,"skipped":…,"seconds":…,"mb_per_s":…}}`. The command reads the store's own files, so
 //! it sees every claim (as the local operator).
 //!
+//! The snapshot comes from the cache file beside the store when the store has not moved since it
+//! was written (`snapshot.rs`); `--no-cache` builds it from the store without touching the file.
+//!
 //! Bad lines are skipped and counted (`skipped`), never fatal: a line that is not UTF-8 (binary
 //! garbage), a JSON line of a JSON log that does not parse (truncated), and a line longer than
 //! [`MAX_LINE`], which is never held whole: once the reader has [`MAX_LINE`] bytes of it (plus at
@@ -75,6 +78,11 @@ pub struct Args {
     /// Worker threads (default: every core).
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
+
+    /// Build the index from the store, without reading or writing its cache file
+    /// (`index.snapshot` in the data directory).
+    #[arg(long)]
+    no_cache: bool,
 
     /// Log files (`-` or none: standard input).
     #[arg(value_name = "FILE")]
@@ -205,9 +213,7 @@ pub fn run(args: &Args, data: &Path, database: Option<&str>) -> Result<ExitCode>
         );
         return Ok(ExitCode::from(EXIT_USAGE));
     };
-    let snapshot = watchfire_store::open(data, database)
-        .map_err(anyhow::Error::from)
-        .and_then(|store| watchfire_index::build(&*store).map_err(anyhow::Error::from));
+    let snapshot = crate::snapshot::open(data, database, args.no_cache, "match");
     let snapshot = match snapshot {
         Ok(snapshot) => Arc::new(snapshot),
         Err(error) => {

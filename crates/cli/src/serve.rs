@@ -278,7 +278,8 @@ async fn shutdown_signal() {
     }
 }
 
-fn init_logging() {
+/// Logs to standard error at the level of `WATCHFIRE_LOG` (default `info`).
+pub(crate) fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("WATCHFIRE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ =

@@ -194,6 +194,27 @@ fn fresh_postgres_database() -> String {
     format!("{base}/{name}")
 }
 
+/// The match index's cache file is for SQLite stores only: with PostgreSQL the data directory
+/// is left alone and every run builds from the database.
+#[test]
+fn a_postgresql_node_writes_no_index_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().display().to_string();
+    let url = fresh_postgres_database();
+    let list = dir.path().join("list.txt");
+    std::fs::write(&list, "192.0.2.77\n").unwrap();
+    let list = list.display().to_string();
+    let location = ["--data", &data, "--database", &url];
+    let import =
+        watchfire(&[&location[..], &["import", "--format", "plain-ip", &list]].concat(), b"");
+    assert!(import.ok(), "{}", import.stderr);
+    for _ in 0..2 {
+        let lookup = watchfire(&[&location[..], &["lookup", "192.0.2.77"]].concat(), b"");
+        assert!(lookup.stdout.contains("1 hit"), "{}{}", lookup.stdout, lookup.stderr);
+    }
+    assert!(!dir.path().join("index.snapshot").exists());
+}
+
 /// Two processes on one PostgreSQL: a follower here waits on the log while a `watchfire import`
 /// process appends; LISTEN/NOTIFY wakes it, long before its timeout.
 #[test]

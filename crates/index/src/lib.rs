@@ -29,11 +29,16 @@
 //! not see is never returned, and a key whose claims are all invisible is no hit at all, so
 //! neither a hit nor a count reveals it. Expired claims (past `valid_until`) and known-benign
 //! values (warninglists) are flagged, or left out, as [`LookupOptions`] asks.
+//!
+//! Cache: [`Snapshot::save`] and [`Snapshot::load`] keep a snapshot in a file, and
+//! [`open_cached`] loads that file instead of building when it was written for the store's
+//! current state (its log head and scores version) by the running build.
 
 #![warn(missing_docs)]
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod build;
+mod cache;
 mod int_hash;
 mod text;
 mod v4;
@@ -49,6 +54,9 @@ use watchfire_model::{Observable, ObservableKind};
 use watchfire_store::{Reader, Seq};
 
 pub use crate::build::{BuildError, build, from_claims};
+pub use crate::cache::{
+    CacheError, CacheErrorKind, CacheKey, CacheReport, FORMAT_VERSION, open_cached,
+};
 use crate::int_hash::IntBuild;
 use crate::text::TextTable;
 

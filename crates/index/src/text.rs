@@ -6,9 +6,10 @@
 //! word): most text looked up is no key (a log's names, a name's parents), and the filter, an
 //! eighth of the slots' size, answers most of those from the cache instead of memory.
 
-use watchfire_model::Observable;
+use watchfire_model::{Observable, ObservableKind};
 
 use crate::ClaimsRef;
+use crate::cache::{CacheErrorKind, Input, Output, Refs, invalid};
 
 /// One text key: its observable and claims.
 #[derive(Clone, Debug)]
@@ -139,6 +140,72 @@ impl TextTable {
     pub(crate) fn key(&self, number: u32) -> &TextKey {
         &self.keys[number as usize]
     }
+
+    /// Writes the table for the cache file, in the order [`TextTable::read`] reads them.
+    pub(crate) fn write(&self, out: &mut Output) {
+        out.array(self.slots.iter().copied());
+        out.array(self.filter.iter().copied());
+        out.strings(ObservableKind::ALL.iter().map(|kind| kind.as_str()));
+        let keys = &self.keys;
+        out.array(keys.iter().map(|key| {
+            let kind = key.observable.kind();
+            // Cannot fail: `ALL` holds every kind.
+            ObservableKind::ALL.iter().position(|known| *known == kind).expect("a known kind") as u8
+        }));
+        out.strings(keys.iter().map(|key| key.observable.value()));
+        out.array(keys.iter().map(|key| key.claims.0));
+        out.array(keys.iter().map(|key| u8::from(key.is_suffix)));
+    }
+
+    /// Reads the table [`TextTable::write`] wrote, checking what a probe relies on: both tables
+    /// are powers of two long, a slot is empty or names a key, and one slot at least is empty (so
+    /// every probe ends). Each key is parsed again, so it holds canonical text.
+    pub(crate) fn read(input: &mut Input<'_>, refs: &Refs) -> Result<TextTable, CacheErrorKind> {
+        let slots: Vec<u64> = input.array("text slots")?;
+        let filter: Vec<u64> = input.array("text filter")?;
+        let mut kinds = Vec::new();
+        for name in input.strings("observable kinds")? {
+            let kind: ObservableKind =
+                name.parse().map_err(|_| invalid(format!("unknown observable kind {name:?}")))?;
+            kinds.push(kind);
+        }
+        let kind_codes: Vec<u8> = input.array("text key kinds")?;
+        let n_keys = kind_codes.len();
+        let values = input.strings("text keys")?;
+        let claims: Vec<u32> = input.array_of_len(n_keys, "text key claims")?;
+        let is_suffix: Vec<u8> = input.array_of_len(n_keys, "text key flags")?;
+        if values.len() != n_keys {
+            return Err(invalid("text keys and kinds differ in number".to_owned()));
+        }
+        if !slots.len().is_power_of_two() || !filter.len().is_power_of_two() {
+            return Err(invalid("text: a table not a power of two long".to_owned()));
+        }
+        let mut n_full = 0;
+        for slot in &slots {
+            let number = (*slot as u32) as usize;
+            if *slot != 0 && (number == 0 || number > n_keys) {
+                return Err(invalid(format!("text: a slot names key {number} of {n_keys}")));
+            }
+            n_full += usize::from(*slot != 0);
+        }
+        if n_full == slots.len() {
+            return Err(invalid("text: no empty slot".to_owned()));
+        }
+        let mut keys = Vec::with_capacity(n_keys);
+        for (number, value) in values.into_iter().enumerate() {
+            let kind = kinds
+                .get(usize::from(kind_codes[number]))
+                .copied()
+                .ok_or_else(|| invalid(format!("text key {number}: unknown kind")))?;
+            let observable = Observable::parse_as(kind, value)
+                .ok()
+                .filter(|observable| observable.kind() == kind && observable.value() == value)
+                .ok_or_else(|| invalid(format!("text key {number}: not a canonical {kind}")))?;
+            let claims = refs.check(claims[number], "text keys")?;
+            keys.push(TextKey { observable, claims, is_suffix: is_suffix[number] != 0 });
+        }
+        Ok(TextTable { slots, filter, keys })
+    }
 }
 
 // The filter's two bits of a key, from hash bits the word index and the slot do not use.
@@ -149,6 +216,7 @@ fn filter_bits(hash: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cache::{Input, Output, Refs};
 
     #[test]
     fn every_key_is_found_and_others_are_not() {
@@ -169,5 +237,46 @@ mod tests {
         }
         let empty = TextTable::new(Vec::new());
         assert_eq!(empty.find(b"x.example", hash(b"x.example")), None);
+    }
+
+    /// A read refuses slots naming no key and a table without an empty slot (a probe for a
+    /// missing key would never end); the table as built passes.
+    #[test]
+    fn a_read_refuses_slots_a_probe_could_not_follow() {
+        let table = || {
+            let keys = ["a.example", "b.example", "c.example"]
+                .iter()
+                .enumerate()
+                .map(|(n, name)| TextKey {
+                    observable: Observable::parse(name).unwrap(),
+                    claims: ClaimsRef::single(n as u32),
+                    is_suffix: false,
+                })
+                .collect();
+            TextTable::new(keys)
+        };
+        let reread = |table: &TextTable| {
+            let mut out = Output::default();
+            table.write(&mut out);
+            TextTable::read(&mut Input::new(out.bytes()), &Refs::new(&[], 3)?)
+        };
+        let read = reread(&table()).unwrap();
+        assert_eq!(read.find(b"b.example", hash(b"b.example")), Some(1));
+        let mut full = table();
+        full.slots.fill(1);
+        assert!(reread(&full).is_err(), "no empty slot");
+        let mut dangling = table();
+        let slot = dangling.slots.iter().position(|slot| *slot == 0).unwrap();
+        dangling.slots[slot] = 4;
+        assert!(reread(&dangling).is_err(), "a slot naming no key");
+        let mut zero = table();
+        zero.slots[slot] = 1 << 32;
+        assert!(reread(&zero).is_err(), "a slot with a tag and no key");
+        let mut odd = table();
+        odd.slots.pop();
+        assert!(reread(&odd).is_err(), "a table not a power of two long");
+        let mut claims = table();
+        claims.keys[0].claims = ClaimsRef::single(3);
+        assert!(reread(&claims).is_err(), "a claim out of range");
     }
 }

@@ -18,6 +18,7 @@
 
 use std::collections::HashMap;
 
+use crate::cache::{CacheErrorKind, Input, Output, Refs, invalid};
 use crate::int_hash::IntBuild;
 use crate::{ClaimsRef, prefetch};
 
@@ -330,6 +331,137 @@ impl V4Table {
     pub(crate) fn network(&self, id: u32) -> &Network {
         &self.networks[id as usize]
     }
+
+    /// Writes the tables for the cache file, in the order [`V4Table::read`] reads them.
+    pub(crate) fn write(&self, out: &mut Output) {
+        let level1 = &self.level1;
+        out.array(level1.iter().map(|block| block.cell));
+        out.array(level1.iter().map(|block| block.exact_start));
+        out.array(level1.iter().map(|block| block.exact[0]));
+        out.array(level1.iter().map(|block| block.exact[1]));
+        out.array(level1.iter().map(|block| block.nets));
+        out.array(self.chunk_of.iter().copied());
+        let starts: Vec<u64> = self.chunks.iter().flat_map(|chunk| chunk.starts).collect();
+        out.array(starts.into_iter());
+        out.array(self.chunks.iter().map(|chunk| chunk.base));
+        out.array(self.runs.iter().copied());
+        out.array(self.exact_low.iter().copied());
+        out.array(self.exact_claims.iter().map(|claims| claims.0));
+        let networks = &self.networks;
+        out.array(networks.iter().map(|network| network.claims.0));
+        out.array(networks.iter().map(|network| network.parent));
+        out.array(networks.iter().map(|network| network.bits));
+        out.array(networks.iter().map(|network| network.len));
+        out.number(self.long.len() as u64);
+        for (len, networks) in &self.long {
+            let mut pairs: Vec<(u32, u32)> =
+                networks.iter().map(|(bits, id)| (*bits, *id)).collect();
+            pairs.sort_unstable();
+            out.number(*len);
+            out.array(pairs.iter().map(|(bits, _)| *bits));
+            out.array(pairs.iter().map(|(_, id)| *id));
+        }
+    }
+
+    /// Reads the tables [`V4Table::write`] wrote, checking everything a lookup indexes with:
+    /// cells and runs name a network, a block's address range lies inside the address list, a
+    /// block with chunk bits names a chunk whose runs exist, a network's parent is shorter (so
+    /// every parent chain ends), and every claims reference is valid.
+    pub(crate) fn read(input: &mut Input<'_>, refs: &Refs) -> Result<V4Table, CacheErrorKind> {
+        const N_BLOCKS: usize = (1 << 16) + 1;
+        let cells: Vec<u32> = input.array_of_len(N_BLOCKS, "ipv4 cells")?;
+        let exact_starts: Vec<u32> = input.array_of_len(N_BLOCKS, "ipv4 address starts")?;
+        let exact_low_words: Vec<u64> = input.array_of_len(N_BLOCKS, "ipv4 address bits")?;
+        let exact_high_words: Vec<u64> = input.array_of_len(N_BLOCKS, "ipv4 address bits")?;
+        let nets: Vec<u64> = input.array_of_len(N_BLOCKS, "ipv4 chunk bits")?;
+        let chunk_of: Vec<u32> = input.array_of_len(1 << 16, "ipv4 chunk numbers")?;
+        let starts: Vec<u64> = input.array("ipv4 chunk starts")?;
+        let bases: Vec<u32> = input.array_of_len(starts.len() / 4, "ipv4 chunk bases")?;
+        let runs: Vec<u32> = input.array("ipv4 runs")?;
+        let exact_low: Vec<u16> = input.array("ipv4 addresses")?;
+        let exact_claims: Vec<u32> = input.array_of_len(exact_low.len(), "ipv4 address claims")?;
+        let network_claims: Vec<u32> = input.array("ipv4 network claims")?;
+        let n_networks = network_claims.len();
+        let parents: Vec<u32> = input.array_of_len(n_networks, "ipv4 network parents")?;
+        let bits: Vec<u32> = input.array_of_len(n_networks, "ipv4 network addresses")?;
+        let lens: Vec<u8> = input.array_of_len(n_networks, "ipv4 network lengths")?;
+        let is_cell = |cell: u32| cell as usize <= n_networks;
+        // Cell values and chunk and run numbers share a word with the `CHUNK` bit.
+        let fits = |count: usize| count < CHUNK as usize;
+        if !starts.len().is_multiple_of(4)
+            || !fits(bases.len())
+            || !fits(runs.len())
+            || !fits(n_networks)
+        {
+            return Err(invalid("ipv4: a table too long or cut".to_owned()));
+        }
+        if !cells.iter().all(|cell| is_cell(*cell)) || !runs.iter().all(|cell| is_cell(*cell)) {
+            return Err(invalid("ipv4: a cell names no network".to_owned()));
+        }
+        let ordered = exact_starts.windows(2).all(|pair| pair[0] <= pair[1]);
+        if !ordered || exact_starts[N_BLOCKS - 1] as usize > exact_low.len() {
+            return Err(invalid("ipv4: address ranges out of order".to_owned()));
+        }
+        let mut chunks = Vec::with_capacity(bases.len());
+        for (words, base) in starts.chunks_exact(4).zip(bases) {
+            let starts = [words[0], words[1], words[2], words[3]];
+            let n_runs: u32 = starts.iter().map(|word| word.count_ones()).sum();
+            // A run starts at /24 block 0, so a rank is never 0.
+            if starts[0] & 1 == 0 || u64::from(base) + u64::from(n_runs) > runs.len() as u64 {
+                return Err(invalid(format!("ipv4: chunk {} out of range", chunks.len())));
+            }
+            chunks.push(Chunk { starts, base });
+        }
+        let mut level1 = Vec::with_capacity(N_BLOCKS);
+        for index in 0..N_BLOCKS {
+            let block = Block16 {
+                cell: cells[index],
+                exact_start: exact_starts[index],
+                exact: [exact_low_words[index], exact_high_words[index]],
+                nets: nets[index],
+            };
+            if block.nets != 0 && chunk_of[index] as usize >= chunks.len() {
+                return Err(invalid(format!("ipv4: block {index} names no chunk")));
+            }
+            level1.push(block);
+        }
+        let mut networks = Vec::with_capacity(n_networks);
+        for id in 0..n_networks {
+            let (parent, len) = (parents[id], lens[id]);
+            let is_shorter = |parent: usize| parent < n_networks && lens[parent] < len;
+            if len > 32 || (parent != NO_PARENT && !is_shorter(parent as usize)) {
+                return Err(invalid(format!("ipv4: network {id} or its parent out of range")));
+            }
+            let claims = refs.check(network_claims[id], "ipv4 networks")?;
+            networks.push(Network { claims, parent, bits: bits[id], len });
+        }
+        let mut claims = Vec::with_capacity(exact_claims.len());
+        for raw in exact_claims {
+            claims.push(refs.check(raw, "ipv4 addresses")?);
+        }
+        let n_long: u64 = input.number("ipv4 long networks")?;
+        let mut long = Vec::new();
+        for _ in 0..n_long {
+            let len: u8 = input.number("ipv4 long network length")?;
+            let keys: Vec<u32> = input.array("ipv4 long networks")?;
+            let ids: Vec<u32> = input.array_of_len(keys.len(), "ipv4 long network ids")?;
+            if len > 32 || ids.iter().any(|id| *id as usize >= n_networks) {
+                return Err(invalid(format!("ipv4: long networks of /{len} out of range")));
+            }
+            long.push((len, keys.into_iter().zip(ids).collect()));
+        }
+        long.sort_by_key(|(len, _)| std::cmp::Reverse(*len));
+        Ok(V4Table {
+            level1,
+            chunk_of,
+            chunks,
+            runs,
+            exact_low,
+            exact_claims: claims,
+            networks,
+            long,
+        })
+    }
 }
 
 impl Block16 {
@@ -392,6 +524,7 @@ fn cell_network(cell: u32) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cache::{CacheErrorKind, Input, Output, Refs};
     use crate::mask_v4;
 
     struct Rng(u64);
@@ -480,6 +613,47 @@ mod tests {
                     table.longest(*address, 32)
                 );
             }
+        }
+    }
+
+    /// Reads `table` back from the cache format, with `n_claims` claims and no lists.
+    fn reread(table: &V4Table, n_claims: usize) -> Result<V4Table, CacheErrorKind> {
+        let mut out = Output::default();
+        table.write(&mut out);
+        let mut input = Input::new(out.bytes());
+        V4Table::read(&mut input, &Refs::new(&[], n_claims)?)
+    }
+
+    /// Each check of a read refuses the table it is there for; the table as built passes.
+    #[test]
+    fn a_read_refuses_what_would_make_a_lookup_panic_or_loop() {
+        let table = || {
+            let networks = vec![
+                (mask_v4(0x0a00_0000, 8), 8, claims(0)),
+                (mask_v4(0x0a01_0000, 20), 20, claims(1)),
+                (mask_v4(0x0a01_0000, 28), 28, claims(2)),
+            ];
+            V4Table::new(vec![(0x0a01_0203, claims(3)), (0x0a02_0000, claims(3))], networks)
+        };
+        assert!(reread(&table(), 4).is_ok());
+        type Break = fn(&mut V4Table);
+        let breaks: [(&str, Break); 8] = [
+            ("a claim out of range", |table| table.exact_claims[0] = claims(4)),
+            ("a network claim out of range", |table| table.networks[1].claims = claims(9)),
+            ("a parent cycle", |table| table.networks[0].parent = 2),
+            ("a parent of its own length", |table| table.networks[1].parent = 1),
+            ("a cell naming no network", |table| table.runs[0] = 4),
+            ("a chunk without its first run", |table| table.chunks[0].starts[0] = 0),
+            ("address ranges out of order", |table| table.level1[5].exact_start = 9),
+            ("a block naming no chunk", |table| {
+                table.level1[7].nets = 1;
+                table.chunk_of[7] = 1;
+            }),
+        ];
+        for (name, break_table) in breaks {
+            let mut broken = table();
+            break_table(&mut broken);
+            assert!(reread(&broken, 4).is_err(), "{name}");
         }
     }
 }

@@ -414,8 +414,22 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// `timeout` passes; returns the last sequence number.
     fn wait(&self, after: Seq, timeout: Duration) -> Result<Seq, Error>;
 
-    /// Recomputes every claim's decayed score as of `now_micros`; returns how many changed.
+    /// Recomputes every claim's decayed score as of `now_micros`; returns how many changed. A
+    /// refresh that changes a score moves [`Store::scores_version`] in the same transaction.
     fn refresh_scores(&self, now_micros: i64) -> Result<u64, Error>;
+
+    /// Returns how many score refreshes changed a claim (0 for a store never refreshed). Scores
+    /// are the one part of the claims that changes without a log entry: a copy of the claims
+    /// made at log position `last_seq` and scores version `v` (the match index's cache file)
+    /// is current while both stay the same.
+    fn scores_version(&self) -> Result<u64, Error> {
+        match self.directory_get(schema::SCORES_VERSION.0, schema::SCORES_VERSION.1)? {
+            None => Ok(0),
+            Some(document) => document.trim().parse().map_err(|_| {
+                Error::Corrupt(format!("scores version {document:?} is not a number"))
+            }),
+        }
+    }
 
     /// Returns the directory document of `kind` under `key` (accounts: organisations, users,
     /// tokens, sessions). The directory is the node's configuration, read by the server's access

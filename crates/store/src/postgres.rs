@@ -654,6 +654,11 @@ impl Store for PostgresStore {
                 )
                 .map_err(|error| map_error(&error))?;
         }
+        if !changed.is_empty() {
+            transaction
+                .execute(schema::BUMP_SCORES_VERSION, &[])
+                .map_err(|error| map_error(&error))?;
+        }
         transaction.commit().map_err(|error| map_error(&error))?;
         Ok(changed.len() as u64)
     }

@@ -83,3 +83,15 @@ pub(crate) fn directory_v2(dialect: Dialect) -> String {
         ){without_rowid};"
     )
 }
+
+/// The directory document (kind, key) that counts the score refreshes, as
+/// [`BUMP_SCORES_VERSION`] writes it.
+pub(crate) const SCORES_VERSION: (&str, &str) = ("store", "scores_version");
+
+/// Counts the score refreshes that changed a claim: one more, in the refresh's transaction. The
+/// counter is a directory document (kind `store`, key `scores_version`) holding a decimal number,
+/// so it needs no schema change; the SQL is the same in both dialects.
+pub(crate) const BUMP_SCORES_VERSION: &str = "INSERT INTO directory (kind, key, document) \
+     VALUES ('store', 'scores_version', '1') \
+     ON CONFLICT (kind, key) DO UPDATE \
+     SET document = CAST(CAST(directory.document AS BIGINT) + 1 AS TEXT)";

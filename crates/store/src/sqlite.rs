@@ -769,6 +769,9 @@ impl Store for SqliteStore {
             for (claim, score) in &changed {
                 update.execute(params![claim, score])?;
             }
+            if !changed.is_empty() {
+                connection.execute(schema::BUMP_SCORES_VERSION, [])?;
+            }
             connection.execute_batch("COMMIT")
         })();
         if let Err(error) = result {

@@ -451,6 +451,19 @@ fn scores_decay_when_refreshed(store: &dyn Store) {
     assert_eq!(store.refresh_scores(day_micros(14)).unwrap(), 0, "nothing changes twice");
 }
 
+fn a_refresh_that_changes_a_score_moves_the_scores_version(store: &dyn Store) {
+    assert_eq!(store.scores_version().unwrap(), 0, "a new store");
+    store.append(&[fact("feed", Tlp::Green, indicator("feed", "192.0.2.78", 0))]).unwrap();
+    assert_eq!(store.scores_version().unwrap(), 0, "an append is seen through the log, not here");
+    assert_eq!(store.refresh_scores(day_micros(0)).unwrap(), 1);
+    assert_eq!(store.scores_version().unwrap(), 1);
+    assert_eq!(store.refresh_scores(day_micros(0)).unwrap(), 0);
+    assert_eq!(store.scores_version().unwrap(), 1, "a refresh that changes nothing");
+    assert_eq!(store.refresh_scores(day_micros(30)).unwrap(), 1);
+    assert_eq!(store.scores_version().unwrap(), 2);
+    assert_eq!(store.last_seq().unwrap(), 1, "a refresh adds nothing to the log");
+}
+
 fn wait_wakes_on_an_append(store: &dyn Store) {
     let after = store.last_seq().unwrap();
     let started = Instant::now();
@@ -546,6 +559,7 @@ both_backends!(
     sightings_count_each_sighting_once,
     stats_count_live_objects,
     scores_decay_when_refreshed,
+    a_refresh_that_changes_a_score_moves_the_scores_version,
     wait_wakes_on_an_append,
     tlp_of_a_later_version_governs_that_version,
     the_directory_keeps_documents_per_kind_and_key,

@@ -22,8 +22,14 @@ impl Run {
 
 /// Runs `watchfire` with `args`, feeding `stdin` from a thread so large inputs cannot deadlock.
 pub fn watchfire(args: &[&str], stdin: &[u8]) -> Run {
+    watchfire_with_env(args, &[], stdin)
+}
+
+/// Runs `watchfire` with `args` and the environment variables `env` added.
+pub fn watchfire_with_env(args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Run {
     let mut child = Command::new(env!("CARGO_BIN_EXE_watchfire"))
         .args(args)
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
