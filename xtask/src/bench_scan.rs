@@ -5,11 +5,13 @@
 //! 2 300 000 makes about 1.07 GB) with their ground truth, and the indicators padded to
 //! `--indicators` with values no line holds. The indicators go into a fresh store
 //! (`import --format freetext`, as the ground-truth test does), and the same file is the literal
-//! pattern list of `rg -F -f` and `LC_ALL=C grep -F -f`. Each tool runs once on one thread
-//! (`match --threads 1`, `rg -j1`) under `/usr/bin/time`, writing what it finds into a file;
-//! `match` then runs again on every core. Each tool also runs once on an empty log: its setup
-//! (reading the store and building the index; compiling a million patterns), which the scan rate
-//! leaves out.
+//! pattern list of `rg -F -f` and `LC_ALL=C grep -F -f`. A first `match` on an empty log builds
+//! the index and writes its cache file (`index.snapshot`). Each tool then runs once on one thread
+//! (`match --threads 1`, `rg -j1`) under `/usr/bin/time`, writing what it finds into a file:
+//! `match` once building its index from the store (`--no-cache`) and once loading the cache, then
+//! again on every core. Each tool also runs once on an empty log: its setup (building or loading
+//! the index; compiling a million patterns), which the scan rate after setup leaves out. The
+//! ratios against `rg` and `grep` are those of `match --threads 1` with its cache.
 //!
 //! Reported per tool: wall seconds, CPU seconds (user + sys), MB/s of wall time and of CPU time,
 //! peak resident memory, lines reported, and against the ground truth: lines with a real hit
@@ -137,19 +139,30 @@ fn bench(directory: &Path, options: &Options) -> Result<()> {
     println!("import of the indicators: {wall:.1} s ({cpu:.1} CPU s)");
 
     let truth = read_truth(&logs_dir.join("truth.tsv"))?;
-    let mut runs = Vec::new();
-    for threads in ["1", "0"] {
+    let match_command = |extra: &[&str]| {
         let mut command = Command::new(binary);
         command.env_remove("WATCHFIRE_DATA").env_remove("WATCHFIRE_DATABASE");
-        command.arg("--data").arg(&store).args(["match", "--json"]);
-        if threads != "0" {
-            command.args(["--threads", threads]);
-        }
-        let label = match threads {
-            "1" => "watchfire match --threads 1".to_owned(),
-            _ => "watchfire match (every core)".to_owned(),
-        };
-        runs.push(run_tool(directory, &label, &command, &logs, read_match_output)?);
+        command.arg("--data").arg(&store).args(["match", "--json"]).args(extra);
+        command
+    };
+    // The first `match` builds the index and writes its cache file; the runs after load it.
+    let empty = directory.join("empty.log");
+    File::create(&empty)?;
+    let mut first = match_command(&["--threads", "1"]);
+    first.arg(&empty);
+    let (_, first_cpu, _) = timed(&first, &directory.join("tool.out"), directory)?;
+    let cache_bytes = fs::metadata(store.join("index.snapshot")).map_or(0, |meta| meta.len());
+    println!(
+        "first match: built the index and wrote its cache ({} bytes) in {first_cpu:.2} CPU s",
+        thousands(cache_bytes)
+    );
+    let mut runs = Vec::new();
+    for (label, extra) in [
+        ("watchfire match --threads 1 --no-cache", &["--threads", "1", "--no-cache"][..]),
+        ("watchfire match --threads 1", &["--threads", "1"][..]),
+        ("watchfire match (every core)", &[][..]),
+    ] {
+        runs.push(run_tool(directory, label, &match_command(extra), &logs, read_match_output)?);
     }
     let mut rg = Command::new("rg");
     rg.args(["-F", "-f"]).arg(&indicators).args(["-n", "-H", "--no-heading", "-j1"]);
@@ -183,8 +196,9 @@ fn bench(directory: &Path, options: &Options) -> Result<()> {
             thousands(misses as u64),
         );
     }
-    let ours = &runs[0];
-    for other in &runs[2..] {
+    // `match` with its cache against the others.
+    let ours = &runs[1];
+    for other in &runs[3..] {
         println!(
             "match / {}: {:.1}x per CPU-second, {:.1}x per CPU-second after setup, {:.1}x wall",
             other.label,
