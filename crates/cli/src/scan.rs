@@ -181,7 +181,9 @@ impl Columns {
     }
 }
 
-/// One hit line.
+/// One hit line, as `--json` writes it (through [`LineHit::write`] and [`render_tail`], which
+/// give the same bytes; the tests check they do).
+#[cfg(test)]
 #[derive(Serialize)]
 struct HitLine<'a> {
     file: &'a str,
@@ -553,6 +555,8 @@ fn scan_chunk(
     let mut n_hits = 0;
     let mut n_skipped = 0;
     let mut found = Vec::new();
+    // The rendered part of each key's hits (see `render_tail`).
+    let mut tails: std::collections::HashMap<Found, Vec<u8>> = std::collections::HashMap::new();
     // One check for the whole chunk; its lines are checked one by one only when it fails.
     let text = std::str::from_utf8(&chunk.bytes).ok();
     // Every chunk ends with a newline: the piece after it is no line.
@@ -582,27 +586,83 @@ fn scan_chunk(
         for (field, observable) in &matcher.candidates {
             found.clear();
             snapshot.find(access, observable, options, &mut found);
-            for hit in found.iter().map(|found| snapshot.hit(access, options, *found)) {
-                let hit_line = HitLine {
+            for found in &found {
+                let line = LineHit {
                     file: &chunk.file,
                     line: line_number,
                     kind: observable.kind().as_str(),
                     value: observable.value(),
                     field,
-                    hit: &hit,
                 };
-                if json {
-                    // Cannot fail: writing JSON into a Vec.
-                    let _ = serde_json::to_writer(&mut output, &hit_line);
-                    output.push(b'\n');
-                } else {
-                    write_readable(&mut output, &hit_line);
-                }
+                let tail = tails
+                    .entry(*found)
+                    .or_insert_with(|| render_tail(&snapshot.hit(access, options, *found), json));
+                line.write(&mut output, tail, json);
                 n_hits += 1;
             }
         }
     }
     (output, n_hits, n_skipped)
+}
+
+/// Where a hit is: the part of a hit line that is the line's own.
+struct LineHit<'a> {
+    file: &'a str,
+    line: u64,
+    kind: &'a str,
+    value: &'a str,
+    field: &'a str,
+}
+
+impl LineHit<'_> {
+    // Writes the hit line: its own part, then `tail`, the hit's part ([`render_tail`]). The JSON
+    // is that of serialising a [`HitLine`] whole.
+    fn write(&self, output: &mut Vec<u8>, tail: &[u8], json: bool) {
+        // Cannot fail: writing into a Vec.
+        if json {
+            output.extend_from_slice(b"{\"file\":");
+            let _ = serde_json::to_writer(&mut *output, self.file);
+            let _ = write!(output, ",\"line\":{},\"kind\":", self.line);
+            let _ = serde_json::to_writer(&mut *output, self.kind);
+            output.extend_from_slice(b",\"value\":");
+            let _ = serde_json::to_writer(&mut *output, self.value);
+            output.extend_from_slice(b",\"field\":");
+            let _ = serde_json::to_writer(&mut *output, self.field);
+            output.push(b',');
+        } else {
+            let _ = write!(output, "{}:{}: {} {}: ", self.file, self.line, self.field, self.value);
+        }
+        output.extend_from_slice(tail);
+    }
+}
+
+/// The part of a hit line that depends on the hit alone, and so is the same for every line
+/// where the same key hits (a chunk renders it once a key): in JSON, the hit's fields after the
+/// line's own up to the end of the line; readable, `how matched (sources)` and the newline.
+fn render_tail(hit: &Hit<'_>, json: bool) -> Vec<u8> {
+    let mut tail = Vec::new();
+    if json {
+        // Cannot fail: writing JSON into a Vec. The object's `{` is dropped: the line's own
+        // fields come first.
+        let _ = serde_json::to_writer(&mut tail, hit);
+        tail.remove(0);
+        tail.push(b'\n');
+        return tail;
+    }
+    let how = serde_json::to_value(hit.how).ok();
+    let how = how.as_ref().and_then(Value::as_str).unwrap_or("match");
+    let claims: Vec<String> = hit
+        .claims
+        .iter()
+        .map(|claim| {
+            let category = claim.category.map_or("unknown", |category| category.as_str());
+            format!("{} {category}", claim.source)
+        })
+        .collect();
+    let benign = if hit.benign { " [known benign]" } else { "" };
+    // Cannot fail: writing into a Vec.
+    let _ = writeln!(tail, "{how} {}{benign} ({})", hit.matched.value(), claims.join(", "));
+    tail
 }
 
 /// Finds a line's candidates: the (field, observable) pairs that may hit.
@@ -1041,33 +1101,6 @@ fn json_candidates(matcher: &mut Matcher<'_>, line: &str) -> bool {
     true
 }
 
-// One readable hit: `file:line: field value: how matched (source category, ...)`.
-fn write_readable(output: &mut Vec<u8>, hit: &HitLine<'_>) {
-    let how = serde_json::to_value(hit.hit.how).ok();
-    let how = how.as_ref().and_then(Value::as_str).unwrap_or("match");
-    let claims: Vec<String> = hit
-        .hit
-        .claims
-        .iter()
-        .map(|claim| {
-            let category = claim.category.map_or("unknown", |category| category.as_str());
-            format!("{} {category}", claim.source)
-        })
-        .collect();
-    let benign = if hit.hit.benign { " [known benign]" } else { "" };
-    // Cannot fail: writing into a Vec.
-    let _ = writeln!(
-        output,
-        "{}:{}: {} {}: {how} {}{benign} ({})",
-        hit.file,
-        hit.line,
-        hit.field,
-        hit.value,
-        hit.hit.matched.value(),
-        claims.join(", ")
-    );
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use std::collections::BTreeSet;
@@ -1226,6 +1259,56 @@ pub(crate) mod tests {
             state ^= state << 17;
             state
         }
+    }
+
+    /// A hit line written from its own part and the key's rendered tail is the serialised
+    /// `HitLine`, byte for byte; the readable line too has its parts in place.
+    #[test]
+    fn hit_lines_from_rendered_tails_are_the_serialised_ones() {
+        let snapshot = snapshot();
+        let access = snapshot.access(Reader::Operator);
+        let options = LookupOptions::flag_all(0);
+        let mut n_lines = 0;
+        for value in ["1.2.3.4", "10.1.2.3", "www.evil.example", "http://bad.example/x.exe"] {
+            let observable = Observable::parse(value).unwrap();
+            let mut found = Vec::new();
+            snapshot.find(&access, &observable, options, &mut found);
+            assert!(!found.is_empty(), "{value}");
+            for found in found {
+                let hit = snapshot.hit(&access, options, found);
+                let line = LineHit {
+                    file: "dir/\"odd\".log",
+                    line: 42,
+                    kind: observable.kind().as_str(),
+                    value: observable.value(),
+                    field: "id.resp_h",
+                };
+                let mut written = Vec::new();
+                line.write(&mut written, &render_tail(&hit, true), true);
+                let whole = HitLine {
+                    file: line.file,
+                    line: line.line,
+                    kind: line.kind,
+                    value: line.value,
+                    field: line.field,
+                    hit: &hit,
+                };
+                let mut expected = serde_json::to_vec(&whole).unwrap();
+                expected.push(b'\n');
+                assert_eq!(
+                    String::from_utf8(written).unwrap(),
+                    String::from_utf8(expected).unwrap()
+                );
+                let mut readable = Vec::new();
+                line.write(&mut readable, &render_tail(&hit, false), false);
+                let readable = String::from_utf8(readable).unwrap();
+                let start = format!("dir/\"odd\".log:42: id.resp_h {value}: ");
+                assert!(readable.starts_with(&start), "{readable}");
+                assert!(readable.ends_with("(feed unknown)\n"), "{readable}");
+                n_lines += 1;
+            }
+        }
+        assert_eq!(n_lines, 4);
     }
 
     /// A timestamp the scan skips unparsed is never an observable, whatever follows its date.

@@ -67,7 +67,7 @@ use crate::text::TextTable;
 /// who sees every open audience sees the hit without reading the claims; and whether one of its
 /// claims never expires ([`ClaimsRef::LASTING`]), which is enough for a caller who sees every
 /// audience (the node's operator).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct ClaimsRef(u32);
 
 impl ClaimsRef {
@@ -145,7 +145,7 @@ pub struct Snapshot {
 }
 
 /// How a hit matched the value looked up.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MatchKind {
     /// The same canonical value.
@@ -195,7 +195,7 @@ pub struct Hit<'a> {
 /// A hit as the `find` functions return it, before its claims are gathered: which key matched
 /// and how. It is small and `Copy`, and finding it allocates nothing; [`Snapshot::hit`] builds
 /// the [`Hit`]. The key has a claim the caller may see (checked when it was found).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Found {
     key: FoundKey,
     claims: ClaimsRef,
@@ -203,7 +203,7 @@ pub struct Found {
 }
 
 /// The key a [`Found`] names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum FoundKey {
     V4(u32),
     /// A network id of the IPv4 table.
