@@ -4,6 +4,10 @@
 //! refused or loads into a snapshot whose lookups do not panic. `open_cached` writes, loads and
 //! rebuilds the file as the store moves.
 
+mod common;
+
+use common::{NOW, Rng, amber_of, member};
+
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use uuid::Uuid;
@@ -11,13 +15,11 @@ use watchfire_index::{
     CacheErrorKind, CacheKey, Found, LookupOptions, Snapshot, from_claims, open_cached,
 };
 use watchfire_model::Observable;
-use watchfire_model::policy::{Audience, Member, OrgId, Origin, Principal, Role};
+use watchfire_model::policy::{Audience, Principal};
 use watchfire_model::record::Category;
 use watchfire_model::stix::{Indicator, Precision, StixObject, Timestamp, indicator_id};
 use watchfire_model::tlp::Tlp;
 use watchfire_store::{Claim, Fact, Reader, SqliteStore, Store};
-
-const NOW: i64 = 1_800_000_000_000_000;
 
 const KEY: CacheKey = CacheKey { seq: 7, head_added_micros: 42, scores_version: 3, build: 9 };
 
@@ -25,43 +27,12 @@ const KEY: CacheKey = CacheKey { seq: 7, head_added_micros: 42, scores_version: 
 const CHECKSUM_AT: usize = 56;
 const BODY_AT: usize = 64;
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 fn audience(rng: &mut Rng) -> Audience {
     match rng.below(4) {
         0 | 1 => Audience::node(Tlp::Clear),
         2 => Audience::node(Tlp::Green),
-        _ => Audience {
-            owner: Some(OrgId(Uuid::from_u128(1 + u128::from(rng.below(2))))),
-            tlp: Tlp::Amber,
-            organisations: Vec::new(),
-            users: Vec::new(),
-            origin: Origin::Local,
-        },
+        _ => amber_of(1 + u128::from(rng.below(2))),
     }
-}
-
-fn member(org: u128) -> Principal {
-    Principal::Member(Member {
-        org: OrgId(Uuid::from_u128(org)),
-        user: None,
-        roles: vec![Role::Analyst],
-        in_community: true,
-        client_of: Vec::new(),
-    })
 }
 
 /// An observable of any kind, from small ranges so that values, networks and claims collide.

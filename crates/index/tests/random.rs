@@ -3,52 +3,19 @@
 //! mixed in; the batched IPv4 lookup and the allocation-free `find` functions give the same
 //! answers as `lookup`.
 
+mod common;
+
+use common::{NOW, Rng, amber_of, member};
+
 use std::net::{IpAddr, Ipv4Addr};
 
 use uuid::Uuid;
 use watchfire_index::{Found, IPV4_BATCH, LookupOptions, MatchKind, Snapshot, from_claims};
 use watchfire_model::Observable;
-use watchfire_model::policy::{Audience, Member, OrgId, Origin, Principal, Role};
+use watchfire_model::policy::{Audience, Principal};
 use watchfire_model::stix::indicator_id;
 use watchfire_model::tlp::Tlp;
 use watchfire_store::{Claim, Reader};
-
-const NOW: i64 = 1_800_000_000_000_000;
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
-fn amber_of(org: u128) -> Audience {
-    Audience {
-        owner: Some(OrgId(Uuid::from_u128(org))),
-        tlp: Tlp::Amber,
-        organisations: Vec::new(),
-        users: Vec::new(),
-        origin: Origin::Local,
-    }
-}
-
-fn member(org: u128) -> Principal {
-    Principal::Member(Member {
-        org: OrgId(Uuid::from_u128(org)),
-        user: None,
-        roles: vec![Role::Analyst],
-        in_community: true,
-        client_of: Vec::new(),
-    })
-}
 
 fn claim(rng: &mut Rng, observable: Observable, n: u64) -> Claim {
     let source = format!("feed-{}", rng.below(3));
