@@ -2,8 +2,9 @@
 //!
 //! Formats (`--format`, or `auto` per file from its first line):
 //! - `zeek`: Zeek logs, TSV (with their `#fields` header, also when it changes mid-file) or JSON
-//!   lines; every field is a candidate (`id.orig_h`, `query`, `host`, ...), and `host` + `uri`
-//!   make the request's URL (field `url`).
+//!   lines; every field is a candidate (`id.orig_h`, `query`, `host`, ...) except TSV columns
+//!   whose `#types` hold numbers, times, ports, booleans or enums, and `host` + `uri` make the
+//!   request's URL (field `url`).
 //! - `eve`: Suricata EVE JSON lines, the same way (`src_ip`, `dns.rrname`, `http.hostname` +
 //!   `http.url`, `tls.sni`, `fileinfo.sha256`, ...).
 //! - `dns`: BIND and dnsmasq query logs: the extractor finds the name (field `query`) and the
