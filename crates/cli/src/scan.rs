@@ -762,8 +762,10 @@ impl<'a> Matcher<'a> {
         {
             self.found.clear();
             self.snapshot.find_ipv4(self.access, address, self.options, &mut self.found);
+            // The strict parser's address is the observable `Observable::parse` makes of it,
+            // and the index has just answered for it: no second parse or look-up.
             if !self.found.is_empty() {
-                self.add(field, value);
+                self.candidates.push((field.to_owned(), Observable::from_ip(address.into())));
             }
             return;
         }
