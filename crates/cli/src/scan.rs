@@ -148,6 +148,11 @@ struct Columns {
     /// What a column holds, by its Zeek type. Every column may hold values, and items, when the
     /// log has no `#types` line.
     kinds: Vec<Column>,
+    /// How many leading columns hold every column read: a line's tail of numbers is not cut.
+    read: usize,
+    /// The columns `host` and `uri`, which make a request's URL.
+    host: Option<usize>,
+    uri: Option<usize>,
 }
 
 /// What a Zeek column holds.
@@ -177,8 +182,11 @@ impl Columns {
                 Some("string" | "addr" | "subnet") => Column::Value,
                 _ => Column::Items,
             })
-            .collect();
-        Columns { names, kinds }
+            .collect::<Vec<_>>();
+        let read = kinds.iter().rposition(|kind| *kind != Column::Skip).map_or(0, |last| last + 1);
+        let column = |name: &str| names.iter().position(|column| column == name);
+        let (host, uri) = (column("host"), column("uri"));
+        Columns { names, kinds, read, host, uri }
     }
 }
 
@@ -558,8 +566,9 @@ fn scan_chunk(
     let mut found = Vec::new();
     // The rendered part of each key's hits (see `render_tail`).
     let mut tails: std::collections::HashMap<Found, Vec<u8>> = std::collections::HashMap::new();
-    // One check for the whole chunk; its lines are checked one by one only when it fails.
-    let text = std::str::from_utf8(&chunk.bytes).ok();
+    // One check for the whole chunk (in vector registers: it reads every byte); its lines are
+    // checked one by one only when it fails.
+    let text = simdutf8::basic::from_utf8(&chunk.bytes).ok();
     // Every chunk ends with a newline: the piece after it is no line.
     let mut start = 0;
     for (line_number, end) in (chunk.first_line..).zip(memchr::memchr_iter(b'\n', &chunk.bytes)) {
@@ -673,9 +682,9 @@ fn render_tail(hit: &Hit<'_>, json: bool) -> Vec<u8> {
 /// and parsed only when the index holds a key it could match:
 /// - a dotted quad (digits and dots): it is an IPv4 candidate exactly when the strict parser
 ///   takes it, and its text is canonical, so the index's answer is the answer;
-/// - a name (letters, digits, `.`, `-`, `_`, no dot at either end, no defang marker, no `xn--`):
-///   if it parses, it is a domain or a hash whose canonical text is its lower case, so when
-///   neither that text nor a parent name is a key, it cannot hit.
+/// - a name (letters, digits, `.`, `-`, `_`, no dot at either end, no defang marker, no `--` as
+///   in `xn--`): if it parses, it is a domain or a hash whose canonical text is its lower case,
+///   so when neither that text nor a parent name is a key, it cannot hit.
 ///
 /// Every other value (addresses with colons, URLs, e-mails, text with markers) is parsed as
 /// before. A value that passes goes through [`Observable::parse`] and the full lookup, so the
@@ -687,6 +696,9 @@ struct Matcher<'a> {
     candidates: Vec<(String, Observable)>,
     lower: Vec<u8>,
     found: Vec<Found>,
+    /// The last name asked, and whether it or its parents may hit.
+    last_name: Vec<u8>,
+    last_name_may_hit: bool,
     /// The parent of the last name asked, and whether it or its parents may hit.
     last_parent: Vec<u8>,
     last_parent_may_hit: bool,
@@ -741,6 +753,8 @@ impl<'a> Matcher<'a> {
             candidates: Vec::new(),
             lower: Vec::new(),
             found: Vec::new(),
+            last_name: Vec::new(),
+            last_name_may_hit: false,
             last_parent: Vec::new(),
             last_parent_may_hit: false,
             path: String::new(),
@@ -769,6 +783,13 @@ impl<'a> Matcher<'a> {
             }
             return;
         }
+        // A timestamp (EVE's on every line) is no observable.
+        if bytes.first().is_some_and(u8::is_ascii_digit)
+            && bytes.get(4) == Some(&b'-')
+            && is_timestamp(bytes)
+        {
+            return;
+        }
         let (any, all) = classes(bytes);
         if !is_plausible(value, any, all) {
             return;
@@ -778,7 +799,7 @@ impl<'a> Matcher<'a> {
         if any & DOT_OR_COLON == 0 && hash::kind_for_len(value.len()).is_none() {
             return;
         }
-        match self.shape(value, all) {
+        match self.shape(value, (any, all)) {
             Shape::Miss => {}
             Shape::Maybe => self.add(field, value),
         }
@@ -809,8 +830,8 @@ impl<'a> Matcher<'a> {
     }
 
     // Whether `value` may hit, asking the index for the shapes it can answer for.
-    // `all` is the intersection of the classes of its bytes.
-    fn shape(&mut self, value: &str, all: u8) -> Shape {
+    // `any` and `all` are the union and intersection of the classes of its bytes.
+    fn shape(&mut self, value: &str, (any, all): (u8, u8)) -> Shape {
         let bytes = value.as_bytes();
         let is_quad = bytes[0].is_ascii_digit() && all & DIGIT_OR_DOT != 0;
         if is_quad {
@@ -826,14 +847,26 @@ impl<'a> Matcher<'a> {
             self.snapshot.find_ipv4(self.access, address, self.options, &mut self.found);
             return if self.found.is_empty() { Shape::Miss } else { Shape::Maybe };
         }
-        if !self.lower_name(bytes, all) {
+        if !self.lower_name(bytes, (any, all)) {
             return if is_timestamp(bytes) { Shape::Miss } else { Shape::Maybe };
         }
         if self.name_may_hit() { Shape::Maybe } else { Shape::Miss }
     }
 
     // Whether the name in `lower` (lower case, a plain name) or one of its parents may hit.
+    // The answer for the last name is kept: a request's host is asked again for its URL.
     fn name_may_hit(&mut self) -> bool {
+        if self.lower == self.last_name {
+            return self.last_name_may_hit;
+        }
+        self.last_name.clear();
+        self.last_name.extend_from_slice(&self.lower);
+        self.last_name_may_hit = self.ask_name();
+        self.last_name_may_hit
+    }
+
+    // What [`Matcher::name_may_hit`] answers, asking the index.
+    fn ask_name(&mut self) -> bool {
         // Cannot fail: `lower_name` keeps ASCII only.
         let name = std::str::from_utf8(&self.lower).unwrap_or_default();
         self.found.clear();
@@ -857,19 +890,21 @@ impl<'a> Matcher<'a> {
     }
 
     // Puts the lower case of a plain name into `lower`; returns false when `bytes` is no plain
-    // name (see the type's docs). `all` is the intersection of the classes of its bytes.
-    fn lower_name(&mut self, bytes: &[u8], all: u8) -> bool {
+    // name (see the type's docs). `any` and `all` are the union and intersection of the classes
+    // of its bytes.
+    fn lower_name(&mut self, bytes: &[u8], (any, all): (u8, u8)) -> bool {
         let is_name = all & NAME != 0;
         let has_end_dot = bytes.first() == Some(&b'.') || bytes.last() == Some(&b'.');
-        if !is_name || has_end_dot {
+        // Every `xn--` label holds `--`.
+        if !is_name || has_end_dot || any & DOUBLE_HYPHEN != 0 {
             return false;
         }
+        // No defang marker can hide in it: every marker holds a bracket, a backslash or a `:`
+        // (see `refang`), none of which is a name byte.
         self.lower.clear();
         self.lower.extend_from_slice(bytes);
         self.lower.make_ascii_lowercase();
-        // No defang marker can hide in it: every marker holds a bracket, a backslash or a `:`
-        // (see `refang`), none of which is a name byte.
-        !contains_at(&self.lower, b'x', b"xn--")
+        true
     }
 
     // Adds the URL of a request, `http://` + host + uri, when it may hit (itself or its host).
@@ -884,24 +919,24 @@ impl<'a> Matcher<'a> {
         let host_bytes = host.as_bytes();
         let is_quad = host_bytes.first().is_some_and(u8::is_ascii_digit)
             && host_bytes.iter().all(|byte| byte.is_ascii_digit() || *byte == b'.');
-        let (_, host_all) = classes(host_bytes);
-        let may_hit = match is_plain_path && !is_quad && self.lower_name(host_bytes, host_all) {
-            false => true,
-            true => {
-                let mut url = std::mem::take(&mut self.url);
-                url.clear();
-                url.push_str("http://");
-                // Cannot fail: `lower_name` keeps ASCII only.
-                url.push_str(std::str::from_utf8(&self.lower).unwrap_or_default());
-                url.push_str(uri);
-                self.found.clear();
-                self.snapshot.find_exact_text(self.access, &url, self.options, &mut self.found);
-                self.url = url;
-                // Or its host: the same question as for a name field (usually its answer is
-                // remembered).
-                !self.found.is_empty() || self.name_may_hit()
-            }
-        };
+        let may_hit =
+            match is_plain_path && !is_quad && self.lower_name(host_bytes, classes(host_bytes)) {
+                false => true,
+                true => {
+                    let mut url = std::mem::take(&mut self.url);
+                    url.clear();
+                    url.push_str("http://");
+                    // Cannot fail: `lower_name` keeps ASCII only.
+                    url.push_str(std::str::from_utf8(&self.lower).unwrap_or_default());
+                    url.push_str(uri);
+                    self.found.clear();
+                    self.snapshot.find_exact_text(self.access, &url, self.options, &mut self.found);
+                    self.url = url;
+                    // Or its host: the same question as for a name field (usually its answer is
+                    // remembered).
+                    !self.found.is_empty() || self.name_may_hit()
+                }
+            };
         if !may_hit {
             return;
         }
@@ -951,6 +986,9 @@ const HEX: u8 = 4;
 /// Letters, digits, `.`, `-`, `_`: the bytes of a plain name.
 const NAME: u8 = 8;
 const SPACE: u8 = 16;
+const HYPHEN: u8 = 32;
+/// Only in a union: two hyphens in a row.
+const DOUBLE_HYPHEN: u8 = 64;
 
 const CLASSES: [u8; 256] = {
     let mut table = [0u8; 256];
@@ -974,6 +1012,9 @@ const CLASSES: [u8; 256] = {
         if byte == b' ' {
             class |= SPACE;
         }
+        if byte == b'-' {
+            class |= HYPHEN;
+        }
         table[index] = class;
         index += 1;
     }
@@ -982,10 +1023,15 @@ const CLASSES: [u8; 256] = {
 
 // The union and the intersection of the classes of `bytes`.
 fn classes(bytes: &[u8]) -> (u8, u8) {
-    bytes.iter().fold((0, u8::MAX), |(any, all), byte| {
+    let (mut any, mut all, mut previous) = (0, u8::MAX, 0);
+    for byte in bytes {
         let class = CLASSES[usize::from(*byte)];
-        (any | class, all & class)
-    })
+        // Two hyphens in a row add DOUBLE_HYPHEN, the bit above HYPHEN, to the union.
+        any |= class | (previous & class & HYPHEN) << 1;
+        all &= class;
+        previous = class;
+    }
+    (any, all)
 }
 
 /// What the index says of a value's shape.
@@ -1031,24 +1077,30 @@ fn tsv_candidates(matcher: &mut Matcher<'_>, columns: &Columns, line: &str) {
     }
     let mut host = None;
     let mut uri = None;
+    let bytes = line.as_bytes();
+    let mut tabs = swar::find_iter(bytes, b'\t');
     let mut start = 0;
-    let ends = swar::find_iter(line.as_bytes(), b'\t').chain(std::iter::once(line.len()));
-    for ((field, kind), end) in columns.names.iter().zip(&columns.kinds).zip(ends) {
+    for column in 0..columns.read {
+        let end = tabs.next().unwrap_or(bytes.len());
+        let kind = columns.kinds[column];
         // Cut at tabs, ASCII bytes: both ends are character boundaries.
-        let Some(value) = line.get(start..end) else { continue };
+        let value = line.get(start..end).unwrap_or_default();
+        if kind != Column::Skip && value != "-" && value != "(empty)" {
+            if Some(column) == columns.host {
+                host = Some(value);
+            } else if Some(column) == columns.uri {
+                uri = Some(value);
+            }
+            let field = &columns.names[column];
+            match kind {
+                Column::Items => value.split(',').for_each(|item| matcher.consider(field, item)),
+                _ => matcher.consider(field, value),
+            }
+        }
+        if end == bytes.len() {
+            break;
+        }
         start = end + 1;
-        if *kind == Column::Skip || value == "-" || value == "(empty)" {
-            continue;
-        }
-        match field.as_str() {
-            "host" => host = Some(value),
-            "uri" => uri = Some(value),
-            _ => {}
-        }
-        match kind {
-            Column::Items => value.split(',').for_each(|item| matcher.consider(field, item)),
-            _ => matcher.consider(field, value),
-        }
     }
     if let (Some(host), Some(uri)) = (host, uri) {
         matcher.consider_url(host, uri);
@@ -1376,6 +1428,22 @@ pub(crate) mod tests {
                 ("net", "10.0.0.0/8")
             ]
         );
+        // A line is cut up to its last column read; `host` and `uri` make a URL wherever they
+        // stand, and a number column after them is never read.
+        let http = Columns::parse(
+            "#fields\tts\tid.resp_h\turi\thost\tstatus\tlength",
+            Some("#types\ttime\taddr\tstring\tstring\tcount\tcount"),
+        );
+        assert_eq!((http.read, http.host, http.uri), (4, Some(3), Some(2)));
+        let mut matcher = Matcher::new(&snapshot, &access, LookupOptions::flag_all(0));
+        let line = "1.5\t1.2.3.4\t/x.exe\tBAD.example\t1.2.3.4\t10.0.0.1";
+        tsv_candidates(&mut matcher, &http, line);
+        let found: Vec<(&str, &str)> = matcher
+            .candidates
+            .iter()
+            .map(|(field, observable)| (field.as_str(), observable.value()))
+            .collect();
+        assert_eq!(found, [("id.resp_h", "1.2.3.4"), ("url", "http://bad.example/x.exe")]);
     }
 
     /// The index-first path finds what parsing every value and looking it up finds, for values

@@ -142,6 +142,9 @@ impl Reader<'_> {
     }
 
     // Reads the string at `at` (its opening quote); checks the UTF-8 of an unescaped one.
+    // Inlined: most strings hold no escape, and their span then stays in registers (returned
+    // through memory, it was read back before the two halves were written, a stall a string).
+    #[inline(always)]
     fn string(&mut self, unescaped: &mut Vec<u8>) -> Option<Text> {
         let start = self.at + 1;
         let rest = &self.bytes[start..];
@@ -150,6 +153,12 @@ impl Reader<'_> {
             self.at = end + 1;
             return Some(Text::Line(start, end));
         }
+        self.escaped(start, end, unescaped)
+    }
+
+    // The rest of a string with escapes: `start` is its first byte, `end` its first backslash.
+    #[inline(never)]
+    fn escaped(&mut self, start: usize, end: usize, unescaped: &mut Vec<u8>) -> Option<Text> {
         unescaped.clear();
         unescaped.extend_from_slice(&self.bytes[start..end]);
         self.at = end;
