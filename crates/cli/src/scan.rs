@@ -694,7 +694,7 @@ struct Matcher<'a> {
     access: &'a Access,
     options: LookupOptions,
     candidates: Vec<(String, Observable)>,
-    lower: Vec<u8>,
+    lower: String,
     found: Vec<Found>,
     /// The last name asked, and whether it or its parents may hit.
     last_name: Vec<u8>,
@@ -751,7 +751,7 @@ impl<'a> Matcher<'a> {
             access,
             options,
             candidates: Vec::new(),
-            lower: Vec::new(),
+            lower: String::new(),
             found: Vec::new(),
             last_name: Vec::new(),
             last_name_may_hit: false,
@@ -847,7 +847,7 @@ impl<'a> Matcher<'a> {
             self.snapshot.find_ipv4(self.access, address, self.options, &mut self.found);
             return if self.found.is_empty() { Shape::Miss } else { Shape::Maybe };
         }
-        if !self.lower_name(bytes, (any, all)) {
+        if !self.lower_name(value, (any, all)) {
             return if is_timestamp(bytes) { Shape::Miss } else { Shape::Maybe };
         }
         if self.name_may_hit() { Shape::Maybe } else { Shape::Miss }
@@ -856,19 +856,18 @@ impl<'a> Matcher<'a> {
     // Whether the name in `lower` (lower case, a plain name) or one of its parents may hit.
     // The answer for the last name is kept: a request's host is asked again for its URL.
     fn name_may_hit(&mut self) -> bool {
-        if self.lower == self.last_name {
+        if self.lower.as_bytes() == self.last_name {
             return self.last_name_may_hit;
         }
         self.last_name.clear();
-        self.last_name.extend_from_slice(&self.lower);
+        self.last_name.extend_from_slice(self.lower.as_bytes());
         self.last_name_may_hit = self.ask_name();
         self.last_name_may_hit
     }
 
     // What [`Matcher::name_may_hit`] answers, asking the index.
     fn ask_name(&mut self) -> bool {
-        // Cannot fail: `lower_name` keeps ASCII only.
-        let name = std::str::from_utf8(&self.lower).unwrap_or_default();
+        let name = self.lower.as_str();
         self.found.clear();
         self.snapshot.find_exact_text(self.access, name, self.options, &mut self.found);
         if !self.found.is_empty() {
@@ -892,7 +891,8 @@ impl<'a> Matcher<'a> {
     // Puts the lower case of a plain name into `lower`; returns false when `bytes` is no plain
     // name (see the type's docs). `any` and `all` are the union and intersection of the classes
     // of its bytes.
-    fn lower_name(&mut self, bytes: &[u8], (any, all): (u8, u8)) -> bool {
+    fn lower_name(&mut self, value: &str, (any, all): (u8, u8)) -> bool {
+        let bytes = value.as_bytes();
         let is_name = all & NAME != 0;
         let has_end_dot = bytes.first() == Some(&b'.') || bytes.last() == Some(&b'.');
         // Every `xn--` label holds `--`.
@@ -902,7 +902,7 @@ impl<'a> Matcher<'a> {
         // No defang marker can hide in it: every marker holds a bracket, a backslash or a `:`
         // (see `refang`), none of which is a name byte.
         self.lower.clear();
-        self.lower.extend_from_slice(bytes);
+        self.lower.push_str(value);
         self.lower.make_ascii_lowercase();
         true
     }
@@ -919,24 +919,23 @@ impl<'a> Matcher<'a> {
         let host_bytes = host.as_bytes();
         let is_quad = host_bytes.first().is_some_and(u8::is_ascii_digit)
             && host_bytes.iter().all(|byte| byte.is_ascii_digit() || *byte == b'.');
-        let may_hit =
-            match is_plain_path && !is_quad && self.lower_name(host_bytes, classes(host_bytes)) {
-                false => true,
-                true => {
-                    let mut url = std::mem::take(&mut self.url);
-                    url.clear();
-                    url.push_str("http://");
-                    // Cannot fail: `lower_name` keeps ASCII only.
-                    url.push_str(std::str::from_utf8(&self.lower).unwrap_or_default());
-                    url.push_str(uri);
-                    self.found.clear();
-                    self.snapshot.find_exact_text(self.access, &url, self.options, &mut self.found);
-                    self.url = url;
-                    // Or its host: the same question as for a name field (usually its answer is
-                    // remembered).
-                    !self.found.is_empty() || self.name_may_hit()
-                }
-            };
+        let may_hit = match is_plain_path && !is_quad && self.lower_name(host, classes(host_bytes))
+        {
+            false => true,
+            true => {
+                let mut url = std::mem::take(&mut self.url);
+                url.clear();
+                url.push_str("http://");
+                url.push_str(&self.lower);
+                url.push_str(uri);
+                self.found.clear();
+                self.snapshot.find_exact_text(self.access, &url, self.options, &mut self.found);
+                self.url = url;
+                // Or its host: the same question as for a name field (usually its answer is
+                // remembered).
+                !self.found.is_empty() || self.name_may_hit()
+            }
+        };
         if !may_hit {
             return;
         }
@@ -961,9 +960,12 @@ fn is_timestamp(bytes: &[u8]) -> bool {
         && bytes[7] == b'-'
         && bytes[8..10].iter().all(u8::is_ascii_digit)
         && bytes[10] == b'T';
-    is_date
-        && bytes[11..].iter().all(|byte| byte.is_ascii_digit() || b":.+-Z".contains(byte))
-        && bytes[11..].contains(&b':')
+    let (mut all_time, mut has_colon) = (true, false);
+    for byte in bytes.get(11..).unwrap_or_default() {
+        all_time &= CLASSES[usize::from(*byte)] & TIME != 0;
+        has_colon |= *byte == b':';
+    }
+    is_date && all_time && has_colon
 }
 
 // Whether `needle` (which starts with `first`) occurs in `haystack`: values are short, and a
@@ -989,6 +991,8 @@ const SPACE: u8 = 16;
 const HYPHEN: u8 = 32;
 /// Only in a union: two hyphens in a row.
 const DOUBLE_HYPHEN: u8 = 64;
+/// Digits and `:.+-Z`: a timestamp's time.
+const TIME: u8 = 128;
 
 const CLASSES: [u8; 256] = {
     let mut table = [0u8; 256];
@@ -1014,6 +1018,9 @@ const CLASSES: [u8; 256] = {
         }
         if byte == b'-' {
             class |= HYPHEN;
+        }
+        if byte.is_ascii_digit() || matches!(byte, b':' | b'.' | b'+' | b'-' | b'Z') {
+            class |= TIME;
         }
         table[index] = class;
         index += 1;

@@ -5,20 +5,24 @@
 //! strings, nesting depth); the line itself is text the caller checked. The caller confirms a
 //! line with a hit with serde_json, so a line that serde_json rejects never reports one.
 
-/// serde_json's default recursion limit: deeper lines are rejected as serde_json rejects them.
+/// The most containers open at once; a deeper line is refused (serde_json's `Value` stops
+/// at 127, its `IgnoredAny`, which confirms a line with a hit, has no limit).
 const MAX_DEPTH: usize = 128;
 
 /// Calls `visit(path, value)` for each string value of `line`; returns false when the line is
 /// not JSON (the values visited so far must then be dropped).
+///
+/// One loop over the line with an explicit stack of open containers (no call a value): a log's
+/// lines are flat and short, and the work per token, not per byte, is what costs.
 pub(super) fn walk(
     line: &str,
     path: &mut String,
     unescaped: &mut Vec<u8>,
-    visit: &mut dyn FnMut(&str, &str),
+    visit: &mut impl FnMut(&str, &str),
 ) -> bool {
     path.clear();
     let mut reader = Reader { line, bytes: line.as_bytes(), at: 0 };
-    reader.value(0, path, unescaped, visit).is_some() && {
+    reader.walk(path, unescaped, visit).is_some() && {
         reader.skip_whitespace();
         reader.at == line.len()
     }
@@ -36,94 +40,149 @@ enum Text {
     Unescaped,
 }
 
+/// What the walk reads next.
+#[derive(Clone, Copy)]
+enum Next {
+    /// A value (the line's, an array item, or after a key's `:`).
+    Value,
+    /// A key of the innermost object (after its `{` or a `,`).
+    Key,
+    /// What follows a value: `,` or the end of the innermost container (or of the line).
+    After,
+}
+
+/// An open container: the length of the path outside it, times two, plus one for an object
+/// (small, as the stack is cleared for every line).
+#[derive(Clone, Copy, Default)]
+struct Open(u32);
+
+impl Open {
+    fn is_object(self) -> bool {
+        self.0 & 1 == 1
+    }
+
+    fn path_len(self) -> usize {
+        (self.0 >> 1) as usize
+    }
+}
+
 impl Reader<'_> {
+    // The byte at `at`, or 0 past the end (which no JSON token starts with).
+    fn byte(&self) -> u8 {
+        self.bytes.get(self.at).copied().unwrap_or(0)
+    }
+
     fn skip_whitespace(&mut self) {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes.get(self.at) {
+        while let b' ' | b'\t' | b'\n' | b'\r' = self.byte() {
             self.at += 1;
         }
     }
 
-    fn eat(&mut self, byte: u8) -> Option<()> {
-        self.skip_whitespace();
-        (self.bytes.get(self.at) == Some(&byte)).then(|| self.at += 1)
-    }
-
-    fn value(
-        &mut self,
-        depth: usize,
-        path: &mut String,
-        unescaped: &mut Vec<u8>,
-        visit: &mut dyn FnMut(&str, &str),
-    ) -> Option<()> {
-        if depth > MAX_DEPTH {
-            return None;
+    // The byte at `at` after any whitespace (most lines have none).
+    fn next_byte(&mut self) -> u8 {
+        let byte = self.byte();
+        if byte > b' ' {
+            return byte;
         }
         self.skip_whitespace();
-        match *self.bytes.get(self.at)? {
-            b'{' => {
-                self.at += 1;
-                if self.eat(b'}').is_some() {
-                    return Some(());
-                }
-                loop {
-                    self.eat(b'"')?;
-                    self.at -= 1;
+        self.byte()
+    }
+
+    fn walk(
+        &mut self,
+        path: &mut String,
+        unescaped: &mut Vec<u8>,
+        visit: &mut impl FnMut(&str, &str),
+    ) -> Option<()> {
+        // Deeper than MAX_DEPTH is refused, so the stack never grows past it.
+        let mut stack = [Open::default(); MAX_DEPTH + 1];
+        let mut depth = 0;
+        let mut next = Next::Value;
+        loop {
+            match next {
+                Next::Value => match self.next_byte() {
+                    opening @ (b'{' | b'[') => {
+                        if depth == MAX_DEPTH {
+                            return None;
+                        }
+                        self.at += 1;
+                        let is_object = opening == b'{';
+                        let closing = if is_object { b'}' } else { b']' };
+                        if self.next_byte() == closing {
+                            self.at += 1;
+                            next = Next::After;
+                        } else {
+                            // Cannot truncate: a line is at most MAX_LINE bytes.
+                            stack[depth] = Open((path.len() as u32) << 1 | u32::from(is_object));
+                            depth += 1;
+                            next = if is_object { Next::Key } else { Next::Value };
+                        }
+                    }
+                    b'"' => {
+                        let text = self.string(unescaped)?;
+                        visit(path, self.text(&text, unescaped));
+                        next = Next::After;
+                    }
+                    b't' => {
+                        self.literal(b"true")?;
+                        next = Next::After;
+                    }
+                    b'f' => {
+                        self.literal(b"false")?;
+                        next = Next::After;
+                    }
+                    b'n' => {
+                        self.literal(b"null")?;
+                        next = Next::After;
+                    }
+                    b'-' | b'0'..=b'9' => {
+                        while let b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E' = self.byte() {
+                            self.at += 1;
+                        }
+                        next = Next::After;
+                    }
+                    _ => return None,
+                },
+                Next::Key => {
+                    if self.next_byte() != b'"' {
+                        return None;
+                    }
                     let key = self.string(unescaped)?;
-                    let length = path.len();
-                    if !path.is_empty() {
+                    let outside = stack[depth - 1].path_len();
+                    path.truncate(outside);
+                    if outside > 0 {
                         path.push('.');
                     }
                     path.push_str(self.text(&key, unescaped));
-                    self.eat(b':')?;
-                    self.value(depth + 1, path, unescaped, visit)?;
-                    path.truncate(length);
-                    self.skip_whitespace();
-                    match self.bytes.get(self.at)? {
-                        b',' => self.at += 1,
-                        b'}' => {
-                            self.at += 1;
-                            return Some(());
-                        }
-                        _ => return None,
+                    if self.next_byte() != b':' {
+                        return None;
                     }
-                }
-            }
-            b'[' => {
-                self.at += 1;
-                if self.eat(b']').is_some() {
-                    return Some(());
-                }
-                loop {
-                    self.value(depth + 1, path, unescaped, visit)?;
-                    self.skip_whitespace();
-                    match self.bytes.get(self.at)? {
-                        b',' => self.at += 1,
-                        b']' => {
-                            self.at += 1;
-                            return Some(());
-                        }
-                        _ => return None,
-                    }
-                }
-            }
-            b'"' => {
-                let text = self.string(unescaped)?;
-                visit(path, self.text(&text, unescaped));
-                Some(())
-            }
-            b't' => self.literal(b"true"),
-            b'f' => self.literal(b"false"),
-            b'n' => self.literal(b"null"),
-            b'-' | b'0'..=b'9' => {
-                let start = self.at;
-                while let Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') =
-                    self.bytes.get(self.at)
-                {
                     self.at += 1;
+                    next = Next::Value;
                 }
-                (self.at > start).then_some(())
+                Next::After => {
+                    if depth == 0 {
+                        return Some(());
+                    }
+                    let open = stack[depth - 1];
+                    match self.next_byte() {
+                        b',' => {
+                            self.at += 1;
+                            next = if open.is_object() { Next::Key } else { Next::Value };
+                        }
+                        b'}' if open.is_object() => {
+                            self.at += 1;
+                            path.truncate(open.path_len());
+                            depth -= 1;
+                        }
+                        b']' if !open.is_object() => {
+                            self.at += 1;
+                            depth -= 1;
+                        }
+                        _ => return None,
+                    }
+                }
             }
-            _ => None,
         }
     }
 
@@ -256,5 +315,152 @@ mod tests {
         assert_eq!(check(&deep), None);
         // An escape that makes no character (a lone low surrogate) is refused too.
         assert_eq!(check(r#"{"a":"\udc00"}"#), None);
+    }
+
+    // The (path, string) pairs of a parsed value, in order, as the walk must give them.
+    fn strings_of(value: &serde_json::Value, path: &str, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::String(text) => out.push(format!("{path}={text}")),
+            serde_json::Value::Array(items) => {
+                items.iter().for_each(|item| strings_of(item, path, out));
+            }
+            serde_json::Value::Object(members) => {
+                for (key, member) in members {
+                    let inner = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+                    strings_of(member, &inner, out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    // A random JSON text: nested objects and arrays, strings with escapes and non-ASCII text,
+    // numbers and literals, whitespace between tokens; keys distinct within an object.
+    fn random_json(next: &mut impl FnMut() -> u64, depth: usize, out: &mut String) {
+        let space = |next: &mut dyn FnMut() -> u64, out: &mut String| {
+            if next().is_multiple_of(4) {
+                out.push_str([" ", "\t", "\r\n", "  "][(next() % 4) as usize]);
+            }
+        };
+        let string = |next: &mut dyn FnMut() -> u64, out: &mut String| {
+            out.push('"');
+            for _ in 0..next() % 6 {
+                let part = [
+                    "a",
+                    "evil.example",
+                    "\\\"",
+                    "\\\\",
+                    "\\/",
+                    "\\n",
+                    "\\u00e9",
+                    "é",
+                    "\\ud83d\\ude00",
+                    "10.0.0.1",
+                    ".",
+                    "-",
+                ];
+                out.push_str(part[(next() % part.len() as u64) as usize]);
+            }
+            out.push('"');
+        };
+        space(next, out);
+        match next() % if depth > 4 { 4 } else { 6 } {
+            0 | 3 => string(next, out),
+            1 => out.push_str(["0", "-1.5e3", "42", "1E+2"][(next() % 4) as usize]),
+            2 => out.push_str(["true", "false", "null"][(next() % 3) as usize]),
+            4 => {
+                out.push('[');
+                for item in 0..next() % 4 {
+                    if item > 0 {
+                        out.push(',');
+                    }
+                    random_json(next, depth + 1, out);
+                }
+                space(next, out);
+                out.push(']');
+            }
+            _ => {
+                out.push('{');
+                for member in 0..next() % 4 {
+                    if member > 0 {
+                        out.push(',');
+                    }
+                    space(next, out);
+                    out.push_str(&format!("\"k{member}"));
+                    if next().is_multiple_of(3) {
+                        out.push_str(["\\u00e9", ".x", "\\\""][(next() % 3) as usize]);
+                    }
+                    out.push('"');
+                    space(next, out);
+                    out.push(':');
+                    random_json(next, depth + 1, out);
+                }
+                space(next, out);
+                out.push('}');
+            }
+        }
+        space(next, out);
+    }
+
+    /// On random JSON the walk gives serde_json's strings with their paths; every cut of a line
+    /// (a truncated log line) and every line serde_json refuses after one byte is changed is
+    /// refused too, unless the change left JSON the walk reads the same way.
+    #[test]
+    fn the_walk_reads_what_serde_json_reads() {
+        let mut next = crate::scan::tests::random(0x9e37_79b9_7f4a_7c15);
+        let mut seen = 0;
+        for _ in 0..20_000 {
+            let mut line = String::from("{\"a\":");
+            random_json(&mut next, 1, &mut line);
+            line.push('}');
+            let value: serde_json::Value = serde_json::from_str(&line).unwrap();
+            let mut expected = Vec::new();
+            strings_of(&value, "", &mut expected);
+            assert_eq!(check(&line).as_ref(), Some(&expected), "{line}");
+            seen += expected.len();
+            for cut in (0..line.len()).filter(|cut| line.is_char_boundary(*cut)) {
+                let prefix = &line[..cut];
+                if serde_json::from_str::<serde::de::IgnoredAny>(prefix).is_err() {
+                    assert_eq!(check(prefix), None, "{prefix}");
+                }
+            }
+            let at = (next() % line.len() as u64) as usize;
+            if line.is_char_boundary(at) && line.is_char_boundary(at + 1) {
+                // No digit: turning `k0` into `k1` would make a duplicate key, which a map
+                // collapses and the walk keeps.
+                let byte = [b'{', b'}', b'[', b']', b',', b':', b'"', b'\\', b'x', b' '];
+                let mut changed = line.clone().into_bytes();
+                changed[at] = byte[(next() % byte.len() as u64) as usize];
+                let Ok(changed) = String::from_utf8(changed) else { continue };
+                match serde_json::from_str::<serde_json::Value>(&changed) {
+                    Ok(value) => {
+                        let mut expected = Vec::new();
+                        strings_of(&value, "", &mut expected);
+                        assert_eq!(check(&changed), Some(expected), "{changed}");
+                    }
+                    // The walk checks less than serde_json: numbers' grammar (and control
+                    // characters, which no change here makes). A line with a hit is confirmed
+                    // by serde_json.
+                    Err(_) if b"0123456789+-.eE".contains(&line.as_bytes()[at]) => {}
+                    Err(_) => assert_eq!(check(&changed), None, "{changed}"),
+                }
+            }
+        }
+        assert!(seen > 10_000, "random lines hold strings: {seen}");
+    }
+
+    /// Nesting is read up to MAX_DEPTH open containers and refused past it.
+    #[test]
+    fn nesting_stops_at_the_limit() {
+        for depth in [1, 64, MAX_DEPTH - 1, MAX_DEPTH, MAX_DEPTH + 1, 200] {
+            for inner in ["", "\"x\""] {
+                let line = "[".repeat(depth) + inner + &"]".repeat(depth);
+                let expected = (depth <= MAX_DEPTH).then(|| match inner {
+                    "" => vec![],
+                    _ => vec!["=x".to_owned()],
+                });
+                assert_eq!(check(&line), expected, "depth {depth} {inner}");
+            }
+        }
     }
 }
