@@ -566,9 +566,8 @@ fn scan_chunk(
     let mut found = Vec::new();
     // The rendered part of each key's hits (see `render_tail`).
     let mut tails: std::collections::HashMap<Found, Vec<u8>> = std::collections::HashMap::new();
-    // One check for the whole chunk (in vector registers: it reads every byte); its lines are
-    // checked one by one only when it fails.
-    let text = simdutf8::basic::from_utf8(&chunk.bytes).ok();
+    // One check for the whole chunk; its lines are checked one by one only when it fails.
+    let text = std::str::from_utf8(&chunk.bytes).ok();
     // Every chunk ends with a newline: the piece after it is no line.
     let mut start = 0;
     for (line_number, end) in (chunk.first_line..).zip(memchr::memchr_iter(b'\n', &chunk.bytes)) {
