@@ -90,11 +90,18 @@ impl Positions<'_> {
         let (word, valid) = match self.bytes.get(at..at + 8) {
             Some(eight) => (word(eight), HIGH),
             None => {
-                let rest = self.bytes.get(at..).unwrap_or_default();
-                let mut padded = [0u8; 8];
-                padded[..rest.len()].copy_from_slice(rest);
-                // Cannot truncate: `rest` is shorter than eight bytes.
-                (u64::from_le_bytes(padded), HIGH & !(u64::MAX << (rest.len() as u32 * 8)))
+                // The last bytes: the word that ends the text, shifted down (no copy through
+                // memory, which a load right after would stall on), or, in text shorter than a
+                // word, its bytes one by one.
+                let rest = self.bytes.len().saturating_sub(at);
+                let word = match self.bytes.len().checked_sub(8) {
+                    Some(last) => word(&self.bytes[last..]) >> ((8 - rest) * 8),
+                    None => self.bytes[at..].iter().rev().fold(0, |word, byte| {
+                        word << 8 | u64::from(*byte)
+                    }),
+                };
+                // Cannot truncate: `rest` is below eight.
+                (word, HIGH & !(u64::MAX << (rest as u32 * 8)))
             }
         };
         exact_zero_bytes(word ^ self.pattern) & valid
