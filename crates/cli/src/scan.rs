@@ -1084,10 +1084,9 @@ fn tsv_candidates(matcher: &mut Matcher<'_>, columns: &Columns, line: &str) {
     let mut host = None;
     let mut uri = None;
     let bytes = line.as_bytes();
-    let mut tabs = swar::find_iter(bytes, b'\t');
     let mut start = 0;
     for column in 0..columns.read {
-        let end = tabs.next().unwrap_or(bytes.len());
+        let end = swar::find(&bytes[start..], b'\t').map_or(bytes.len(), |at| start + at);
         let kind = columns.kinds[column];
         // Cut at tabs, ASCII bytes: both ends are character boundaries.
         let value = line.get(start..end).unwrap_or_default();
