@@ -324,6 +324,7 @@ fn scan_file(
             let snapshot = Arc::clone(snapshot);
             scope.spawn(move || {
                 let access = snapshot.access(Reader::Operator);
+                let mut names = NameMisses::new();
                 loop {
                     let chunk = {
                         let receiver =
@@ -331,7 +332,8 @@ fn scan_file(
                         receiver.recv()
                     };
                     let Ok(chunk) = chunk else { break };
-                    let (output, hits, skipped) = scan_chunk(&snapshot, &access, &chunk, json);
+                    let (output, hits, skipped) =
+                        scan_chunk(&snapshot, &access, &chunk, json, &mut names);
                     if sender.send((chunk.index, output, hits, skipped)).is_err() {
                         break;
                     }
@@ -557,9 +559,11 @@ fn scan_chunk(
     access: &Access,
     chunk: &Chunk,
     json: bool,
+    names: &mut NameMisses,
 ) -> (Vec<u8>, u64, u64) {
     let options = LookupOptions::flag_all(watchfire_store::now_micros());
     let mut matcher = Matcher::new(snapshot, access, options);
+    matcher.names = std::mem::take(names);
     let mut output = Vec::new();
     let mut n_hits = 0;
     let mut n_skipped = 0;
@@ -611,6 +615,7 @@ fn scan_chunk(
             }
         }
     }
+    *names = matcher.names;
     (output, n_hits, n_skipped)
 }
 
@@ -704,9 +709,55 @@ struct Matcher<'a> {
     path: String,
     unescaped: Vec<u8>,
     misses: Misses,
+    names: NameMisses,
     url: String,
     /// A JSON line's `host`, `uri`, `http.hostname` and `http.url`.
     request: [String; 4],
+}
+
+/// Names that hit nothing, neither they nor a parent, one slot each by a keyed hash of the
+/// name, so that a name a log repeats (a host on every request) is not asked again: the index's
+/// filter word is far more often out of the cache than this table (128 KiB). A worker keeps it
+/// from chunk to chunk. Only the hash is kept; it is keyed with a secret of the process, so
+/// that no log line can be made to collide with a name on purpose.
+#[derive(Default)]
+struct NameMisses {
+    /// Empty until a name is remembered.
+    slots: Vec<u64>,
+    key: u64,
+}
+
+impl NameMisses {
+    const SLOTS: usize = 1 << 14;
+
+    fn new() -> NameMisses {
+        use std::hash::BuildHasher as _;
+        // The standard library's hasher keys are random for each process.
+        let key =
+            std::collections::hash_map::RandomState::new().hash_one(0x5761_7463_6866_6972_u64);
+        NameMisses { slots: Vec::new(), key }
+    }
+
+    // The keyed hash of `name` (never 0, an empty slot).
+    fn hash(&self, name: &str) -> u64 {
+        xxhash_rust::xxh3::xxh3_64_with_seed(name.as_bytes(), self.key) | 1
+    }
+
+    fn slot(hash: u64) -> usize {
+        // Cannot truncate: masked below SLOTS.
+        (hash as usize) & (NameMisses::SLOTS - 1)
+    }
+
+    fn holds(&self, hash: u64) -> bool {
+        self.slots.get(NameMisses::slot(hash)) == Some(&hash)
+    }
+
+    fn remember(&mut self, hash: u64) {
+        if self.slots.is_empty() {
+            self.slots = vec![0; NameMisses::SLOTS];
+        }
+        self.slots[NameMisses::slot(hash)] = hash;
+    }
 }
 
 /// The last values of other shapes that hit nothing, one per slot by a hash of the value.
@@ -759,6 +810,7 @@ impl<'a> Matcher<'a> {
             path: String::new(),
             unescaped: Vec::new(),
             misses: Misses::new(),
+            names: NameMisses::default(),
             url: String::new(),
             request: Default::default(),
         }
@@ -853,14 +905,19 @@ impl<'a> Matcher<'a> {
     }
 
     // Whether the name in `lower` (lower case, a plain name) or one of its parents may hit.
-    // The answer for the last name is kept: a request's host is asked again for its URL.
+    // The answer for the last name is kept (a request's host is asked again for its URL), and
+    // names that missed are remembered.
     fn name_may_hit(&mut self) -> bool {
         if self.lower.as_bytes() == self.last_name {
             return self.last_name_may_hit;
         }
         self.last_name.clear();
         self.last_name.extend_from_slice(self.lower.as_bytes());
-        self.last_name_may_hit = self.ask_name();
+        let hash = self.names.hash(&self.lower);
+        self.last_name_may_hit = !self.names.holds(hash) && self.ask_name();
+        if !self.last_name_may_hit {
+            self.names.remember(hash);
+        }
         self.last_name_may_hit
     }
 

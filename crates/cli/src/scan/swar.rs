@@ -96,9 +96,10 @@ impl Positions<'_> {
                 let rest = self.bytes.len().saturating_sub(at);
                 let word = match self.bytes.len().checked_sub(8) {
                     Some(last) => word(&self.bytes[last..]) >> ((8 - rest) * 8),
-                    None => self.bytes[at..].iter().rev().fold(0, |word, byte| {
-                        word << 8 | u64::from(*byte)
-                    }),
+                    None => self.bytes[at..]
+                        .iter()
+                        .rev()
+                        .fold(0, |word, byte| word << 8 | u64::from(*byte)),
                 };
                 // Cannot truncate: `rest` is below eight.
                 (word, HIGH & !(u64::MAX << (rest as u32 * 8)))
