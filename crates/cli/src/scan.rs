@@ -1473,14 +1473,19 @@ pub(crate) mod tests {
         // A hit in a list column and none from a number column that looks like an address.
         let snapshot = snapshot();
         let access = snapshot.access(Reader::Operator);
-        let mut matcher = Matcher::new(&snapshot, &access, LookupOptions::flag_all(0));
+        // The (field, value) candidates of one line.
+        let candidates = |columns: &Columns, line: &str| -> Vec<(String, String)> {
+            let mut matcher = Matcher::new(&snapshot, &access, LookupOptions::flag_all(0));
+            tsv_candidates(&mut matcher, columns, line);
+            let candidates = matcher.candidates.iter();
+            candidates
+                .map(|(field, observable)| (field.clone(), observable.value().to_owned()))
+                .collect()
+        };
         let line = "1.2.3.4\tC1\t10.0.0.1\t1.2.3.4\ttcp\tevil.example\tx.example,1.2.3.4\t1.2.3.4\t10.0.0.0/8\t-";
-        tsv_candidates(&mut matcher, &columns, line);
-        let found: Vec<(&str, &str)> = matcher
-            .candidates
-            .iter()
-            .map(|(field, observable)| (field.as_str(), observable.value()))
-            .collect();
+        let found = candidates(&columns, line);
+        let found: Vec<(&str, &str)> =
+            found.iter().map(|(f, v)| (f.as_str(), v.as_str())).collect();
         assert_eq!(
             found,
             [
@@ -1497,14 +1502,9 @@ pub(crate) mod tests {
             Some("#types\ttime\taddr\tstring\tstring\tcount\tcount"),
         );
         assert_eq!((http.read, http.host, http.uri), (4, Some(3), Some(2)));
-        let mut matcher = Matcher::new(&snapshot, &access, LookupOptions::flag_all(0));
-        let line = "1.5\t1.2.3.4\t/x.exe\tBAD.example\t1.2.3.4\t10.0.0.1";
-        tsv_candidates(&mut matcher, &http, line);
-        let found: Vec<(&str, &str)> = matcher
-            .candidates
-            .iter()
-            .map(|(field, observable)| (field.as_str(), observable.value()))
-            .collect();
+        let found = candidates(&http, "1.5\t1.2.3.4\t/x.exe\tBAD.example\t1.2.3.4\t10.0.0.1");
+        let found: Vec<(&str, &str)> =
+            found.iter().map(|(f, v)| (f.as_str(), v.as_str())).collect();
         assert_eq!(found, [("id.resp_h", "1.2.3.4"), ("url", "http://bad.example/x.exe")]);
     }
 
