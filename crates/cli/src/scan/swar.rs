@@ -66,69 +66,13 @@ pub(super) fn find2(bytes: &[u8], one: u8, other: u8) -> Option<usize> {
 }
 
 /// The indexes of every `needle` in `bytes`, in order.
-pub(super) fn find_iter(bytes: &[u8], needle: u8) -> Positions<'_> {
-    let mut positions = Positions { bytes, pattern: LOW * u64::from(needle), base: 0, mask: 0 };
-    positions.mask = positions.matches(0);
-    positions
-}
-
-/// The indexes of a byte in text, found a word at a time: one mask of the matching bytes per
-/// eight bytes, then one bit per match (a field search started afresh at each tab costs more).
-#[derive(Debug)]
-pub(super) struct Positions<'a> {
-    bytes: &'a [u8],
-    pattern: u64,
-    /// Where the word of `mask` starts.
-    base: usize,
-    /// The high bits of that word's matching bytes not returned yet.
-    mask: u64,
-}
-
-impl Positions<'_> {
-    // The high bits of the matching bytes of the word at `at` (past the end, none).
-    fn matches(&self, at: usize) -> u64 {
-        let (word, valid) = match self.bytes.get(at..at + 8) {
-            Some(eight) => (word(eight), HIGH),
-            None => {
-                // The last bytes: the word that ends the text, shifted down (no copy through
-                // memory, which a load right after would stall on), or, in text shorter than a
-                // word, its bytes one by one.
-                let rest = self.bytes.len().saturating_sub(at);
-                let word = match self.bytes.len().checked_sub(8) {
-                    Some(last) => word(&self.bytes[last..]) >> ((8 - rest) * 8),
-                    None => self.bytes[at..]
-                        .iter()
-                        .rev()
-                        .fold(0, |word, byte| word << 8 | u64::from(*byte)),
-                };
-                // Cannot truncate: `rest` is below eight.
-                (word, HIGH & !(u64::MAX << (rest as u32 * 8)))
-            }
-        };
-        exact_zero_bytes(word ^ self.pattern) & valid
-    }
-}
-
-impl Iterator for Positions<'_> {
-    type Item = usize;
-
-    fn next(&mut self) -> Option<usize> {
-        while self.mask == 0 {
-            self.base += 8;
-            if self.base >= self.bytes.len() {
-                return None;
-            }
-            self.mask = self.matches(self.base);
-        }
-        let at = self.base + first(self.mask);
-        self.mask &= self.mask - 1;
+pub(super) fn find_iter(bytes: &[u8], needle: u8) -> impl Iterator<Item = usize> + '_ {
+    let mut from = 0;
+    std::iter::from_fn(move || {
+        let at = from + find(bytes.get(from..)?, needle)?;
+        from = at + 1;
         Some(at)
-    }
-}
-
-// The high bit of each zero byte of `word`, and of no other byte.
-fn exact_zero_bytes(word: u64) -> u64 {
-    !(((word & !HIGH).wrapping_add(!HIGH)) | word) & HIGH
+    })
 }
 
 #[cfg(test)]
