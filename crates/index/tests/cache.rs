@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{NOW, Rng, amber_of, member};
+use common::{NOW, Rng, amber_of, each_caller, option_sets};
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -15,7 +15,7 @@ use watchfire_index::{
     CacheErrorKind, CacheKey, Found, LookupOptions, Snapshot, from_claims, open_cached,
 };
 use watchfire_model::Observable;
-use watchfire_model::policy::{Audience, Principal};
+use watchfire_model::policy::Audience;
 use watchfire_model::record::Category;
 use watchfire_model::stix::{Indicator, Precision, StixObject, Timestamp, indicator_id};
 use watchfire_model::tlp::Tlp;
@@ -138,15 +138,10 @@ fn answers(snapshot: &Snapshot, keys: &[Observable], n_values: usize) -> Vec<Str
         .filter(|value| value.kind() == watchfire_model::ObservableKind::Domain)
         .map(Observable::value)
         .collect();
-    let principals = [Principal::Anonymous, member(1), member(2)];
-    let readers = principals.iter().map(Reader::Principal).chain([Reader::Operator]);
     let mut answers = Vec::new();
-    for reader in readers {
+    each_caller(|reader| {
         let access = snapshot.access(reader);
-        for options in [
-            LookupOptions::flag_all(NOW),
-            LookupOptions { now_micros: NOW, include_expired: false, include_benign: false },
-        ] {
+        for options in option_sets() {
             for value in &values {
                 answers.push(format!("{value} {:?}", snapshot.lookup(&access, value, options)));
             }
@@ -155,7 +150,7 @@ fn answers(snapshot: &Snapshot, keys: &[Observable], n_values: usize) -> Vec<Str
             snapshot.find_names_batch(&access, &names, options, &mut found);
             answers.push(format!("{found:?}"));
         }
-    }
+    });
     answers
 }
 

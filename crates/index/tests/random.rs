@@ -5,14 +5,14 @@
 
 mod common;
 
-use common::{NOW, Rng, amber_of, member};
+use common::{NOW, Rng, amber_of, each_caller, member, option_sets};
 
 use std::net::{IpAddr, Ipv4Addr};
 
 use uuid::Uuid;
 use watchfire_index::{Found, IPV4_BATCH, LookupOptions, MatchKind, Snapshot, from_claims};
 use watchfire_model::Observable;
-use watchfire_model::policy::{Audience, Principal};
+use watchfire_model::policy::Audience;
 use watchfire_model::stix::indicator_id;
 use watchfire_model::tlp::Tlp;
 use watchfire_store::{Claim, Reader};
@@ -151,14 +151,9 @@ fn address_lookups_agree_with_a_scan_over_every_claim() {
     let snapshot = from_claims(1, claims.clone(), benign.clone()).unwrap();
     let queries = queries(&mut rng, &claims);
     let mut n_hits = 0;
-    let principals = [Principal::Anonymous, member(1), member(2)];
-    let readers = principals.iter().map(Reader::Principal).chain([Reader::Operator]);
-    for reader in readers {
+    each_caller(|reader| {
         let access = snapshot.access(reader);
-        for options in [
-            LookupOptions::flag_all(NOW),
-            LookupOptions { now_micros: NOW, include_expired: false, include_benign: false },
-        ] {
+        for options in option_sets() {
             for address in &queries {
                 let hits = snapshot.lookup_address(&access, IpAddr::V4(*address), options);
                 let expected = reference(&claims, &benign, reader, options, *address);
@@ -166,7 +161,7 @@ fn address_lookups_agree_with_a_scan_over_every_claim() {
                 n_hits += hits.len();
             }
         }
-    }
+    });
     assert!(n_hits > 2000, "the queries hit often enough: {n_hits}");
 }
 
@@ -179,10 +174,7 @@ fn batched_and_allocation_free_lookups_give_what_lookup_gives() {
     let principal = member(1);
     for reader in [Reader::Principal(&principal), Reader::Operator] {
         let access = snapshot.access(reader);
-        for options in [
-            LookupOptions::flag_all(NOW),
-            LookupOptions { now_micros: NOW, include_expired: false, include_benign: false },
-        ] {
+        for options in option_sets() {
             let mut batched: Vec<(usize, Found)> = Vec::new();
             // An odd length, so the last block is partial.
             let addresses = &queries[..queries.len() - IPV4_BATCH / 2 - 1];

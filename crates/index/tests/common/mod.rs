@@ -4,8 +4,10 @@
 #![allow(dead_code)] // Each test file uses a different part.
 
 use uuid::Uuid;
+use watchfire_index::LookupOptions;
 use watchfire_model::policy::{Audience, Member, OrgId, Origin, Principal, Role};
 use watchfire_model::tlp::Tlp;
+use watchfire_store::Reader;
 
 /// The time of the lookups, microseconds since the epoch.
 pub const NOW: i64 = 1_800_000_000_000_000;
@@ -46,4 +48,18 @@ pub fn member(org: u128) -> Principal {
         in_community: true,
         client_of: Vec::new(),
     })
+}
+
+/// Calls `check` as each caller the tests ask as: anonymous, two members, the operator.
+pub fn each_caller(mut check: impl FnMut(Reader<'_>)) {
+    let principals = [Principal::Anonymous, member(1), member(2)];
+    principals.iter().map(Reader::Principal).chain([Reader::Operator]).for_each(&mut check);
+}
+
+/// The options the tests ask with: every hit, flagged; and expired and benign hits left out.
+pub fn option_sets() -> [LookupOptions; 2] {
+    [
+        LookupOptions::flag_all(NOW),
+        LookupOptions { now_micros: NOW, include_expired: false, include_benign: false },
+    ]
 }
