@@ -322,16 +322,32 @@ fn follow_log(state: &AppState, head: &watch::Sender<Seq>, stop: &AtomicBool) {
     }
 }
 
-// Follows the log with the match index: a new snapshot after each append.
+// Follows the log with the match index: a new snapshot after each append, paced by [`Pacer`].
 fn follow_index(state: &AppState, stop: &AtomicBool) {
     let mut last = state.index.snapshot().seq();
+    let mut pacer = Pacer::default();
     while !stop.load(Ordering::Relaxed) {
         match state.store.wait(last, Duration::from_millis(250)) {
             Ok(seq) if seq > last => {
-                if let Err(error) = state.index.refresh(&*state.store) {
-                    tracing::warn!(%error, "cannot refresh the match index; retrying");
+                let wait = pacer.wait(std::time::Instant::now());
+                if !wait.is_zero() {
+                    // Checked again after at most 250 ms, so a stop is not held up.
+                    std::thread::sleep(wait.min(Duration::from_millis(250)));
+                    continue;
                 }
-                last = seq;
+                let started = std::time::Instant::now();
+                match state.index.refresh(&*state.store) {
+                    Ok(_) => {
+                        let took = started.elapsed();
+                        last = seq.max(state.index.snapshot().seq());
+                        pacer.built(started, took);
+                        tracing::debug!(seq = last, ?took, "match index refreshed");
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "cannot refresh the match index; retrying");
+                        last = seq;
+                    }
+                }
             }
             Ok(_) => {}
             Err(error) => {
@@ -339,6 +355,34 @@ fn follow_index(state: &AppState, stop: &AtomicBool) {
                 std::thread::sleep(Duration::from_secs(1));
             }
         }
+    }
+}
+
+/// When the match index may be rebuilt next. A snapshot is built whole, from every claim (about
+/// two CPU-seconds at a million indicators), so while the log keeps moving (a large import) one
+/// build after another would hold a core. After a build that took `t`, the next starts no sooner
+/// than [`Pacer::SPACING`] times `t` later (capped at [`Pacer::MAX_WAIT`]): index builds take at
+/// most a quarter of a core, and a lookup sees an append at most about four builds late. A small
+/// store's builds take milliseconds, so its index follows at once.
+#[derive(Default)]
+struct Pacer {
+    not_before: Option<std::time::Instant>,
+}
+
+impl Pacer {
+    const SPACING: u32 = 3;
+    const MAX_WAIT: Duration = Duration::from_secs(60);
+
+    // How long to wait before the next build, at `now`.
+    fn wait(&self, now: std::time::Instant) -> Duration {
+        self.not_before
+            .map_or(Duration::ZERO, |not_before| not_before.saturating_duration_since(now))
+    }
+
+    // Records a build that started at `started` and took `took`.
+    fn built(&mut self, started: std::time::Instant, took: Duration) {
+        let pause = took.saturating_mul(Pacer::SPACING).min(Pacer::MAX_WAIT);
+        self.not_before = Some(started + took + pause);
     }
 }
 
@@ -448,5 +492,32 @@ fn refresh_scores(state: &AppState, stop: &AtomicBool) {
             }
         }
         std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::Pacer;
+
+    /// The first build starts at once; the next waits three times as long as the last build
+    /// took, counted from its end, and never more than a minute.
+    #[test]
+    fn index_builds_are_paced_by_the_time_the_last_took() {
+        let mut pacer = Pacer::default();
+        let start = Instant::now();
+        assert_eq!(pacer.wait(start), Duration::ZERO);
+        pacer.built(start, Duration::from_secs(2));
+        assert_eq!(pacer.wait(start + Duration::from_secs(2)), Duration::from_secs(6));
+        assert_eq!(pacer.wait(start + Duration::from_secs(7)), Duration::from_secs(1));
+        assert_eq!(pacer.wait(start + Duration::from_secs(8)), Duration::ZERO);
+        assert_eq!(pacer.wait(start + Duration::from_secs(100)), Duration::ZERO);
+        // A small store's build: a few milliseconds' pause.
+        pacer.built(start, Duration::from_millis(5));
+        assert_eq!(pacer.wait(start + Duration::from_millis(5)), Duration::from_millis(15));
+        // A huge one: at most a minute.
+        pacer.built(start, Duration::from_secs(40));
+        assert_eq!(pacer.wait(start + Duration::from_secs(40)), Pacer::MAX_WAIT);
     }
 }
