@@ -976,8 +976,13 @@ impl<'a> Matcher<'a> {
         let host_bytes = host.as_bytes();
         let is_quad = host_bytes.first().is_some_and(u8::is_ascii_digit)
             && host_bytes.iter().all(|byte| byte.is_ascii_digit() || *byte == b'.');
-        let may_hit = match is_plain_path && !is_quad && self.lower_name(host, classes(host_bytes))
-        {
+        // The host was mostly just asked as a field: `lower` then holds it already (only a name
+        // `lower_name` took is ever put there, and case changes no byte's class).
+        let is_name = is_plain_path
+            && !is_quad
+            && (self.lower.as_bytes().eq_ignore_ascii_case(host_bytes)
+                || self.lower_name(host, classes(host_bytes)));
+        let may_hit = match is_name {
             false => true,
             true => {
                 let mut url = std::mem::take(&mut self.url);
@@ -1596,14 +1601,23 @@ pub(crate) mod tests {
             ("dl.host.example", "/payload/%31.exe"),
             ("dl.host.example.", "/payload/1.exe"),
         ] {
-            let mut matcher = Matcher::new(&snapshot, &access, options);
-            matcher.consider_url(host, uri);
             let slow: Vec<(String, Observable)> =
                 Observable::parse_as(ObservableKind::Url, &format!("http://{host}{uri}"))
                     .into_iter()
                     .map(|observable| ("url".to_owned(), observable))
                     .collect();
-            assert_eq!(hits(&snapshot, &matcher.candidates), hits(&snapshot, &slow), "{host}{uri}");
+            // The URL alone, after its host was asked as a field (as a scan asks it, which
+            // leaves the host's lower case for the URL), and after another name was.
+            for asked_before in [None, Some(host), Some(&host.to_uppercase()), Some("b.example")] {
+                let mut matcher = Matcher::new(&snapshot, &access, options);
+                if let Some(field) = asked_before {
+                    matcher.consider("host", field);
+                    matcher.candidates.clear();
+                }
+                matcher.consider_url(host, uri);
+                let fast = hits(&snapshot, &matcher.candidates);
+                assert_eq!(fast, hits(&snapshot, &slow), "{host}{uri} after {asked_before:?}");
+            }
         }
     }
 }
