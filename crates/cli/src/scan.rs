@@ -706,8 +706,9 @@ struct Matcher<'a> {
     /// The parent of the last name asked, and whether it or its parents may hit.
     last_parent: Vec<u8>,
     last_parent_may_hit: bool,
+    /// What a JSON line's walk reuses, and the dotted path of a value that hit.
+    json: json::Buffers,
     path: String,
-    unescaped: Vec<u8>,
     misses: Misses,
     names: NameMisses,
     url: String,
@@ -807,8 +808,8 @@ impl<'a> Matcher<'a> {
             last_name_may_hit: false,
             last_parent: Vec::new(),
             last_parent_may_hit: false,
+            json: json::Buffers::default(),
             path: String::new(),
-            unescaped: Vec::new(),
             misses: Misses::new(),
             names: NameMisses::default(),
             url: String::new(),
@@ -1178,17 +1179,17 @@ fn tsv_candidates(matcher: &mut Matcher<'_>, columns: &Columns, line: &str) {
 // Zeek JSON and EVE: every string value, by its dotted path; Zeek http's host + uri and EVE's
 // http.hostname + http.url make a URL. A line that is not JSON yields nothing.
 fn json_candidates(matcher: &mut Matcher<'_>, line: &str) -> bool {
+    let mut buffers = std::mem::take(&mut matcher.json);
     let mut path = std::mem::take(&mut matcher.path);
-    let mut unescaped = std::mem::take(&mut matcher.unescaped);
     // The request's parts, kept in buffers the matcher reuses.
     let mut request = std::mem::take(&mut matcher.request);
     let mut has = [false; 4];
-    let is_json = json::walk(line, &mut path, &mut unescaped, &mut |path, value| {
-        let slot = match path {
-            "host" => Some(0),
-            "uri" => Some(1),
-            "http.hostname" => Some(2),
-            "http.url" => Some(3),
+    let is_json = json::walk(line, &mut buffers, &mut |keys, value| {
+        let slot = match keys.last() {
+            Some("host") if keys.are(&["host"]) => Some(0),
+            Some("uri") if keys.are(&["uri"]) => Some(1),
+            Some("hostname") if keys.are(&["http", "hostname"]) => Some(2),
+            Some("url") if keys.are(&["http", "url"]) => Some(3),
             _ => None,
         };
         if let Some(slot) = slot {
@@ -1196,10 +1197,18 @@ fn json_candidates(matcher: &mut Matcher<'_>, line: &str) -> bool {
             request[slot].push_str(value);
             has[slot] = true;
         }
-        matcher.consider(path, value);
+        // The field is named (its path joined) only for a value that may hit.
+        let before = matcher.candidates.len();
+        matcher.consider("", value);
+        if matcher.candidates.len() > before {
+            keys.path(&mut path);
+            for (field, _) in &mut matcher.candidates[before..] {
+                field.clone_from(&path);
+            }
+        }
     });
+    matcher.json = buffers;
     matcher.path = path;
-    matcher.unescaped = unescaped;
     if is_json {
         let [host, uri, http_host, http_url] = &request;
         if has[0] && has[1] {

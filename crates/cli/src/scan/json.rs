@@ -9,20 +9,75 @@
 /// at 127, its `IgnoredAny`, which confirms a line with a hit, has no limit).
 const MAX_DEPTH: usize = 128;
 
-/// Calls `visit(path, value)` for each string value of `line`; returns false when the line is
+/// The buffers a walk reuses from line to line.
+#[derive(Default)]
+pub(super) struct Buffers {
+    /// The open containers.
+    stack: Vec<Open>,
+    /// The text of the last string with escapes.
+    unescaped: Vec<u8>,
+    /// The text of the line's keys that had escapes.
+    keys: String,
+}
+
+/// The keys of the value visited: the current key of each object around it, outermost first
+/// (an array adds none). Nothing is joined until a caller asks for the dotted path.
+pub(super) struct Keys<'a> {
+    open: &'a [Open],
+    line: &'a str,
+    /// The text of the keys that had escapes.
+    escaped: &'a str,
+}
+
+impl<'a> Keys<'a> {
+    fn all(&self) -> impl DoubleEndedIterator<Item = &'a str> + '_ {
+        self.open.iter().filter(|open| open.is_object()).map(|open| self.text(*open))
+    }
+
+    fn text(&self, open: Open) -> &'a str {
+        let text = if open.is_escaped() { self.escaped } else { self.line };
+        // Cannot fail: a key lies between quotes (ASCII, so character boundaries), or is the
+        // whole of an unescaped key.
+        text.get(open.key_start as usize..open.key_end as usize).unwrap_or_default()
+    }
+
+    /// The innermost key (none for a value outside every object).
+    pub(super) fn last(&self) -> Option<&'a str> {
+        self.all().next_back()
+    }
+
+    /// Whether the keys are `keys`.
+    pub(super) fn are(&self, keys: &[&str]) -> bool {
+        self.all().eq(keys.iter().copied())
+    }
+
+    /// Writes the dotted path (`dns.rrname`) into `out`.
+    pub(super) fn path(&self, out: &mut String) {
+        out.clear();
+        for (index, key) in self.all().enumerate() {
+            if index > 0 {
+                out.push('.');
+            }
+            out.push_str(key);
+        }
+    }
+}
+
+/// Calls `visit(keys, value)` for each string value of `line`; returns false when the line is
 /// not JSON (the values visited so far must then be dropped).
 ///
 /// One loop over the line with an explicit stack of open containers (no call a value): a log's
-/// lines are flat and short, and the work per token, not per byte, is what costs.
+/// lines are flat and short, and the work per token, not per byte, is what costs. A key is kept
+/// as where it is in the line, not copied into a path.
 pub(super) fn walk(
     line: &str,
-    path: &mut String,
-    unescaped: &mut Vec<u8>,
-    visit: &mut impl FnMut(&str, &str),
+    buffers: &mut Buffers,
+    visit: &mut impl FnMut(&Keys<'_>, &str),
 ) -> bool {
-    path.clear();
+    buffers.stack.clear();
+    buffers.keys.clear();
     let mut reader = Reader { line, bytes: line.as_bytes(), at: 0 };
-    reader.walk(path, unescaped, visit).is_some() && {
+    reader.walk(buffers, visit).is_some() && {
         reader.skip_whitespace();
         reader.at == line.len()
     }
@@ -51,18 +106,25 @@ enum Next {
     After,
 }
 
-/// An open container: the length of the path outside it, times two, plus one for an object
-/// (small, as the stack is cleared for every line).
-#[derive(Clone, Copy, Default)]
-struct Open(u32);
+/// An open container, and for an object the key of the member being read: where its text is,
+/// in the line or (when it had escapes) in [`Buffers::keys`].
+#[derive(Clone, Copy)]
+struct Open {
+    key_start: u32,
+    key_end: u32,
+    flags: u8,
+}
 
 impl Open {
+    const OBJECT: u8 = 1;
+    const ESCAPED: u8 = 2;
+
     fn is_object(self) -> bool {
-        self.0 & 1 == 1
+        self.flags & Open::OBJECT != 0
     }
 
-    fn path_len(self) -> usize {
-        (self.0 >> 1) as usize
+    fn is_escaped(self) -> bool {
+        self.flags & Open::ESCAPED != 0
     }
 }
 
@@ -90,19 +152,16 @@ impl Reader<'_> {
 
     fn walk(
         &mut self,
-        path: &mut String,
-        unescaped: &mut Vec<u8>,
-        visit: &mut impl FnMut(&str, &str),
+        buffers: &mut Buffers,
+        visit: &mut impl FnMut(&Keys<'_>, &str),
     ) -> Option<()> {
-        // Deeper than MAX_DEPTH is refused, so the stack never grows past it.
-        let mut stack = [Open::default(); MAX_DEPTH + 1];
-        let mut depth = 0;
+        let Buffers { stack, unescaped, keys } = buffers;
         let mut next = Next::Value;
         loop {
             match next {
                 Next::Value => match self.next_byte() {
                     opening @ (b'{' | b'[') => {
-                        if depth == MAX_DEPTH {
+                        if stack.len() == MAX_DEPTH {
                             return None;
                         }
                         self.at += 1;
@@ -112,15 +171,15 @@ impl Reader<'_> {
                             self.at += 1;
                             next = Next::After;
                         } else {
-                            // Cannot truncate: a line is at most MAX_LINE bytes.
-                            stack[depth] = Open((path.len() as u32) << 1 | u32::from(is_object));
-                            depth += 1;
+                            let flags = if is_object { Open::OBJECT } else { 0 };
+                            stack.push(Open { key_start: 0, key_end: 0, flags });
                             next = if is_object { Next::Key } else { Next::Value };
                         }
                     }
                     b'"' => {
                         let text = self.string(unescaped)?;
-                        visit(path, self.text(&text, unescaped));
+                        let keys = Keys { open: stack, line: self.line, escaped: keys };
+                        visit(&keys, self.text(&text, unescaped));
                         next = Next::After;
                     }
                     b't' => {
@@ -148,12 +207,20 @@ impl Reader<'_> {
                         return None;
                     }
                     let key = self.string(unescaped)?;
-                    let outside = stack[depth - 1].path_len();
-                    path.truncate(outside);
-                    if outside > 0 {
-                        path.push('.');
+                    // Cannot truncate: a line is at most MAX_LINE bytes (and an unescaped key
+                    // is shorter than its text in the line).
+                    let (key_start, key_end, flags) = match key {
+                        Text::Line(start, end) => (start as u32, end as u32, Open::OBJECT),
+                        Text::Unescaped => {
+                            let start = keys.len() as u32;
+                            keys.push_str(self.text(&key, unescaped));
+                            (start, keys.len() as u32, Open::OBJECT | Open::ESCAPED)
+                        }
+                    };
+                    // The innermost container is the object this key is of.
+                    if let Some(open) = stack.last_mut() {
+                        *open = Open { key_start, key_end, flags };
                     }
-                    path.push_str(self.text(&key, unescaped));
                     if self.next_byte() != b':' {
                         return None;
                     }
@@ -161,10 +228,7 @@ impl Reader<'_> {
                     next = Next::Value;
                 }
                 Next::After => {
-                    if depth == 0 {
-                        return Some(());
-                    }
-                    let open = stack[depth - 1];
+                    let Some(open) = stack.last().copied() else { return Some(()) };
                     match self.next_byte() {
                         b',' => {
                             self.at += 1;
@@ -172,12 +236,11 @@ impl Reader<'_> {
                         }
                         b'}' if open.is_object() => {
                             self.at += 1;
-                            path.truncate(open.path_len());
-                            depth -= 1;
+                            stack.pop();
                         }
                         b']' if !open.is_object() => {
                             self.at += 1;
-                            depth -= 1;
+                            stack.pop();
                         }
                         _ => return None,
                     }
@@ -281,7 +344,9 @@ mod tests {
 
     fn check(line: &str) -> Option<Vec<String>> {
         let mut seen = Vec::new();
-        let ok = walk(line, &mut String::new(), &mut Vec::new(), &mut |path, value| {
+        let mut path = String::new();
+        let ok = walk(line, &mut Buffers::default(), &mut |keys, value| {
+            keys.path(&mut path);
             seen.push(format!("{path}={value}"));
         });
         ok.then_some(seen)
@@ -294,6 +359,26 @@ mod tests {
         let escaped = r#" {"k\"ey":"a\\b\u00e9\ud83d\ude00\/"} "#;
         assert_eq!(check(escaped).unwrap(), ["k\"ey=a\\bé😀/"]);
         assert_eq!(check("[]").unwrap(), Vec::<String>::new());
+    }
+
+    /// A value's keys, asked one by one, are those its path joins (a key may hold a dot).
+    #[test]
+    fn keys_are_read_where_they_are() {
+        let line = r#"{"http":{"hostname":"a","u\u0072l":"b","x.y":["c",{"z":"d"}]},"e":"f"}"#;
+        let mut seen = Vec::new();
+        let ok = walk(line, &mut Buffers::default(), &mut |keys, value| {
+            let last = keys.last().unwrap_or_default().to_owned();
+            let is_request = keys.are(&["http", "hostname"]) || keys.are(&["http", "url"]);
+            seen.push(format!("{value}:{last}:{is_request}"));
+        });
+        assert!(ok);
+        assert_eq!(
+            seen,
+            ["a:hostname:true", "b:url:true", "c:x.y:false", "d:z:false", "f:e:false"]
+        );
+        assert!(walk(r#""top""#, &mut Buffers::default(), &mut |keys, _| {
+            assert_eq!((keys.last(), keys.are(&[])), (None, true));
+        }));
     }
 
     #[test]
