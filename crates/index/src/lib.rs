@@ -600,6 +600,9 @@ impl Snapshot {
         match address {
             IpAddr::V4(v4) => {
                 let bits = u32::from(v4);
+                if !self.v4.may_hold(bits) {
+                    return;
+                }
                 if let Some(claims) = self.v4.exact(bits) {
                     self.push(access, options, FoundKey::V4(bits), claims, how, found);
                 }

@@ -210,6 +210,19 @@ impl V4Table {
         chunk.base + rank256(&chunk.starts, (address >> 8) & 255) - 1
     }
 
+    /// Whether the table may hold anything for `address`: false when its /16 record shows no
+    /// listed address in its /23 block and no network holding it, which is the answer for most
+    /// addresses, from one record.
+    #[inline]
+    pub(crate) fn may_hold(&self, address: u32) -> bool {
+        let block = &self.level1[(address >> 16) as usize];
+        let slash23 = (address >> 9) & 127;
+        block.cell != 0
+            || block.in_nets(address)
+            || block.exact[(slash23 >> 6) as usize] & (1 << (slash23 & 63)) != 0
+            || !self.long.is_empty()
+    }
+
     /// Returns the claims of the exact address, if listed.
     pub(crate) fn exact(&self, address: u32) -> Option<ClaimsRef> {
         let (start, end) = self.exact_range(address)?;

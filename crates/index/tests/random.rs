@@ -47,15 +47,25 @@ fn claim(rng: &mut Rng, observable: Observable, n: u64) -> Claim {
     }
 }
 
-/// Claims in 10.0.0.0/14 so that addresses, networks and claims collide often.
+/// Claims in 10.0.0.0/14 so that addresses, networks (/8 to /31) and claims collide often.
 fn claims(rng: &mut Rng) -> (Vec<Claim>, Vec<String>) {
+    claims_in(rng, 18, 8..=31)
+}
+
+/// Claims in the low `span` bits of 10.0.0.0/8, networks of the lengths `lengths`.
+fn claims_in(
+    rng: &mut Rng,
+    span: u32,
+    lengths: std::ops::RangeInclusive<u8>,
+) -> (Vec<Claim>, Vec<String>) {
     let mut claims = Vec::new();
     let mut benign = Vec::new();
     for n in 0..6000 {
-        let bits = (10 << 24) | rng.below(1 << 18) as u32;
+        let bits = (10 << 24) | rng.below(1 << span) as u32;
         let observable = match rng.below(3) {
             0 => {
-                let len = 8 + rng.below(24) as u8;
+                let len = lengths.start()
+                    + rng.below(u64::from(lengths.end() - lengths.start()) + 1) as u8;
                 Observable::from_network(IpAddr::V4(Ipv4Addr::from(bits)), len)
             }
             // Now and then a public suffix (private section), which matches only itself.
@@ -129,9 +139,15 @@ fn summary(hits: &[watchfire_index::Hit<'_>]) -> Vec<(MatchKind, String, Vec<Str
 }
 
 fn queries(rng: &mut Rng, claims: &[Claim]) -> Vec<Ipv4Addr> {
+    queries_in(rng, claims, 18)
+}
+
+/// Addresses in the claims' space (the low `span` bits of 10.0.0.0/8), anywhere, and the
+/// claims' own.
+fn queries_in(rng: &mut Rng, claims: &[Claim], span: u32) -> Vec<Ipv4Addr> {
     (0..2000)
         .map(|n| match n % 3 {
-            0 => Ipv4Addr::from((10 << 24) | rng.below(1 << 18) as u32),
+            0 => Ipv4Addr::from((10 << 24) | rng.below(1 << span) as u32),
             1 => Ipv4Addr::from(rng.next() as u32),
             _ => {
                 let claim = &claims[rng.below(claims.len() as u64) as usize];
@@ -163,6 +179,36 @@ fn address_lookups_agree_with_a_scan_over_every_claim() {
         }
     });
     assert!(n_hits > 2000, "the queries hit often enough: {n_hits}");
+}
+
+/// Where most /16 blocks hold no network around them and most /23 blocks no listed address,
+/// the /16 record alone answers for most addresses; the answers still agree with the scan.
+/// Networks of /17 to /24 in 10.0.0.0/12, then of /23 to /30 in 10.0.0.0/10 (those longer
+/// than /24 are kept apart from the records, so no record may answer alone then).
+#[test]
+fn addresses_answered_by_their_block_record_agree_with_a_scan() {
+    for (span, lengths) in [(20, 17..=24), (22, 23..=30)] {
+        let mut rng = Rng(0x5eed_0f16_b10c_0001);
+        let (claims, benign) = claims_in(&mut rng, span, lengths.clone());
+        let snapshot = from_claims(1, claims.clone(), benign.clone()).unwrap();
+        let queries = queries_in(&mut rng, &claims, span);
+        let mut n_hits = 0;
+        let options = option_sets()[0];
+        each_caller(|reader| {
+            let access = snapshot.access(reader);
+            let mut found = Vec::new();
+            for address in &queries {
+                let hits = snapshot.lookup_address(&access, IpAddr::V4(*address), options);
+                let expected = reference(&claims, &benign, reader, options, *address);
+                assert_eq!(summary(&hits), expected, "{address} as {reader:?}, {lengths:?}");
+                found.clear();
+                snapshot.find_ipv4(&access, *address, options, &mut found);
+                assert_eq!(found.len(), hits.len(), "{address} as {reader:?}, {lengths:?}");
+                n_hits += hits.len();
+            }
+        });
+        assert!(n_hits > 1000, "the queries hit often enough: {n_hits}, {lengths:?}");
+    }
 }
 
 #[test]
