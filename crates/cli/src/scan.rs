@@ -710,7 +710,6 @@ struct Matcher<'a> {
     json: json::Buffers,
     path: String,
     misses: Misses,
-    addresses: AddressMisses,
     names: NameMisses,
     url: String,
     /// A JSON line's `host`, `uri`, `http.hostname` and `http.url`.
@@ -759,35 +758,6 @@ impl NameMisses {
             self.slots = vec![0; NameMisses::SLOTS];
         }
         self.slots[NameMisses::slot(hash)] = hash;
-    }
-}
-
-/// IPv4 addresses that hit nothing, one per slot by a hash of the address, so that the
-/// addresses a log repeats (its resolvers, proxies and servers) are not asked again. 8 KiB: it
-/// stays in the core's nearest cache.
-struct AddressMisses {
-    /// The address with bit 32 set (0: an empty slot).
-    slots: Vec<u64>,
-}
-
-impl AddressMisses {
-    const SLOTS: usize = 1 << 10;
-
-    fn new() -> AddressMisses {
-        AddressMisses { slots: vec![0; AddressMisses::SLOTS] }
-    }
-
-    fn slot(&self, address: std::net::Ipv4Addr) -> usize {
-        // Multiplicative hashing: the top bits of the product mix every bit of the address.
-        (u32::from(address).wrapping_mul(0x9e37_79b1) >> 22) as usize
-    }
-
-    fn holds(&self, slot: usize, address: std::net::Ipv4Addr) -> bool {
-        self.slots[slot] == u64::from(u32::from(address)) | 1 << 32
-    }
-
-    fn remember(&mut self, slot: usize, address: std::net::Ipv4Addr) {
-        self.slots[slot] = u64::from(u32::from(address)) | 1 << 32;
     }
 }
 
@@ -841,7 +811,6 @@ impl<'a> Matcher<'a> {
             json: json::Buffers::default(),
             path: String::new(),
             misses: Misses::new(),
-            addresses: AddressMisses::new(),
             names: NameMisses::default(),
             url: String::new(),
             request: Default::default(),
@@ -857,17 +826,11 @@ impl<'a> Matcher<'a> {
             && (7..=15).contains(&bytes.len())
             && let Some(address) = ipv4::try_parse(value)
         {
-            let slot = self.addresses.slot(address);
-            if self.addresses.holds(slot, address) {
-                return;
-            }
             self.found.clear();
             self.snapshot.find_ipv4(self.access, address, self.options, &mut self.found);
             // The strict parser's address is the observable `Observable::parse` makes of it,
             // and the index has just answered for it: no second parse or look-up.
-            if self.found.is_empty() {
-                self.addresses.remember(slot, address);
-            } else {
+            if !self.found.is_empty() {
                 self.candidates.push((field.to_owned(), Observable::from_ip(address.into())));
             }
             return;
