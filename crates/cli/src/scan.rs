@@ -1149,24 +1149,29 @@ fn tsv_candidates(matcher: &mut Matcher<'_>, columns: &Columns, line: &str) {
     let mut uri = None;
     let bytes = line.as_bytes();
     let mut start = 0;
-    for column in 0..columns.read {
-        let end = swar::find(&bytes[start..], b'\t').map_or(bytes.len(), |at| start + at);
-        let kind = columns.kinds[column];
-        // Cut at tabs, ASCII bytes: both ends are character boundaries.
-        let value = line.get(start..end).unwrap_or_default();
-        if kind != Column::Skip && value != "-" && value != "(empty)" {
-            if Some(column) == columns.host {
-                host = Some(value);
-            } else if Some(column) == columns.uri {
-                uri = Some(value);
-            }
-            let field = &columns.names[column];
-            match kind {
-                Column::Items => value.split(',').for_each(|item| matcher.consider(field, item)),
-                _ => matcher.consider(field, value),
+    for (column, kind) in columns.kinds[..columns.read].iter().enumerate() {
+        let rest = &bytes[start..];
+        let end = start + swar::find(rest, b'\t').unwrap_or(rest.len());
+        // A column never read is never made a string.
+        if *kind != Column::Skip {
+            // Cut at tabs, ASCII bytes: both ends are character boundaries.
+            let value = line.get(start..end).unwrap_or_default();
+            if value != "-" && value != "(empty)" {
+                if Some(column) == columns.host {
+                    host = Some(value);
+                } else if Some(column) == columns.uri {
+                    uri = Some(value);
+                }
+                let field = &columns.names[column];
+                match kind {
+                    Column::Items => {
+                        value.split(',').for_each(|item| matcher.consider(field, item));
+                    }
+                    _ => matcher.consider(field, value),
+                }
             }
         }
-        if end == bytes.len() {
+        if end >= bytes.len() {
             break;
         }
         start = end + 1;
@@ -1521,6 +1526,9 @@ pub(crate) mod tests {
         let found: Vec<(&str, &str)> =
             found.iter().map(|(f, v)| (f.as_str(), v.as_str())).collect();
         assert_eq!(found, [("id.resp_h", "1.2.3.4"), ("url", "http://bad.example/x.exe")]);
+        // A line cut short: the fields it has are read, and no URL is made without a host.
+        let found = candidates(&http, "1.5\t1.2.3.4\t/x.exe");
+        assert_eq!(found, [("id.resp_h".to_owned(), "1.2.3.4".to_owned())]);
     }
 
     /// The index-first path finds what parsing every value and looking it up finds, for values
