@@ -306,10 +306,12 @@ fn scan_file(
     json: bool,
 ) -> Result<Scanned> {
     let name: Arc<str> = Arc::from(path.display().to_string());
-    let raw: Box<dyn Read + Send> = if path.as_os_str() == "-" {
-        Box::new(io::stdin())
+    let (raw, live): (Box<dyn Read + Send>, Live) = if path.as_os_str() == "-" {
+        (Box::new(io::stdin()), Live::stdin())
     } else {
-        Box::new(File::open(path).with_context(|| format!("cannot open {name}"))?)
+        let file = File::open(path).with_context(|| format!("cannot open {name}"))?;
+        let live = Live::of(&file);
+        (Box::new(file), live)
     };
     let (chunk_sender, chunk_receiver) = mpsc::sync_channel::<Chunk>(threads * 2);
     let chunk_receiver = Arc::new(std::sync::Mutex::new(chunk_receiver));
@@ -344,11 +346,12 @@ fn scan_file(
         drop(result_sender);
         drop(pool_sender);
         let name_for_reader = Arc::clone(&name);
+        let is_live = live.is_live();
         // The input layer of `formats` unpacks gzip and zip (rotated Zeek logs are gzipped),
         // capped; it is opened in the reader thread, which owns it.
         let reader = scope.spawn(move || {
             let mut input = input::open(&name_for_reader, raw)?;
-            read_chunks(&mut input, &name_for_reader, format, &chunk_sender, &pool_receiver)
+            read_chunks(&mut input, &name_for_reader, format, &live, &chunk_sender, &pool_receiver)
         });
         // Write results in chunk order.
         let mut pending = std::collections::BTreeMap::new();
@@ -362,6 +365,10 @@ fn scan_file(
             while let Some((output, n_hits)) = pending.remove(&next) {
                 if write_error.is_none() {
                     write_error = out.write_all(&output).err();
+                    // A live input's hits are wanted as they are found, not when a buffer fills.
+                    if is_live && !output.is_empty() && write_error.is_none() {
+                        write_error = out.flush().err();
+                    }
                 }
                 hits += n_hits;
                 next += 1;
@@ -376,16 +383,92 @@ fn scan_file(
     })
 }
 
+/// An input fed as it goes (a pipe, a named pipe, a terminal: anything but a regular file), and
+/// how to ask it whether more is ready: a sensor's pipe may stay quiet for minutes, and the lines
+/// read so far must be matched now, not when a chunk fills.
+struct Live {
+    #[cfg(unix)]
+    fd: Option<std::os::fd::OwnedFd>,
+}
+
+impl Live {
+    /// A file read to its end.
+    #[cfg(test)]
+    const NOT: Live = Live {
+        #[cfg(unix)]
+        fd: None,
+    };
+
+    fn stdin() -> Live {
+        #[cfg(unix)]
+        {
+            use std::os::fd::AsFd as _;
+            Live::of_fd(io::stdin().as_fd().try_clone_to_owned().ok())
+        }
+        #[cfg(not(unix))]
+        Live {}
+    }
+
+    fn of(file: &File) -> Live {
+        #[cfg(unix)]
+        {
+            use std::os::fd::AsFd as _;
+            Live::of_fd(file.as_fd().try_clone_to_owned().ok())
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = file;
+            Live {}
+        }
+    }
+
+    #[cfg(unix)]
+    fn of_fd(fd: Option<std::os::fd::OwnedFd>) -> Live {
+        let Some(file) = fd.map(File::from) else { return Live { fd: None } };
+        let is_file = file.metadata().is_ok_and(|metadata| metadata.is_file());
+        Live { fd: (!is_file).then(|| file.into()) }
+    }
+
+    fn is_live(&self) -> bool {
+        #[cfg(unix)]
+        {
+            self.fd.is_some()
+        }
+        #[cfg(not(unix))]
+        false
+    }
+
+    /// Whether a read now would wait: a live input with nothing ready. (Bytes already buffered
+    /// above the descriptor, by a reader or a decompressor, make this answer early; that only
+    /// ships a smaller chunk.)
+    fn would_wait(&self) -> bool {
+        #[cfg(unix)]
+        {
+            use rustix::event::{PollFd, PollFlags, Timespec, poll};
+            let Some(fd) = &self.fd else { return false };
+            let mut fds = [PollFd::new(fd, PollFlags::IN)];
+            let now = Timespec { tv_sec: 0, tv_nsec: 0 };
+            poll(&mut fds, Some(&now)).is_ok_and(|ready| ready == 0)
+        }
+        #[cfg(not(unix))]
+        false
+    }
+}
+
 // Runs in the reader thread: cuts the input into chunks of whole lines, following Zeek headers.
 // Input is read straight into a chunk's buffer, [`READ`] bytes at most at a time, and cut at the
 // last newline (a line is never copied on its own; only the piece after the last newline moves to
 // the next buffer); buffers come back from the workers through `pool`, still initialised, so
 // they are neither copied into nor cleared. Returns the lines, the bytes and the lines skipped for
 // being longer than [`MAX_LINE`].
+//
+// A live input (see [`Live`]) ships the whole lines it holds before a read that would wait, so a
+// quiet pipe's lines are matched now; while bytes keep coming, its chunks fill as a file's do.
 fn read_chunks(
     input: &mut impl Read,
     name: &Arc<str>,
     format: Option<LogFormat>,
+    live: &Live,
     sender: &mpsc::SyncSender<Chunk>,
     pool: &mpsc::Receiver<Vec<u8>>,
 ) -> Result<(u64, u64, u64)> {
@@ -405,7 +488,17 @@ fn read_chunks(
     let mut filled = 0;
     // Inside a line longer than MAX_LINE: its bytes are dropped up to its newline.
     let mut dropping = false;
+    // A live input's `pending` holds a whole line (only the bytes of each read are searched, so a
+    // line trickling in is not searched again and again).
+    let mut has_line = false;
     loop {
+        // Whole lines waiting, and nothing more ready: ship them before the read waits.
+        if has_line && live.would_wait() {
+            has_line = false;
+            if cutter.ship_lines(&mut pending, &mut filled) == Some(false) {
+                return Ok((cutter.lines, bytes_read, cutter.too_long));
+            }
+        }
         let n_read = match input.read(&mut pending[filled..]) {
             Ok(n_read) => n_read,
             Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
@@ -426,26 +519,22 @@ fn read_chunks(
         } else {
             filled += n_read;
         }
+        if live.is_live() {
+            let fresh = &pending[filled.saturating_sub(n_read)..filled];
+            has_line |= memchr::memchr(b'\n', fresh).is_some();
+        }
         if filled < CHUNK {
             continue;
         }
-        match memchr::memrchr(b'\n', &pending[..filled]) {
-            Some(last) => {
-                let mut next = cutter.read_buffer();
-                let tail = filled - (last + 1);
-                next[..tail].copy_from_slice(&pending[last + 1..filled]);
-                pending.truncate(last + 1);
-                if !cutter.ship(std::mem::replace(&mut pending, next)) {
-                    return Ok((cutter.lines, bytes_read, cutter.too_long));
-                }
-                filled = tail;
-            }
+        has_line = false;
+        match cutter.ship_lines(&mut pending, &mut filled) {
+            Some(false) => return Ok((cutter.lines, bytes_read, cutter.too_long)),
             None if filled > MAX_LINE => {
                 filled = 0;
                 dropping = true;
                 cutter.too_long += 1;
             }
-            None => {}
+            Some(true) | None => {}
         }
         if filled > MAX_LINE {
             // The rest after the last newline is already too long a line.
@@ -485,6 +574,18 @@ impl Cutter<'_> {
         let mut buffer = self.pool.try_recv().unwrap_or_else(|_| vec![0; BUFFER]);
         buffer.resize(BUFFER, 0);
         buffer
+    }
+
+    // Ships the whole lines of `pending[..filled]`, keeping the piece after the last newline in
+    // a fresh buffer; None when there is no newline, Some(false) when the workers are gone.
+    fn ship_lines(&mut self, pending: &mut Vec<u8>, filled: &mut usize) -> Option<bool> {
+        let last = memchr::memrchr(b'\n', &pending[..*filled])?;
+        let mut next = self.read_buffer();
+        let tail = *filled - (last + 1);
+        next[..tail].copy_from_slice(&pending[last + 1..*filled]);
+        pending.truncate(last + 1);
+        *filled = tail;
+        Some(self.ship(std::mem::replace(pending, next)))
     }
 
     // A buffer holding `bytes`.
@@ -1263,7 +1364,7 @@ pub(crate) mod tests {
         let (_pool_sender, pool) = mpsc::channel();
         let mut reader = Trickle { input, block };
         let name: Arc<str> = Arc::from("test.log");
-        let counts = read_chunks(&mut reader, &name, None, &sender, &pool).unwrap();
+        let counts = read_chunks(&mut reader, &name, None, &Live::NOT, &sender, &pool).unwrap();
         drop(sender);
         (receiver.into_iter().collect(), counts)
     }

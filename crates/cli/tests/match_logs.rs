@@ -140,3 +140,75 @@ fn bad_lines_are_skipped_and_counted_and_the_good_ones_still_match() {
     // Binary garbage, invalid UTF-8, truncated JSON and the over-long line; not the blank one.
     assert_eq!(summary["summary"]["skipped"], 4, "{summary}");
 }
+
+/// A sensor's pipe stays open for hours: each line must be matched as it comes, not when a chunk
+/// fills or the pipe closes. Both standard input and a named pipe given as a file.
+#[test]
+fn lines_from_a_pipe_are_matched_while_it_stays_open() {
+    use std::io::{BufRead as _, Write as _};
+    use std::process::{Command, Stdio};
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("store").display().to_string();
+    let indicators = dir.path().join("indicators.txt");
+    std::fs::write(&indicators, "192.0.2.77\n").unwrap();
+    let imported = watchfire(
+        &["--data", &data, "import", "--format", "plain-ip", &indicators.display().to_string()],
+        b"",
+    );
+    assert!(imported.ok(), "{}", imported.stderr);
+    let line = |n: u32| {
+        format!(
+            "{{\"timestamp\":\"2026-01-01T00:00:0{n}Z\",\"event_type\":\"flow\",\"src_ip\":\"192.0.2.77\",\"dest_ip\":\"198.51.100.{n}\"}}\n"
+        )
+    };
+    let fifo = dir.path().join("eve.pipe");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo runs");
+    assert!(made.success());
+    for source in ["-", fifo.to_str().unwrap()] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_watchfire"))
+            .args(["--data", &data, "match", "--json", "--format", "eve", source])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (sender, lines) = mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                let _ = sender.send(line.unwrap());
+            }
+        });
+        // Opening a named pipe for writing waits for its reader: `match` itself.
+        let mut input: Box<dyn std::io::Write> = match source {
+            "-" => Box::new(child.stdin.take().unwrap()),
+            _ => Box::new(std::fs::OpenOptions::new().write(true).open(&fifo).unwrap()),
+        };
+        for n in 1..=2 {
+            input.write_all(line(n).as_bytes()).unwrap();
+            input.flush().unwrap();
+            // The pipe stays open; the hit must come anyway (generous for a loaded machine).
+            let hit = lines.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|_| {
+                panic!("{source}: no hit for line {n} while the pipe stays open")
+            });
+            let hit: Value = serde_json::from_str(&hit).unwrap();
+            assert_eq!(
+                (hit["line"].as_u64(), hit["value"].as_str()),
+                (Some(n.into()), Some("192.0.2.77"))
+            );
+        }
+        drop(input);
+        drop(child.stdin.take());
+        let summary: Value =
+            serde_json::from_str(&lines.recv_timeout(Duration::from_secs(30)).unwrap()).unwrap();
+        assert_eq!(
+            (summary["summary"]["lines"].as_u64(), summary["summary"]["hits"].as_u64()),
+            (Some(2), Some(2))
+        );
+        assert!(child.wait().unwrap().success());
+        reader.join().unwrap();
+    }
+}
