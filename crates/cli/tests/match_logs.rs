@@ -97,8 +97,9 @@ fn gzip_logs_match_like_plain_ones() {
     assert_eq!(hits(&packed), expected);
 }
 
-#[test]
-fn bad_lines_are_skipped_and_counted_and_the_good_ones_still_match() {
+/// A store in a temporary directory listing the one address `192.0.2.77`: the directory (kept
+/// while the test runs) and the store's path.
+fn store_listing_one_address() -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("store").display().to_string();
     let indicators = dir.path().join("indicators.txt");
@@ -108,11 +109,20 @@ fn bad_lines_are_skipped_and_counted_and_the_good_ones_still_match() {
         b"",
     );
     assert!(imported.ok(), "{}", imported.stderr);
-    let good = |n: u32| {
-        format!(
-            "{{\"timestamp\":\"2026-01-01T00:00:0{n}Z\",\"event_type\":\"flow\",\"src_ip\":\"192.0.2.77\",\"dest_ip\":\"198.51.100.1\"}}\n"
-        )
-    };
+    (dir, data)
+}
+
+/// EVE flow line `n` (1-9) from the listed address `192.0.2.77`.
+fn eve_flow(n: u32) -> String {
+    format!(
+        "{{\"timestamp\":\"2026-01-01T00:00:0{n}Z\",\"event_type\":\"flow\",\"src_ip\":\"192.0.2.77\",\"dest_ip\":\"198.51.100.{n}\"}}\n"
+    )
+}
+
+#[test]
+fn bad_lines_are_skipped_and_counted_and_the_good_ones_still_match() {
+    let (dir, data) = store_listing_one_address();
+    let good = eve_flow;
     let mut log = Vec::new();
     log.extend_from_slice(good(1).as_bytes());
     log.extend_from_slice(b"\x00\x01\x02\xff\xfe binary 192.0.2.77 garbage\n");
@@ -150,20 +160,8 @@ fn lines_from_a_pipe_are_matched_while_it_stays_open() {
     use std::sync::mpsc;
     use std::time::Duration;
 
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("store").display().to_string();
-    let indicators = dir.path().join("indicators.txt");
-    std::fs::write(&indicators, "192.0.2.77\n").unwrap();
-    let imported = watchfire(
-        &["--data", &data, "import", "--format", "plain-ip", &indicators.display().to_string()],
-        b"",
-    );
-    assert!(imported.ok(), "{}", imported.stderr);
-    let line = |n: u32| {
-        format!(
-            "{{\"timestamp\":\"2026-01-01T00:00:0{n}Z\",\"event_type\":\"flow\",\"src_ip\":\"192.0.2.77\",\"dest_ip\":\"198.51.100.{n}\"}}\n"
-        )
-    };
+    let (dir, data) = store_listing_one_address();
+    let line = eve_flow;
     let fifo = dir.path().join("eve.pipe");
     let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo runs");
     assert!(made.success());
