@@ -10,7 +10,7 @@
 //!
 //! The index comes from its cache file as for `match` (`snapshot.rs`); `--no-cache` builds it.
 
-use std::io::{self, BufRead, BufWriter, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -19,6 +19,8 @@ use serde::Serialize;
 use watchfire_index::{Hit, LookupOptions, Snapshot};
 use watchfire_model::Observable;
 use watchfire_store::Reader;
+
+use crate::live::Live;
 
 /// Arguments of `watchfire lookup`.
 #[derive(Debug, clap::Args)]
@@ -76,8 +78,8 @@ pub fn run(args: &Args, data: &Path, database: Option<&str>) -> Result<ExitCode>
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let mut n_invalid = 0;
-    let mut answer = |value: &str| -> io::Result<()> {
-        if !answer_one(&mut out, &snapshot, options, args.json, value)? {
+    let mut answer = |out: &mut BufWriter<_>, value: &str| -> io::Result<()> {
+        if !answer_one(out, &snapshot, options, args.json, value)? {
             n_invalid += 1;
         }
         Ok(())
@@ -85,15 +87,26 @@ pub fn run(args: &Args, data: &Path, database: Option<&str>) -> Result<ExitCode>
     let mut written = Ok(());
     for value in &args.values {
         if value == "-" {
-            for line in io::stdin().lock().lines() {
-                let line = line.context("cannot read standard input")?;
-                let line = line.trim();
-                if !line.is_empty() && written.is_ok() {
-                    written = answer(line);
+            // A pipe fed as it goes gets its answers as it goes: they are flushed before a read
+            // that would wait (a list read in one go is still written in large blocks).
+            let live = Live::stdin();
+            let mut input = BufReader::new(io::stdin());
+            let mut line = String::new();
+            loop {
+                if input.buffer().is_empty() && live.would_wait() && written.is_ok() {
+                    written = out.flush();
+                }
+                line.clear();
+                if input.read_line(&mut line).context("cannot read standard input")? == 0 {
+                    break;
+                }
+                let value = line.trim();
+                if !value.is_empty() && written.is_ok() {
+                    written = answer(&mut out, value);
                 }
             }
         } else if written.is_ok() {
-            written = answer(value);
+            written = answer(&mut out, value);
         }
     }
     let written = written.and_then(|()| out.flush());

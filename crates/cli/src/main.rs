@@ -6,6 +6,7 @@ mod convert;
 mod extract;
 mod feeds;
 mod import;
+mod live;
 mod lookup;
 mod scan;
 mod serve;

@@ -46,6 +46,7 @@ use watchfire_model::{Observable, ObservableKind};
 use watchfire_store::Reader;
 
 use crate::import::EXIT_USAGE;
+use crate::live::Live;
 
 mod json;
 mod swar;
@@ -381,78 +382,6 @@ fn scan_file(
         }
         Ok(Scanned { lines, bytes, hits, skipped: skipped + too_long })
     })
-}
-
-/// An input fed as it goes (a pipe, a named pipe, a terminal: anything but a regular file), and
-/// how to ask it whether more is ready: a sensor's pipe may stay quiet for minutes, and the lines
-/// read so far must be matched now, not when a chunk fills.
-struct Live {
-    #[cfg(unix)]
-    fd: Option<std::os::fd::OwnedFd>,
-}
-
-impl Live {
-    /// A file read to its end.
-    #[cfg(test)]
-    const NOT: Live = Live {
-        #[cfg(unix)]
-        fd: None,
-    };
-
-    fn stdin() -> Live {
-        #[cfg(unix)]
-        {
-            use std::os::fd::AsFd as _;
-            Live::of_fd(io::stdin().as_fd().try_clone_to_owned().ok())
-        }
-        #[cfg(not(unix))]
-        Live {}
-    }
-
-    fn of(file: &File) -> Live {
-        #[cfg(unix)]
-        {
-            use std::os::fd::AsFd as _;
-            Live::of_fd(file.as_fd().try_clone_to_owned().ok())
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = file;
-            Live {}
-        }
-    }
-
-    #[cfg(unix)]
-    fn of_fd(fd: Option<std::os::fd::OwnedFd>) -> Live {
-        let Some(file) = fd.map(File::from) else { return Live { fd: None } };
-        let is_file = file.metadata().is_ok_and(|metadata| metadata.is_file());
-        Live { fd: (!is_file).then(|| file.into()) }
-    }
-
-    fn is_live(&self) -> bool {
-        #[cfg(unix)]
-        {
-            self.fd.is_some()
-        }
-        #[cfg(not(unix))]
-        false
-    }
-
-    /// Whether a read now would wait: a live input with nothing ready. (Bytes already buffered
-    /// above the descriptor, by a reader or a decompressor, make this answer early; that only
-    /// ships a smaller chunk.)
-    fn would_wait(&self) -> bool {
-        #[cfg(unix)]
-        {
-            use rustix::event::{PollFd, PollFlags, Timespec, poll};
-            let Some(fd) = &self.fd else { return false };
-            let mut fds = [PollFd::new(fd, PollFlags::IN)];
-            let now = Timespec { tv_sec: 0, tv_nsec: 0 };
-            poll(&mut fds, Some(&now)).is_ok_and(|ready| ready == 0)
-        }
-        #[cfg(not(unix))]
-        false
-    }
 }
 
 // Runs in the reader thread: cuts the input into chunks of whole lines, following Zeek headers.

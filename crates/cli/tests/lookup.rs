@@ -67,3 +67,47 @@ fn expired_claims_can_be_hidden() {
     assert!(run.ok());
     assert_eq!(answers(&run.stdout)[0]["hits"], Value::Array(Vec::new()));
 }
+
+/// Values piped in as they come (a script feeding an analyst's queue) are answered as they come,
+/// while standard input stays open.
+#[test]
+fn values_from_a_pipe_are_answered_while_it_stays_open() {
+    use std::io::{BufRead as _, Write as _};
+    use std::process::{Command, Stdio};
+    use std::time::Duration;
+
+    let (_dir, data) = filled_store();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_watchfire"))
+        .args(["--data", &data, "lookup", "--json", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (sender, lines) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let _ = sender.send(line.unwrap());
+        }
+    });
+    let mut stdin = child.stdin.take().unwrap();
+    for (value, canonical) in [
+        ("1.4.0.77", "1.4.0.77"),
+        ("hxxp://182.126.120[.]150:58801/i", "http://182.126.120.150:58801/i"),
+    ] {
+        writeln!(stdin, "{value}").unwrap();
+        stdin.flush().unwrap();
+        // Standard input stays open; the answer must come anyway (generous for a loaded machine).
+        let line = lines
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("no answer for {value} while standard input stays open"));
+        let answer: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(answer["canonical"], canonical);
+        assert!(!answer["hits"].as_array().unwrap().is_empty(), "{line}");
+    }
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+    reader.join().unwrap();
+    assert!(lines.try_recv().is_err(), "nothing after the two answers");
+}
