@@ -8,6 +8,8 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 use watchfire_model::extract::{self as extractor, ExtractOptions};
 
+use crate::live::Live;
+
 /// Bytes read per chunk; a chunk is cut after its last newline so no line is split.
 const CHUNK_SIZE: usize = 4 << 20;
 
@@ -48,22 +50,25 @@ pub fn run(args: &Args) -> Result<()> {
 
 fn extract_all(args: &Args, options: &ExtractOptions, out: &mut impl Write) -> Result<()> {
     if args.files.is_empty() {
-        return extract_stream(io::stdin().lock(), options, out).context("stdin");
+        return extract_stream(io::stdin().lock(), &Live::stdin(), options, out).context("stdin");
     }
     for path in &args.files {
         if path.as_os_str() == "-" {
-            extract_stream(io::stdin().lock(), options, out).context("stdin")?;
+            extract_stream(io::stdin().lock(), &Live::stdin(), options, out).context("stdin")?;
             continue;
         }
         let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-        extract_stream(file, options, out).with_context(|| format!("{}", path.display()))?;
+        let live = Live::of(&file);
+        extract_stream(file, &live, options, out).with_context(|| format!("{}", path.display()))?;
     }
     Ok(())
 }
 
 /// Reads `input` in chunks cut at line ends and extracts each, so a file of any size streams.
+/// What a live input (a pipe) gave is written out before a read that would wait.
 fn extract_stream(
     mut input: impl Read,
+    live: &Live,
     options: &ExtractOptions,
     out: &mut impl Write,
 ) -> Result<()> {
@@ -95,6 +100,9 @@ fn extract_stream(
         filled -= chunk_end;
         if at_end {
             return Ok(());
+        }
+        if live.would_wait() {
+            out.flush().context("cannot write output")?;
         }
     }
 }

@@ -4,7 +4,7 @@
 use expect_test::expect;
 
 mod common;
-use common::{fixture, watchfire};
+use common::{Running, fixture, watchfire};
 
 #[test]
 fn prints_one_json_object_per_hit_with_exactly_the_four_fields() {
@@ -92,4 +92,19 @@ fn every_command_has_help() {
         let run = watchfire(args, b"");
         assert!(run.ok() && run.stdout.contains("Usage: watchfire"), "{args:?}: {}", run.stdout);
     }
+}
+
+/// A log piped in as it is written (`tail -F mail.log | watchfire extract`): each line's
+/// observables are written out as the line comes, while standard input stays open.
+#[test]
+fn lines_from_a_pipe_are_extracted_while_it_stays_open() {
+    let mut run = Running::start(&["extract"]);
+    run.write("C2 at 192.0.2[.]55\n");
+    expect![[r#"{"kind":"ipv4","value":"192.0.2.55","raw":"192.0.2[.]55","line":1}"#]]
+        .assert_eq(&run.next_line("line 1"));
+    run.write("no observable here\npayload hxxps://evil[.]example/a.exe\n");
+    expect![[r#"{"kind":"url","value":"https://evil.example/a.exe","raw":"hxxps://evil[.]example/a.exe","line":3}"#]]
+        .assert_eq(&run.next_line("line 3"));
+    let (rest, ok) = run.finish();
+    assert!(ok && rest.is_empty(), "{rest:?}");
 }

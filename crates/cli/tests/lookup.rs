@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{fixture, watchfire};
+use common::{Running, fixture, watchfire};
 use serde_json::Value;
 
 fn filled_store() -> (tempfile::TempDir, String) {
@@ -72,42 +72,19 @@ fn expired_claims_can_be_hidden() {
 /// while standard input stays open.
 #[test]
 fn values_from_a_pipe_are_answered_while_it_stays_open() {
-    use std::io::{BufRead as _, Write as _};
-    use std::process::{Command, Stdio};
-    use std::time::Duration;
-
     let (_dir, data) = filled_store();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_watchfire"))
-        .args(["--data", &data, "lookup", "--json", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (sender, lines) = std::sync::mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).lines() {
-            let _ = sender.send(line.unwrap());
-        }
-    });
-    let mut stdin = child.stdin.take().unwrap();
+    let mut run = Running::start(&["--data", &data, "lookup", "--json", "-"]);
     for (value, canonical) in [
         ("1.4.0.77", "1.4.0.77"),
         ("hxxp://182.126.120[.]150:58801/i", "http://182.126.120.150:58801/i"),
     ] {
-        writeln!(stdin, "{value}").unwrap();
-        stdin.flush().unwrap();
-        // Standard input stays open; the answer must come anyway (generous for a loaded machine).
-        let line = lines
-            .recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|_| panic!("no answer for {value} while standard input stays open"));
+        run.write(&format!("{value}\n"));
+        let line = run.next_line(value);
         let answer: Value = serde_json::from_str(&line).unwrap();
         assert_eq!(answer["canonical"], canonical);
         assert!(!answer["hits"].as_array().unwrap().is_empty(), "{line}");
     }
-    drop(stdin);
-    assert!(child.wait().unwrap().success());
-    reader.join().unwrap();
-    assert!(lines.try_recv().is_err(), "nothing after the two answers");
+    let (rest, ok) = run.finish();
+    assert!(ok);
+    assert!(rest.is_empty(), "nothing after the two answers: {rest:?}");
 }

@@ -9,7 +9,7 @@ mod gen_logs;
 
 use std::collections::BTreeSet;
 
-use common::watchfire;
+use common::{Running, watchfire};
 use serde_json::Value;
 
 #[test]
@@ -155,58 +155,38 @@ fn bad_lines_are_skipped_and_counted_and_the_good_ones_still_match() {
 /// fills or the pipe closes. Both standard input and a named pipe given as a file.
 #[test]
 fn lines_from_a_pipe_are_matched_while_it_stays_open() {
-    use std::io::{BufRead as _, Write as _};
-    use std::process::{Command, Stdio};
-    use std::sync::mpsc;
-    use std::time::Duration;
-
     let (dir, data) = store_listing_one_address();
-    let line = eve_flow;
     let fifo = dir.path().join("eve.pipe");
-    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo runs");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo runs");
     assert!(made.success());
     for source in ["-", fifo.to_str().unwrap()] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_watchfire"))
-            .args(["--data", &data, "match", "--json", "--format", "eve", source])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (sender, lines) = mpsc::channel();
-        let reader = std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stdout).lines() {
-                let _ = sender.send(line.unwrap());
-            }
-        });
+        let mut run =
+            Running::start(&["--data", &data, "match", "--json", "--format", "eve", source]);
         // Opening a named pipe for writing waits for its reader: `match` itself.
-        let mut input: Box<dyn std::io::Write> = match source {
-            "-" => Box::new(child.stdin.take().unwrap()),
-            _ => Box::new(std::fs::OpenOptions::new().write(true).open(&fifo).unwrap()),
-        };
+        let mut fifo_input =
+            (source != "-").then(|| std::fs::OpenOptions::new().write(true).open(&fifo).unwrap());
         for n in 1..=2 {
-            input.write_all(line(n).as_bytes()).unwrap();
-            input.flush().unwrap();
-            // The pipe stays open; the hit must come anyway (generous for a loaded machine).
-            let hit = lines.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|_| {
-                panic!("{source}: no hit for line {n} while the pipe stays open")
-            });
-            let hit: Value = serde_json::from_str(&hit).unwrap();
+            match &mut fifo_input {
+                Some(fifo_input) => {
+                    use std::io::Write as _;
+                    fifo_input.write_all(eve_flow(n).as_bytes()).unwrap();
+                }
+                None => run.write(&eve_flow(n)),
+            }
+            let hit: Value =
+                serde_json::from_str(&run.next_line(&format!("{source} line {n}"))).unwrap();
             assert_eq!(
                 (hit["line"].as_u64(), hit["value"].as_str()),
                 (Some(n.into()), Some("192.0.2.77"))
             );
         }
-        drop(input);
-        drop(child.stdin.take());
-        let summary: Value =
-            serde_json::from_str(&lines.recv_timeout(Duration::from_secs(30)).unwrap()).unwrap();
+        drop(fifo_input);
+        let (rest, ok) = run.finish();
+        assert!(ok);
+        let summary: Value = serde_json::from_str(&rest.concat()).unwrap();
         assert_eq!(
             (summary["summary"]["lines"].as_u64(), summary["summary"]["hits"].as_u64()),
             (Some(2), Some(2))
         );
-        assert!(child.wait().unwrap().success());
-        reader.join().unwrap();
     }
 }
