@@ -21,6 +21,7 @@ use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -32,6 +33,7 @@ use watchfire_store::AppendOutcome;
 
 use watchfire_feeds::Tally;
 
+use crate::live::Live;
 use crate::store_import::{ImportError, StoreOptions, store_file};
 
 /// The exit code of a command that cannot run as asked (as clap uses for usage errors).
@@ -238,16 +240,26 @@ pub struct Watch {
     pub abort: AtomicBool,
 }
 
-/// A reader that counts for a [`Watch`] and stops when it is aborted.
+/// A reader that counts for a [`Watch`] and stops when it is aborted; on a live input (a pipe), it
+/// calls `on_idle` before a read that would wait.
 struct Watched<R> {
     inner: R,
     watch: Arc<Watch>,
+    idle: Option<(Live, OnIdle)>,
 }
+
+/// What a reader calls before it waits on a live input.
+pub type OnIdle = Rc<dyn Fn()>;
 
 impl<R: Read> Read for Watched<R> {
     fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
         if self.watch.abort.load(Ordering::Relaxed) {
             return Err(io::Error::other("the import was stopped"));
+        }
+        if let Some((live, on_idle)) = &self.idle
+            && live.would_wait()
+        {
+            on_idle();
         }
         let n = self.inner.read(buffer)?;
         self.watch.bytes.fetch_add(n as u64, Ordering::Relaxed);
@@ -256,23 +268,29 @@ impl<R: Read> Read for Watched<R> {
 }
 
 /// [`read_file`], counting the bytes read into `watch` when given, and telling `on_format` the
-/// format before the first item.
+/// format before the first item. With `watch`, a live input (a pipe, a named pipe) calls
+/// `on_idle` before a read that would wait, after the items of the lines read so far.
 pub fn read_file_watched(
     choice: FormatChoice,
     path: &Path,
-    watch: Option<Arc<Watch>>,
+    watch: Option<(Arc<Watch>, OnIdle)>,
     on_format: &mut dyn FnMut(&'static Format),
     on_item: &mut dyn FnMut(Item),
 ) -> Result<(String, &'static Format)> {
     let is_stdin = path.as_os_str() == "-";
     let name = if is_stdin { "-".to_owned() } else { path.display().to_string() };
-    let raw: Box<dyn Read> = if is_stdin {
-        Box::new(io::stdin())
+    let (raw, live): (Box<dyn Read>, Live) = if is_stdin {
+        (Box::new(io::stdin()), Live::stdin())
     } else {
-        Box::new(File::open(path).with_context(|| format!("cannot open {name}"))?)
+        let file = File::open(path).with_context(|| format!("cannot open {name}"))?;
+        let live = Live::of(&file);
+        (Box::new(file), live)
     };
     let raw: Box<dyn Read> = match watch {
-        Some(watch) => Box::new(Watched { inner: raw, watch }),
+        Some((watch, on_idle)) => {
+            let idle = live.is_live().then_some((live, on_idle));
+            Box::new(Watched { inner: raw, watch, idle })
+        }
         None => raw,
     };
     let format = match choice {

@@ -7,9 +7,10 @@
 //! A store error (locked, full, corrupt, newer schema) stops the whole import with a non-zero
 //! exit: every batch appended before it is durable, nothing after it was written.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::io::{self, IsTerminal, Write};
 use std::path::Path;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc;
@@ -20,7 +21,7 @@ use watchfire_feeds::{Ingest, Tally};
 use watchfire_formats::{Format, Item, Reject};
 use watchfire_model::stix::{Precision, Timestamp};
 use watchfire_model::tlp::Tlp;
-use watchfire_store::{AppendOutcome, Batch, Store};
+use watchfire_store::{AppendOutcome, Batch, Fact, Store};
 
 use crate::import::{self, FormatChoice, JsonReject, Watch};
 
@@ -117,7 +118,30 @@ pub fn store_file(
     written.context("cannot write to standard output").map_err(ImportError::File)
 }
 
-// Runs in the reader thread: parses `path`, sends batches of facts and (for JSON) rejects.
+/// The facts not yet sent to the main thread, and the channel to it.
+struct Outbox {
+    batch: Vec<Fact>,
+    sender: mpsc::SyncSender<Message>,
+    /// The main thread stopped listening.
+    closed: bool,
+}
+
+impl Outbox {
+    // Prepares the facts gathered (here, so that it overlaps the writing of the previous batch)
+    // and sends them as one batch.
+    fn send_batch(&mut self) {
+        if self.closed || self.batch.is_empty() {
+            return;
+        }
+        let prepared = Batch::prepare(&self.batch);
+        self.batch.clear();
+        self.closed = self.sender.send(Message::Batch(prepared)).is_err();
+    }
+}
+
+// Runs in the reader thread: parses `path`, sends batches of facts and (for JSON) rejects. A live
+// input (a pipe) also sends what it has gathered before a read that would wait, so what a feed
+// writes into it is stored now, not when a batch fills or the pipe closes.
 fn read_facts(
     choice: FormatChoice,
     path: &Path,
@@ -132,44 +156,53 @@ fn read_facts(
     let detected: Cell<Option<&'static Format>> = Cell::new(None);
     let mut ingest: Option<Ingest> = None;
     let mut tally = Tally::default();
-    let mut batch = Vec::with_capacity(BATCH + 16);
-    let mut closed = false;
+    let outbox = Rc::new(RefCell::new(Outbox {
+        batch: Vec::with_capacity(BATCH + 16),
+        sender,
+        closed: false,
+    }));
+    // Called from inside a read, never while an item is being handled: the borrows never meet.
+    let on_idle: import::OnIdle = {
+        let outbox = Rc::clone(&outbox);
+        Rc::new(move || outbox.borrow_mut().send_batch())
+    };
     let result = import::read_file_watched(
         choice,
         path,
-        Some(Arc::clone(watch)),
+        Some((Arc::clone(watch), on_idle)),
         &mut |format| detected.set(Some(format)),
-        &mut |item| match item {
-            Item::Record(record) => {
-                tally.count(&record);
-                if closed {
-                    return;
+        &mut |item| {
+            let mut outbox = outbox.borrow_mut();
+            match item {
+                Item::Record(record) => {
+                    tally.count(&record);
+                    if outbox.closed {
+                        return;
+                    }
+                    let ingest = ingest.get_or_insert_with(|| {
+                        let format_name = detected.get().map_or("import", |format| format.name);
+                        let source = options.source.as_deref().unwrap_or(format_name);
+                        Ingest::new(source, options.tlp, &now)
+                    });
+                    ingest.facts(&record, &mut outbox.batch);
+                    if outbox.batch.len() >= BATCH {
+                        outbox.send_batch();
+                    }
                 }
-                let ingest = ingest.get_or_insert_with(|| {
-                    let format_name = detected.get().map_or("import", |format| format.name);
-                    Ingest::new(options.source.as_deref().unwrap_or(format_name), options.tlp, &now)
-                });
-                ingest.facts(&record, &mut batch);
-                if batch.len() >= BATCH {
-                    // Prepared here, so that it overlaps the writing of the previous batch.
-                    let prepared = Batch::prepare(&batch);
-                    batch.clear();
-                    closed = sender.send(Message::Batch(prepared)).is_err();
+                Item::Reject(reject) => {
+                    if options.json && !outbox.closed {
+                        outbox.closed =
+                            outbox.sender.send(Message::Reject(reject.clone())).is_err();
+                    }
+                    tally.reject(reject);
                 }
-            }
-            Item::Reject(reject) => {
-                if options.json && !closed {
-                    closed = sender.send(Message::Reject(reject.clone())).is_err();
-                }
-                tally.reject(reject);
             }
         },
     );
-    if !closed && !batch.is_empty() {
-        let _ = sender.send(Message::Batch(Batch::prepare(&batch)));
-    }
-    // Closing the channel ends the main thread's loop.
-    drop(sender);
+    // The last batch; dropping the outbox (the reader's `on_idle` is gone with the read) closes
+    // the channel, which ends the main thread's loop.
+    outbox.borrow_mut().send_batch();
+    drop(outbox);
     (tally, result)
 }
 

@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{fixture, watchfire};
+use common::{Running, fixture, watchfire};
 use serde_json::Value;
 
 /// Every fixture file (a few are no feeds, such as the MISP feed manifest and the warninglist
@@ -265,4 +265,38 @@ fn a_stix_bundle_stores_each_indicator_once_with_the_category_of_its_labels() {
         in_file as u64,
         "one claim per indicator: {stats}"
     );
+}
+
+/// A feed piped in as it is written (a script relaying a vendor's stream): each line is stored
+/// while the pipe stays open, not when a batch of 100 000 fills or the pipe closes. `lookup`
+/// reads the store meanwhile.
+#[test]
+fn records_from_a_pipe_are_stored_while_it_stays_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().display().to_string();
+    let mut run =
+        Running::start(&["--data", &data, "import", "--json", "--format", "plain-ip", "-"]);
+    for address in ["192.0.2.1", "192.0.2.2"] {
+        run.write(&format!("{address}\n"));
+        // Generous for a loaded machine: a record held until the pipe closes never shows.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let lookup = watchfire(&["--data", &data, "lookup", "--json", address], b"");
+            let answer: Value = serde_json::from_str(lookup.stdout.trim()).unwrap_or_default();
+            if answer["hits"].as_array().is_some_and(|hits| !hits.is_empty()) {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{address} is not stored 30 s after it was written: {}{}",
+                lookup.stdout,
+                lookup.stderr
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+    let (lines, ok) = run.finish();
+    assert!(ok, "{lines:?}");
+    let summary: Value = serde_json::from_str(lines.last().expect("a summary line")).unwrap();
+    assert_eq!(summary["records"], 2, "{summary}");
 }
