@@ -850,12 +850,21 @@ impl<'a> Matcher<'a> {
     // Adds `value` when it is an observable of a kind worth matching that may hit.
     fn consider(&mut self, field: &str, value: &str) {
         let bytes = value.as_bytes();
+        let may_be_quad =
+            bytes.first().is_some_and(u8::is_ascii_digit) && (7..=15).contains(&bytes.len());
+        // Only digits and dots, whatever their order, is an address or nothing: when its first
+        // two numbers name a /16 block the index holds nothing in (a log's own private
+        // addresses), it misses without the rest being parsed.
+        if may_be_quad
+            && let Some((high16, rest)) = leading_pair(bytes)
+            && self.snapshot.ipv4_block_misses(self.access, high16)
+            && rest.iter().all(|byte| byte.is_ascii_digit() || *byte == b'.')
+        {
+            return;
+        }
         // A dotted quad, a log's commonest value, goes straight to the strict parser: an address
         // it takes is plausible and of the quad shape, so the index's answer is the answer.
-        if bytes.first().is_some_and(u8::is_ascii_digit)
-            && (7..=15).contains(&bytes.len())
-            && let Some(address) = ipv4::try_parse(value)
-        {
+        if may_be_quad && let Some(address) = ipv4::try_parse(value) {
             self.found.clear();
             self.snapshot.find_ipv4(self.access, address, self.options, &mut self.found);
             // The strict parser's address is the observable `Observable::parse` makes of it,
@@ -1038,6 +1047,30 @@ impl<'a> Matcher<'a> {
             self.candidates.push(("url".to_owned(), observable));
         }
     }
+}
+
+// The first two numbers of a value that starts like a dotted quad, `A.B.`, as the /16 block
+// `A.B` (each at most 255, of one to three digits), and the bytes after them.
+fn leading_pair(bytes: &[u8]) -> Option<(u16, &[u8])> {
+    let mut high16 = 0u16;
+    let mut at = 0;
+    for _ in 0..2 {
+        let mut number = 0u16;
+        let start = at;
+        while let Some(digit) = bytes.get(at).filter(|byte| byte.is_ascii_digit()) {
+            number = number * 10 + u16::from(digit - b'0');
+            at += 1;
+            if at - start > 3 {
+                return None;
+            }
+        }
+        if at == start || number > 255 || bytes.get(at) != Some(&b'.') {
+            return None;
+        }
+        high16 = high16 << 8 | number;
+        at += 1;
+    }
+    Some((high16, &bytes[at..]))
 }
 
 // Whether `bytes` is a timestamp such as `2026-11-27T00:00:00.000000+0000` or
@@ -1391,6 +1424,7 @@ pub(crate) mod tests {
             "http://dl.host.example/payload/1.exe",
             "github.io",
             "xn--bcher-kva.example",
+            "ev.il",
         ];
         let claims = values.iter().enumerate().map(|(n, value)| Claim {
             indicator: format!("indicator--00000000-0000-4000-8000-{n:012}"),
@@ -1577,6 +1611,13 @@ pub(crate) mod tests {
             "1.2.3.4",
             "10.200.3.4",
             "11.0.0.1",
+            // The /16 block 11.0 holds nothing: only digits and dots after `11.0.` miss unread.
+            "11.0.999.1",
+            "11.0.0.1.5",
+            "11.0.1.2.ev.il",
+            "11.0.ev.il",
+            "1.2.3.40",
+            "1.2.ev.il",
             "2001:db8::1",
             "2001:DB8:0::1",
             "D41D8CD98F00B204E9800998ECF8427E",

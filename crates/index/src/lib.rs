@@ -415,6 +415,15 @@ impl Snapshot {
         self.find_address(access, IpAddr::V4(address), MatchKind::Exact, options, found);
     }
 
+    /// Whether every IPv4 address `high16.x.y` misses for `access`, known from the /16 block's
+    /// record alone (no claim at all on an address or network there): a scanner asks it before
+    /// reading the rest of an address. Only a caller who sees every audience gets `true`; for
+    /// another, an empty block and a block holding claims it may not see would answer
+    /// differently, so it always gets `false` and looks each address up.
+    pub fn ipv4_block_misses(&self, access: &Access, high16: u16) -> bool {
+        access.sees_all && !self.v4.block_may_hold(high16)
+    }
+
     /// Looks up a slice of IPv4 addresses, [`IPV4_BATCH`] at a time with their memory loads
     /// overlapped; appends `(index in addresses, hit)` to `found` for each hit, in the order
     /// [`Snapshot::find_ipv4`] would find them.

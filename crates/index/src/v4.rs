@@ -223,6 +223,15 @@ impl V4Table {
             || !self.long.is_empty()
     }
 
+    /// Whether an address of the /16 block `high16` may be listed or inside a listed network:
+    /// false when the block's record shows no network covering it, none inside it, and no listed
+    /// address (and no network longer than /24 is listed anywhere).
+    #[inline]
+    pub(crate) fn block_may_hold(&self, high16: u16) -> bool {
+        let block = &self.level1[usize::from(high16)];
+        block.cell != 0 || block.nets != 0 || block.exact != [0, 0] || !self.long.is_empty()
+    }
+
     /// Returns the claims of the exact address, if listed.
     pub(crate) fn exact(&self, address: u32) -> Option<ClaimsRef> {
         let (start, end) = self.exact_range(address)?;

@@ -208,6 +208,29 @@ fn addresses_answered_by_their_block_record_agree_with_a_scan() {
             }
         });
         assert!(n_hits > 1000, "the queries hit often enough: {n_hits}, {lengths:?}");
+        // A /16 block holding no claim at all misses for every address in it, and only a caller
+        // who sees every audience is told so (a member cannot see every claim here).
+        let outside = ["10.16.0.1", "10.200.5.5", "11.0.0.1", "192.168.1.1"]
+            .map(|address| address.parse::<Ipv4Addr>().unwrap());
+        let mut n_empty = 0;
+        each_caller(|reader| {
+            let access = snapshot.access(reader);
+            for address in queries.iter().chain(&outside) {
+                let high16 = (u32::from(*address) >> 16) as u16;
+                if !snapshot.ipv4_block_misses(&access, high16) {
+                    continue;
+                }
+                assert!(matches!(reader, Reader::Operator), "{address} as {reader:?}");
+                let expected = reference(&claims, &benign, reader, options, *address);
+                assert!(expected.is_empty(), "{address}: {expected:?}, {lengths:?}");
+                n_empty += 1;
+            }
+        });
+        // Networks longer than /24 sit outside the blocks' records: then no block is told empty.
+        match *lengths.end() <= 24 {
+            true => assert!(n_empty >= outside.len(), "{n_empty} addresses in empty blocks"),
+            false => assert_eq!(n_empty, 0),
+        }
     }
 }
 
@@ -280,4 +303,32 @@ fn batched_and_allocation_free_lookups_give_what_lookup_gives() {
             assert!(names.iter().any(|(_, hits)| *hits > 0), "some names hit");
         }
     }
+}
+
+/// Each part of a /16 block's record that files a claim (a network covering the block, one inside
+/// it, a listed address) keeps the block from being told empty; a network longer than /24 is
+/// filed outside the records, so then no block is.
+#[test]
+fn a_block_is_told_empty_only_when_nothing_is_filed_under_it() {
+    let mut rng = Rng(0x0b10_c4e1_0000_0016);
+    let build = |rng: &mut Rng, values: &[&str]| {
+        let claims = values
+            .iter()
+            .zip(0..)
+            .map(|(value, n)| claim(rng, Observable::parse(value).unwrap(), n));
+        from_claims(1, claims.collect::<Vec<_>>(), Vec::new()).unwrap()
+    };
+    let filed = ["172.16.0.0/15", "172.18.5.0/24", "172.19.3.4"];
+    let snapshot = build(&mut rng, &filed);
+    let access = snapshot.access(Reader::Operator);
+    let empty = |snapshot: &Snapshot, block: [u8; 2]| {
+        snapshot.ipv4_block_misses(&access, u16::from_be_bytes(block))
+    };
+    for block in [[172, 16], [172, 17], [172, 18], [172, 19]] {
+        assert!(!empty(&snapshot, block), "{block:?}");
+    }
+    assert!(empty(&snapshot, [172, 20]));
+    assert!(empty(&snapshot, [10, 0]));
+    let with_long = build(&mut rng, &[&filed[..], &["192.0.2.0/25"]].concat());
+    assert!(!empty(&with_long, [172, 20]));
 }
