@@ -420,6 +420,7 @@ impl Snapshot {
     /// reading the rest of an address. Only a caller who sees every audience gets `true`; for
     /// another, an empty block and a block holding claims it may not see would answer
     /// differently, so it always gets `false` and looks each address up.
+    #[inline]
     pub fn ipv4_block_misses(&self, access: &Access, high16: u16) -> bool {
         access.sees_all && !self.v4.block_may_hold(high16)
     }
