@@ -142,10 +142,10 @@ impl SqliteStore {
         if version > SCHEMA_VERSION {
             return Err(Error::NewerSchema { found: version, supported: SCHEMA_VERSION });
         }
+        use_wal(&connection, options.busy_timeout).map_err(|error| map_error(&name, &error))?;
         connection
             .execute_batch(
-                "PRAGMA journal_mode = WAL;
-                 PRAGMA synchronous = FULL;
+                "PRAGMA synchronous = FULL;
                  PRAGMA cache_size = -262144;
                  PRAGMA mmap_size = 1073741824;
                  PRAGMA wal_autocheckpoint = 0;
@@ -260,27 +260,68 @@ fn open_reader(path: &Path, options: &SqliteOptions) -> rusqlite::Result<Connect
     Ok(reader)
 }
 
-// Reads the application id, the schema version and the number of tables, writing nothing.
-fn inspect(connection: &Connection) -> rusqlite::Result<(i64, i64, i64)> {
-    let application_id = connection.query_row("PRAGMA application_id", [], |row| row.get(0))?;
-    let version = connection.query_row("PRAGMA user_version", [], |row| row.get(0))?;
-    let n_tables =
-        connection.query_row("SELECT count(*) FROM sqlite_schema", [], |row| row.get(0))?;
-    Ok((application_id, version, n_tables))
+// Puts the file in WAL mode (it stays so). On a new file the switch needs the file to itself, and
+// SQLite answers "busy" at once, without its busy handler, while another process opening the same
+// new store holds it: the switch is tried again until `timeout`.
+fn use_wal(connection: &Connection, timeout: Duration) -> rusqlite::Result<()> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match connection.execute_batch("PRAGMA journal_mode = WAL") {
+            Err(error)
+                if error.sqlite_error_code() == Some(ErrorCode::DatabaseBusy)
+                    && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            other => return other,
+        }
+    }
 }
 
+// Reads the application id, the schema version and the number of tables, writing nothing. One
+// read transaction, so the three come from one state: read one by one, a migration committed by
+// another process in between showed its tables without its application id.
+fn inspect(connection: &Connection) -> rusqlite::Result<(i64, i64, i64)> {
+    connection.execute_batch("BEGIN")?;
+    let read = (|| {
+        let application_id = connection.query_row("PRAGMA application_id", [], |row| row.get(0))?;
+        let version = connection.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+        let n_tables =
+            connection.query_row("SELECT count(*) FROM sqlite_schema", [], |row| row.get(0))?;
+        Ok((application_id, version, n_tables))
+    })();
+    connection.execute_batch("COMMIT")?;
+    read
+}
+
+// Runs the migrations after version `from`, each in its own write transaction. Another process
+// may open the same new store at the same moment (an `import` and a `lookup` beside it): the
+// version read before the write lock may be stale, so each step reads it again under the lock
+// and skips what the other process already did.
 fn migrate(connection: &Connection, from: i64) -> rusqlite::Result<()> {
     let from = usize::try_from(from).unwrap_or(0);
     for (index, migration) in MIGRATIONS.iter().enumerate().skip(from) {
         let version = index + 1;
-        let migration = migration();
-        connection.execute_batch(&format!(
-            "BEGIN IMMEDIATE;
-             {migration}
-             PRAGMA application_id = {APPLICATION_ID};
-             PRAGMA user_version = {version};
-             COMMIT;"
-        ))?;
+        connection.execute_batch("BEGIN IMMEDIATE")?;
+        let step = (|| {
+            let current: i64 = connection.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+            if usize::try_from(current).unwrap_or(0) >= version {
+                return Ok(());
+            }
+            let migration = migration();
+            connection.execute_batch(&format!(
+                "{migration}
+                 PRAGMA application_id = {APPLICATION_ID};
+                 PRAGMA user_version = {version};"
+            ))
+        })();
+        match step {
+            Ok(()) => connection.execute_batch("COMMIT")?,
+            Err(error) => {
+                let _ = connection.execute_batch("ROLLBACK");
+                return Err(error);
+            }
+        }
     }
     Ok(())
 }

@@ -37,6 +37,36 @@ fn sqlite_a_locked_store_fails_with_locked_and_keeps_its_data() {
     assert_eq!(store.append(&some_facts(2, 3)).unwrap().last_seq, 6);
 }
 
+/// Regression: two processes opening a new store at once (`import` and a `lookup` started beside
+/// it) both saw schema version 0 and both ran the first migration; the second failed with "table
+/// meta already exists". Each opener must find the schema the other made.
+#[test]
+fn sqlite_a_new_store_opened_by_several_at_once_gets_one_schema() {
+    for round in 0..20 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("watchfire.db");
+        let barrier = std::sync::Barrier::new(4);
+        let opened: Vec<Result<SqliteStore, Error>> = std::thread::scope(|scope| {
+            let openers: Vec<_> = (0..4)
+                .map(|_| {
+                    scope.spawn(|| {
+                        barrier.wait();
+                        SqliteStore::open(&path)
+                    })
+                })
+                .collect();
+            openers.into_iter().map(|opener| opener.join().unwrap()).collect()
+        });
+        for (opener, store) in opened.into_iter().enumerate() {
+            let store =
+                store.unwrap_or_else(|error| panic!("round {round}, opener {opener}: {error}"));
+            store.append(&some_facts(opener as u8, 1)).unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.last_seq().unwrap(), 4, "round {round}");
+    }
+}
+
 #[test]
 fn sqlite_a_full_store_fails_with_full_and_keeps_every_earlier_batch() {
     let dir = tempfile::tempdir().unwrap();
