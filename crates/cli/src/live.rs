@@ -1,5 +1,5 @@
-//! Inputs fed as they go: `match` and `lookup` answer what a pipe has given so far before they
-//! wait for more.
+//! Inputs fed as they go: `match`, `lookup`, `extract` and `import` answer (or store) what a pipe
+//! has given so far before they wait for more.
 
 use std::fs::File;
 use std::io;
@@ -21,33 +21,22 @@ impl Live {
     };
 
     pub(crate) fn stdin() -> Live {
-        #[cfg(unix)]
-        {
-            use std::os::fd::AsFd as _;
-            Live::of_fd(io::stdin().as_fd().try_clone_to_owned().ok())
-        }
-        #[cfg(not(unix))]
-        Live {}
+        Live::of(&io::stdin())
     }
 
-    pub(crate) fn of(file: &File) -> Live {
-        #[cfg(unix)]
-        {
-            use std::os::fd::AsFd as _;
-            Live::of_fd(file.as_fd().try_clone_to_owned().ok())
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = file;
-            Live {}
-        }
-    }
-
+    /// What `input` is: live unless it is a regular file. Its descriptor is duplicated, so the
+    /// caller keeps reading `input` itself.
     #[cfg(unix)]
-    fn of_fd(fd: Option<std::os::fd::OwnedFd>) -> Live {
-        let Some(file) = fd.map(File::from) else { return Live { fd: None } };
+    pub(crate) fn of(input: &impl std::os::fd::AsFd) -> Live {
+        let Ok(fd) = input.as_fd().try_clone_to_owned() else { return Live { fd: None } };
+        let file = File::from(fd);
         let is_file = file.metadata().is_ok_and(|metadata| metadata.is_file());
         Live { fd: (!is_file).then(|| file.into()) }
+    }
+
+    #[cfg(not(unix))]
+    pub(crate) fn of<T>(_input: &T) -> Live {
+        Live {}
     }
 
     pub(crate) fn is_live(&self) -> bool {
