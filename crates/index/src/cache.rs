@@ -422,24 +422,33 @@ fn read_claims(
     n_audiences: usize,
     categories: &[Category],
 ) -> Result<Vec<CompactClaim>, CacheErrorKind> {
-    let valid_until: Vec<i64> = input.array("claim validity")?;
+    let valid_until = input.values::<i64>("claim validity")?;
     let n_claims = valid_until.len();
     if n_claims > ClaimsRef::MAX as usize + 1 {
         return Err(invalid(format!("{n_claims} claims, more than a snapshot numbers")));
     }
-    let claim_sources: Vec<u32> = input.array_of_len(n_claims, "claim sources")?;
-    let claim_audiences: Vec<u32> = input.array_of_len(n_claims, "claim audiences")?;
-    let scores: Vec<u8> = input.array_of_len(n_claims, "claim scores")?;
-    let confidences: Vec<u8> = input.array_of_len(n_claims, "claim confidences")?;
-    let claim_categories: Vec<u8> = input.array_of_len(n_claims, "claim categories")?;
-    let flags: Vec<u8> = input.array_of_len(n_claims, "claim flags")?;
+    let claim_sources = input.values_of_len::<u32>(n_claims, "claim sources")?;
+    let claim_audiences = input.values_of_len::<u32>(n_claims, "claim audiences")?;
+    let scores = input.values_of_len::<u8>(n_claims, "claim scores")?;
+    let confidences = input.values_of_len::<u8>(n_claims, "claim confidences")?;
+    let claim_categories = input.values_of_len::<u8>(n_claims, "claim categories")?;
+    let flags = input.values_of_len::<u8>(n_claims, "claim flags")?;
     let mut claims = Vec::with_capacity(n_claims);
-    for id in 0..n_claims {
-        let (source, audience) = (claim_sources[id], claim_audiences[id]);
+    // Each column is read once, a claim at a time, straight from the body.
+    let columns = valid_until
+        .zip(claim_sources)
+        .zip(claim_audiences)
+        .zip(scores)
+        .zip(confidences)
+        .zip(claim_categories)
+        .zip(flags);
+    for (id, ((((((valid_until, source), audience), score), confidence), category), flags)) in
+        columns.enumerate()
+    {
         if source as usize >= n_sources || audience as usize >= n_audiences {
             return Err(invalid(format!("claim {id}: source or audience out of range")));
         }
-        let category = match claim_categories[id] {
+        let category = match category {
             0 => None,
             code => match categories.get(usize::from(code) - 1) {
                 Some(category) => Some(*category),
@@ -447,13 +456,13 @@ fn read_claims(
             },
         };
         claims.push(CompactClaim {
-            valid_until_micros: valid_until[id],
+            valid_until_micros: valid_until,
             source,
             audience,
-            score: scores[id],
-            confidence: (flags[id] & 2 != 0).then_some(confidences[id]),
+            score,
+            confidence: (flags & 2 != 0).then_some(confidence),
             category,
-            derived_id: flags[id] & 1 != 0,
+            derived_id: flags & 1 != 0,
         });
     }
     Ok(claims)
@@ -469,10 +478,10 @@ fn read_pairs<K: Le>(
     refs: &Refs,
     what: &'static str,
 ) -> Result<Vec<(K, ClaimsRef)>, CacheErrorKind> {
-    let keys: Vec<K> = input.array(what)?;
-    let claims: Vec<u32> = input.array_of_len(keys.len(), what)?;
+    let keys = input.values::<K>(what)?;
+    let claims = input.values_of_len::<u32>(keys.len(), what)?;
     let mut pairs = Vec::with_capacity(keys.len());
-    for (key, claims) in keys.into_iter().zip(claims) {
+    for (key, claims) in keys.zip(claims) {
         pairs.push((key, refs.check(claims, what)?));
     }
     Ok(pairs)
@@ -622,10 +631,7 @@ impl<'a> Input<'a> {
 
     /// Reads a length and that many values.
     pub(crate) fn array<T: Le>(&mut self, what: &str) -> Result<Vec<T>, CacheErrorKind> {
-        let len: u64 = self.number(what)?;
-        let n_bytes = len.saturating_mul(T::SIZE as u64);
-        let bytes = self.take(n_bytes, what)?;
-        Ok(bytes.chunks_exact(T::SIZE).map(T::get).collect())
+        Ok(self.values(what)?.collect())
     }
 
     /// Reads an array that must hold `len` values.
@@ -634,7 +640,28 @@ impl<'a> Input<'a> {
         len: usize,
         what: &str,
     ) -> Result<Vec<T>, CacheErrorKind> {
-        let values = self.array(what)?;
+        Ok(self.values_of_len(len, what)?.collect())
+    }
+
+    /// Reads a length and that many values, read from the body as they are taken (no copy of
+    /// the column is kept: a caller that turns columns into rows reads each once).
+    pub(crate) fn values<T: Le>(
+        &mut self,
+        what: &str,
+    ) -> Result<impl ExactSizeIterator<Item = T> + use<'a, T>, CacheErrorKind> {
+        let len: u64 = self.number(what)?;
+        let n_bytes = len.saturating_mul(T::SIZE as u64);
+        let bytes = self.take(n_bytes, what)?;
+        Ok(bytes.chunks_exact(T::SIZE).map(T::get))
+    }
+
+    /// Reads values that must number `len`.
+    pub(crate) fn values_of_len<T: Le>(
+        &mut self,
+        len: usize,
+        what: &str,
+    ) -> Result<impl ExactSizeIterator<Item = T> + use<'a, T>, CacheErrorKind> {
+        let values = self.values(what)?;
         match values.len() == len {
             true => Ok(values),
             false => Err(invalid(format!("{what}: {} values, expected {len}", values.len()))),
