@@ -746,11 +746,15 @@ struct Matcher<'a> {
     request: [String; 4],
 }
 
-/// Names that hit nothing, neither they nor a parent, one slot each by a keyed hash of the
-/// name, so that a name a log repeats (a host on every request) is not asked again: the index's
-/// filter word is far more often out of the cache than this table (128 KiB). A worker keeps it
-/// from chunk to chunk. Only the hash is kept; it is keyed with a secret of the process, so
-/// that no log line can be made to collide with a name on purpose.
+/// Names that hit nothing, neither they nor a parent, remembered by a keyed hash of the name, so
+/// that a name a log repeats (a host on every request) is not asked again: the index's filter
+/// word is far more often out of the cache than this table (128 KiB). A worker keeps it from
+/// chunk to chunk. Only the hash is kept; it is keyed with a secret of the process, so that no
+/// log line can be made to collide with a name on purpose.
+///
+/// A name may sit in any of the [`NameMisses::WAYS`] slots of its set (the set is half a cache
+/// line), the newest first: with one slot a name, names that share it pushed each other out, and
+/// a log of 10 000 names in 16 384 slots asked the index again for almost half of its lines.
 #[derive(Default)]
 struct NameMisses {
     /// Empty until a name is remembered.
@@ -760,6 +764,7 @@ struct NameMisses {
 
 impl NameMisses {
     const SLOTS: usize = 1 << 14;
+    const WAYS: usize = 4;
 
     fn new() -> NameMisses {
         use std::hash::BuildHasher as _;
@@ -774,20 +779,29 @@ impl NameMisses {
         xxhash_rust::xxh3::xxh3_64_with_seed(name.as_bytes(), self.key) | 1
     }
 
-    fn slot(hash: u64) -> usize {
+    // Where the set of `hash` starts.
+    fn set(hash: u64) -> usize {
         // Cannot truncate: masked below SLOTS.
-        (hash as usize) & (NameMisses::SLOTS - 1)
+        (hash as usize) & (NameMisses::SLOTS - NameMisses::WAYS)
     }
 
     fn holds(&self, hash: u64) -> bool {
-        self.slots.get(NameMisses::slot(hash)) == Some(&hash)
+        let set = NameMisses::set(hash);
+        self.slots.get(set..set + NameMisses::WAYS).is_some_and(|ways| ways.contains(&hash))
     }
 
     fn remember(&mut self, hash: u64) {
         if self.slots.is_empty() {
             self.slots = vec![0; NameMisses::SLOTS];
         }
-        self.slots[NameMisses::slot(hash)] = hash;
+        let set = NameMisses::set(hash);
+        let ways = &mut self.slots[set..set + NameMisses::WAYS];
+        if ways.contains(&hash) {
+            return;
+        }
+        // The oldest name of the set makes way.
+        ways.rotate_right(1);
+        ways[0] = hash;
     }
 }
 
@@ -955,7 +969,11 @@ impl<'a> Matcher<'a> {
         self.last_name.clear();
         self.last_name.extend_from_slice(self.lower.as_bytes());
         let hash = self.names.hash(&self.lower);
-        self.last_name_may_hit = !self.names.holds(hash) && self.ask_name();
+        if self.names.holds(hash) {
+            self.last_name_may_hit = false;
+            return false;
+        }
+        self.last_name_may_hit = self.ask_name();
         if !self.last_name_may_hit {
             self.names.remember(hash);
         }
@@ -1597,6 +1615,26 @@ pub(crate) mod tests {
 
     /// The index-first path finds what parsing every value and looking it up finds, for values
     /// near the listed ones in case, dots, markers, encodings and lengths.
+    /// Names remembered, fewer than the table has slots, stay remembered whatever their hashes:
+    /// of 8 000 names in 16 384 slots about 96 % are held (with one slot a name, about 79 %).
+    #[test]
+    fn names_that_missed_stay_remembered_while_the_table_has_room() {
+        let mut names = NameMisses::new();
+        let hashes: Vec<u64> =
+            (0..8000).map(|n| names.hash(&format!("host{n}.test-clean.example"))).collect();
+        for hash in &hashes {
+            names.remember(*hash);
+        }
+        // A name remembered again takes no second slot from the names of its set.
+        for hash in hashes.iter().step_by(2) {
+            names.remember(*hash);
+        }
+        let held = hashes.iter().filter(|hash| names.holds(**hash)).count();
+        assert!(held >= 7_400, "{held} of 8 000 names held");
+        assert!(!names.holds(names.hash("never.example")));
+        assert!(!NameMisses::new().holds(names.hash("never.example")), "an empty table");
+    }
+
     #[test]
     fn asking_the_index_first_finds_what_parsing_every_value_finds() {
         let snapshot = snapshot();
