@@ -1613,8 +1613,6 @@ pub(crate) mod tests {
         assert_eq!(found, [("id.resp_h".to_owned(), "1.2.3.4".to_owned())]);
     }
 
-    /// The index-first path finds what parsing every value and looking it up finds, for values
-    /// near the listed ones in case, dots, markers, encodings and lengths.
     /// Names remembered, fewer than the table has slots, stay remembered whatever their hashes:
     /// of 8 000 names in 16 384 slots about 96 % are held (with one slot a name, about 79 %).
     #[test]
@@ -1635,6 +1633,8 @@ pub(crate) mod tests {
         assert!(!NameMisses::new().holds(names.hash("never.example")), "an empty table");
     }
 
+    /// The index-first path finds what parsing every value and looking it up finds, for values
+    /// near the listed ones in case, dots, markers, encodings and lengths.
     #[test]
     fn asking_the_index_first_finds_what_parsing_every_value_finds() {
         let snapshot = snapshot();

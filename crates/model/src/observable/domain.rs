@@ -158,6 +158,7 @@ fn validate(name: &str) -> Result<(), Reason> {
     }
     let mut n_labels = 0;
     let mut label_start = 0;
+    // Of the current label: one with a bad byte ends the check at its dot, so none is reset.
     let mut has_bad_byte = false;
     let mut last_underscore = None;
     // A dot past the end closes the last label.
