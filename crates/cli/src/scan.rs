@@ -765,6 +765,9 @@ struct NameMisses {
 impl NameMisses {
     const SLOTS: usize = 1 << 14;
     const WAYS: usize = 4;
+    // `set` masks a hash into a set's first slot: both must be powers of two.
+    const _POWERS_OF_TWO: () =
+        assert!(NameMisses::SLOTS.is_power_of_two() && NameMisses::WAYS.is_power_of_two());
 
     fn new() -> NameMisses {
         use std::hash::BuildHasher as _;
@@ -781,6 +784,7 @@ impl NameMisses {
 
     // Where the set of `hash` starts.
     fn set(hash: u64) -> usize {
+        let () = NameMisses::_POWERS_OF_TWO;
         // Cannot truncate: masked below SLOTS.
         (hash as usize) & (NameMisses::SLOTS - NameMisses::WAYS)
     }
