@@ -49,6 +49,7 @@ use crate::import::EXIT_USAGE;
 use crate::live::Live;
 
 mod json;
+mod mask;
 mod swar;
 
 /// Bytes of whole lines per chunk handed to a worker.
@@ -604,7 +605,10 @@ fn scan_chunk(
     let text = std::str::from_utf8(&chunk.bytes).ok();
     // Every chunk ends with a newline: the piece after it is no line.
     let mut start = 0;
-    for (line_number, end) in (chunk.first_line..).zip(memchr::memchr_iter(b'\n', &chunk.bytes)) {
+    let mut lines = LineEnds::new(chunk);
+    let mut line_number = chunk.first_line;
+    while let Some(end) = lines.next() {
+        let line_start = start;
         let bytes = &chunk.bytes[start..end];
         // Cut at a newline, an ASCII byte: both ends are character boundaries.
         let line = match text {
@@ -612,6 +616,7 @@ fn scan_chunk(
             None => std::str::from_utf8(bytes).ok(),
         };
         start = end + 1;
+        line_number += 1;
         matcher.candidates.clear();
         if bytes.iter().all(u8::is_ascii_whitespace) {
             continue;
@@ -622,7 +627,8 @@ fn scan_chunk(
             n_skipped += 1;
             continue;
         };
-        if !line_candidates(&mut matcher, chunk.format, &chunk.columns, line) {
+        let tabs = Tabs { in_chunk: lines.tabs(), line_start };
+        if !line_candidates(&mut matcher, chunk.format, &chunk.columns, line, tabs) {
             n_skipped += 1;
             continue;
         }
@@ -632,7 +638,7 @@ fn scan_chunk(
             for found in &found {
                 let line = LineHit {
                     file: &chunk.file,
-                    line: line_number,
+                    line: line_number - 1,
                     kind: observable.kind().as_str(),
                     value: observable.value(),
                     field,
@@ -647,6 +653,38 @@ fn scan_chunk(
     }
     *names = matcher.names;
     (output, n_hits, n_skipped)
+}
+
+/// Where a chunk's lines end. A Zeek TSV chunk's tabs are found with its newlines, a block
+/// at a time; other lines are longer and hold fewer separators, and `memchr` finds their ends
+/// with wider compares.
+enum LineEnds<'a> {
+    Tsv(mask::Lines<'a>),
+    Other(memchr::Memchr<'a>),
+}
+
+impl<'a> LineEnds<'a> {
+    fn new(chunk: &'a Chunk) -> LineEnds<'a> {
+        match chunk.format {
+            LogFormat::Zeek => LineEnds::Tsv(mask::Lines::new(&chunk.bytes)),
+            _ => LineEnds::Other(memchr::memchr_iter(b'\n', &chunk.bytes)),
+        }
+    }
+
+    fn next(&mut self) -> Option<usize> {
+        match self {
+            LineEnds::Tsv(lines) => lines.next(),
+            LineEnds::Other(lines) => lines.next(),
+        }
+    }
+
+    /// The tabs of the line last given, where they are in the chunk (none outside Zeek TSV).
+    fn tabs(&self) -> &[usize] {
+        match self {
+            LineEnds::Tsv(lines) => lines.tabs(),
+            LineEnds::Other(_) => &[],
+        }
+    }
 }
 
 /// Where a hit is: the part of a hit line that is the line's own.
@@ -1204,13 +1242,14 @@ fn line_candidates(
     format: LogFormat,
     columns: &Columns,
     line: &str,
+    tabs: Tabs<'_>,
 ) -> bool {
     match format {
         LogFormat::Zeek if line.starts_with('{') => {
             return json_candidates(matcher, line);
         }
         LogFormat::Eve => return json_candidates(matcher, line),
-        LogFormat::Zeek => tsv_candidates(matcher, columns, line),
+        LogFormat::Zeek => tsv_candidates(matcher, columns, line, tabs),
         LogFormat::Dns | LogFormat::Text => {
             extractor::extract(line.as_bytes(), &ExtractOptions::default(), 1, |found| {
                 let field = match (format, found.observable.kind()) {
@@ -1225,18 +1264,25 @@ fn line_candidates(
     true
 }
 
+/// The tabs of a Zeek TSV line, as [`mask::Lines`] found them: where they are in the chunk,
+/// whose line starts at `line_start`.
+#[derive(Clone, Copy)]
+struct Tabs<'a> {
+    in_chunk: &'a [usize],
+    line_start: usize,
+}
+
 // Zeek TSV: fields split at tabs, set items at commas, in place.
-fn tsv_candidates(matcher: &mut Matcher<'_>, columns: &Columns, line: &str) {
+fn tsv_candidates(matcher: &mut Matcher<'_>, columns: &Columns, line: &str, tabs: Tabs<'_>) {
     if line.starts_with('#') || line.is_empty() {
         return;
     }
     let mut host = None;
     let mut uri = None;
-    let bytes = line.as_bytes();
+    // Where each field ends, in the line: at its tab, the last at the line's end.
+    let ends = tabs.in_chunk.iter().map(|tab| tab - tabs.line_start).chain([line.len()]);
     let mut start = 0;
-    for (column, kind) in columns.kinds[..columns.read].iter().enumerate() {
-        let rest = &bytes[start..];
-        let end = start + swar::find(rest, b'\t').unwrap_or(rest.len());
+    for ((column, kind), end) in columns.kinds[..columns.read].iter().enumerate().zip(ends) {
         // A column never read is never made a string.
         if *kind != Column::Skip {
             // Cut at tabs, ASCII bytes: both ends are character boundaries.
@@ -1255,9 +1301,6 @@ fn tsv_candidates(matcher: &mut Matcher<'_>, columns: &Columns, line: &str) {
                     _ => matcher.consider(field, value),
                 }
             }
-        }
-        if end >= bytes.len() {
-            break;
         }
         start = end + 1;
     }
@@ -1582,7 +1625,11 @@ pub(crate) mod tests {
         // The (field, value) candidates of one line.
         let candidates = |columns: &Columns, line: &str| -> Vec<(String, String)> {
             let mut matcher = Matcher::new(&snapshot, &access, LookupOptions::flag_all(0));
-            tsv_candidates(&mut matcher, columns, line);
+            let text = format!("{line}\n");
+            let mut lines = mask::Lines::new(text.as_bytes());
+            assert_eq!(lines.next(), Some(line.len()));
+            let tabs = Tabs { in_chunk: lines.tabs(), line_start: 0 };
+            tsv_candidates(&mut matcher, columns, line, tabs);
             let candidates = matcher.candidates.iter();
             candidates
                 .map(|(field, observable)| (field.clone(), observable.value().to_owned()))

@@ -69,6 +69,8 @@ impl<'a> Keys<'a> {
 /// One loop over the line with an explicit stack of open containers (no call a value): a log's
 /// lines are flat and short, and the work per token, not per byte, is what costs. A key is kept
 /// as where it is in the line, not copied into a path.
+// Inlined, as `Reader::walk` is (see there).
+#[inline(always)]
 pub(super) fn walk(
     line: &str,
     buffers: &mut Buffers,
@@ -150,6 +152,9 @@ impl Reader<'_> {
         self.byte()
     }
 
+    // Inlined into the line loop with the visit closure: out of line, an EVE line cost 7 % more
+    // instructions.
+    #[inline(always)]
     fn walk(
         &mut self,
         buffers: &mut Buffers,

@@ -1,0 +1,168 @@
+//! Where a byte is in a block of 64, as the bits of one word: one compare of sixteen bytes at a
+//! time (SSE2, which every x86-64 has; plain bytes elsewhere). A Zeek TSV chunk's lines and
+//! fields are cut from these words in one pass: a tab or a newline then costs a few
+//! instructions, where a search started for each field pays its set-up on every field.
+
+/// Bytes a block.
+pub(super) const BLOCK: usize = 64;
+
+/// Bit `i` is set when `block[i]` is `needle`.
+#[cfg(target_arch = "x86_64")]
+pub(super) fn of(block: &[u8; BLOCK], needle: u8) -> u64 {
+    use safe_arch::{
+        cmp_eq_mask_i8_m128i, load_unaligned_m128i, move_mask_i8_m128i, set_splat_i8_m128i,
+    };
+    // Cannot truncate: the same eight bits.
+    let needle = set_splat_i8_m128i(needle as i8);
+    let mut found = 0;
+    for (index, part) in block.chunks_exact(16).enumerate() {
+        let Ok(part) = <&[u8; 16]>::try_from(part) else { continue };
+        let equal = cmp_eq_mask_i8_m128i(load_unaligned_m128i(part), needle);
+        // Cannot truncate or lose a bit: the mask of sixteen bytes is sixteen bits.
+        found |= u64::from(move_mask_i8_m128i(equal) as u16) << (16 * index);
+    }
+    found
+}
+
+/// Bit `i` is set when `block[i]` is `needle`.
+#[cfg(not(target_arch = "x86_64"))]
+pub(super) fn of(block: &[u8; BLOCK], needle: u8) -> u64 {
+    block
+        .iter()
+        .enumerate()
+        .fold(0, |found, (index, byte)| found | u64::from(*byte == needle) << index)
+}
+
+/// The ends of a chunk's lines (its newlines), in order, and the tabs of each line, found a
+/// block at a time.
+pub(super) struct Lines<'a> {
+    bytes: &'a [u8],
+    /// Where the block of `newlines` and `tabs_ahead` starts.
+    base: usize,
+    /// The block's newlines not yet given.
+    newlines: u64,
+    /// The block's tabs not yet given.
+    tabs_ahead: u64,
+    /// The tabs of the line last given, where they are in `bytes`.
+    tabs: Vec<usize>,
+}
+
+impl<'a> Lines<'a> {
+    pub(super) fn new(bytes: &'a [u8]) -> Lines<'a> {
+        let tabs = Vec::new();
+        let mut lines = Lines { bytes, base: 0, newlines: 0, tabs_ahead: 0, tabs };
+        lines.load(0);
+        lines
+    }
+
+    /// The tabs of the line last given, where they are in the chunk.
+    pub(super) fn tabs(&self) -> &[usize] {
+        &self.tabs
+    }
+
+    // Reads the masks of the block that starts at `base` (past the end, none): the last, short
+    // block is read through a copy padded with zero bytes, neither a newline nor a tab.
+    fn load(&mut self, base: usize) {
+        self.base = base;
+        let rest = self.bytes.get(base..).unwrap_or_default();
+        let padded;
+        let block = match rest.first_chunk::<BLOCK>() {
+            Some(block) => block,
+            None => {
+                let mut copy = [0; BLOCK];
+                copy[..rest.len()].copy_from_slice(rest);
+                padded = copy;
+                &padded
+            }
+        };
+        self.newlines = of(block, b'\n');
+        self.tabs_ahead = of(block, b'\t');
+    }
+
+    // Notes the tabs of `bits` (of the current block) as the line's.
+    fn take_tabs(&mut self, mut bits: u64) {
+        while bits != 0 {
+            // Cannot truncate: below 64.
+            self.tabs.push(self.base + bits.trailing_zeros() as usize);
+            bits &= bits - 1;
+        }
+    }
+}
+
+impl Iterator for Lines<'_> {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        self.tabs.clear();
+        loop {
+            if self.newlines != 0 {
+                let lowest = self.newlines & self.newlines.wrapping_neg();
+                let before = self.tabs_ahead & (lowest - 1);
+                self.take_tabs(before);
+                self.tabs_ahead &= !before;
+                self.newlines &= self.newlines - 1;
+                // Cannot truncate: below 64.
+                return Some(self.base + lowest.trailing_zeros() as usize);
+            }
+            self.take_tabs(self.tabs_ahead);
+            if self.base + BLOCK >= self.bytes.len() {
+                return None;
+            }
+            self.load(self.base + BLOCK);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every line end and every tab equal the plain search's, at every length around the
+    /// block's edges, with newlines and tabs (and bytes near them in value) anywhere.
+    #[test]
+    fn the_block_search_finds_the_lines_and_tabs_a_plain_search_finds() {
+        let mut next = crate::scan::tests::random(0x9e37_79b9_7f4a_7c15);
+        for round in 0..20_000 {
+            let length = match round % 3 {
+                0 => (next() % 300) as usize,
+                1 => BLOCK * (1 + (next() % 3) as usize) + (next() % 3) as usize - 1,
+                _ => (next() % 5) as usize,
+            };
+            let alphabet = [b'\n', b'\t', b'\x0b', b'\x08', 0, 0xff, 0x80, b'a'];
+            let bytes: Vec<u8> = (0..length)
+                .map(|_| match next() % 3 {
+                    0 => (next() % 256) as u8,
+                    _ => alphabet[(next() % alphabet.len() as u64) as usize],
+                })
+                .collect();
+            let mut plain = Vec::new();
+            let mut start = 0;
+            for end in (0..bytes.len()).filter(|at| bytes[*at] == b'\n') {
+                let line_tabs: Vec<usize> = (start..end).filter(|at| bytes[*at] == b'\t').collect();
+                plain.push((end, line_tabs));
+                start = end + 1;
+            }
+            let mut lines = Lines::new(&bytes);
+            let mut got = Vec::new();
+            while let Some(end) = lines.next() {
+                got.push((end, lines.tabs().to_vec()));
+            }
+            assert_eq!(got, plain, "{bytes:?}");
+        }
+    }
+
+    /// The mask of a block is the plain one, for each byte value as the needle.
+    #[test]
+    fn a_blocks_mask_has_the_bits_of_its_needles() {
+        let mut next = crate::scan::tests::random(0x2f1e_a9c3_55d0_1b47);
+        for _ in 0..2_000 {
+            let block: [u8; BLOCK] = std::array::from_fn(|_| (next() % 8) as u8 * 37);
+            for needle in (0..=u8::MAX).step_by(37) {
+                let plain = (0..BLOCK)
+                    .filter(|at| block[*at] == needle)
+                    .fold(0u64, |bits, at| bits | 1 << at);
+                assert_eq!(of(&block, needle), plain);
+            }
+        }
+    }
+}
