@@ -914,7 +914,7 @@ impl<'a> Matcher<'a> {
         if may_be_quad
             && let Some((high16, rest)) = leading_pair(bytes)
             && self.snapshot.ipv4_block_misses(self.access, high16)
-            && rest.iter().all(|byte| byte.is_ascii_digit() || *byte == b'.')
+            && is_digits_and_dots(rest)
         {
             return;
         }
@@ -1074,8 +1074,8 @@ impl<'a> Matcher<'a> {
             byte.is_ascii_alphanumeric() || matches!(byte, b'/' | b'.' | b'-' | b'_' | b'~')
         }) && !contains_at(uri.as_bytes(), b'/', b"/.");
         let host_bytes = host.as_bytes();
-        let is_quad = host_bytes.first().is_some_and(u8::is_ascii_digit)
-            && host_bytes.iter().all(|byte| byte.is_ascii_digit() || *byte == b'.');
+        let is_quad =
+            host_bytes.first().is_some_and(u8::is_ascii_digit) && is_digits_and_dots(host_bytes);
         // The host was mostly just asked as a field: `lower` then holds it already (only a name
         // `lower_name` took is ever put there, and case changes no byte's class).
         let is_name = is_plain_path
@@ -1131,6 +1131,12 @@ fn leading_pair(bytes: &[u8]) -> Option<(u16, &[u8])> {
         at += 1;
     }
     Some((high16, &bytes[at..]))
+}
+
+// Whether `bytes` holds only digits and dots: one table load and one `and` a byte, without a
+// branch a byte (a value checked here is almost always all digits and dots).
+fn is_digits_and_dots(bytes: &[u8]) -> bool {
+    bytes.iter().fold(DIGIT_OR_DOT, |all, byte| all & CLASSES[usize::from(*byte)]) != 0
 }
 
 // Whether `bytes` is a timestamp such as `2026-11-27T00:00:00.000000+0000` or
@@ -1600,6 +1606,18 @@ pub(crate) mod tests {
         for value in ["2026-11-27T00.00", "2026-11-27Tevil.example:80", "2026-11-27", "1.2.3.4"] {
             assert!(!is_timestamp(value.as_bytes()), "{value}");
         }
+    }
+
+    /// The table check of digits and dots answers as the plain rule does, for every byte.
+    #[test]
+    fn only_digits_and_dots_pass_the_table_check() {
+        for byte in 0..=u8::MAX {
+            let plain = byte.is_ascii_digit() || byte == b'.';
+            assert_eq!(is_digits_and_dots(&[b'1', byte, b'.']), plain, "{byte}");
+        }
+        assert!(is_digits_and_dots(b""));
+        assert!(is_digits_and_dots(b"55.218"));
+        assert!(!is_digits_and_dots(b"55.evil"));
     }
 
     /// Zeek's `#types` line tells which columns may hold observables, and which hold lists.
