@@ -147,11 +147,9 @@ struct Chunk {
 #[derive(Debug, Default)]
 struct Columns {
     names: Vec<String>,
-    /// What a column holds, by its Zeek type. Every column may hold values, and items, when the
-    /// log has no `#types` line.
-    kinds: Vec<Column>,
-    /// How many leading columns hold every column read: a line's tail of numbers is not cut.
-    read: usize,
+    /// The columns read, in order, each with what it holds by its Zeek type (never
+    /// [`Column::Skip`]). Every column is read, item by item, when the log has no `#types` line.
+    reading: Vec<(usize, Column)>,
     /// The columns `host` and `uri`, which make a request's URL.
     host: Option<usize>,
     uri: Option<usize>,
@@ -176,19 +174,19 @@ impl Columns {
         let types: Vec<&str> = types_line
             .map(|line| line.trim_end().split('\t').skip(1).collect())
             .unwrap_or_default();
-        let kinds = (0..names.len())
+        let reading = (0..names.len())
             .map(|column| match types.get(column).copied() {
                 Some(
                     "time" | "interval" | "count" | "int" | "double" | "port" | "bool" | "enum",
-                ) => Column::Skip,
-                Some("string" | "addr" | "subnet") => Column::Value,
-                _ => Column::Items,
+                ) => (column, Column::Skip),
+                Some("string" | "addr" | "subnet") => (column, Column::Value),
+                _ => (column, Column::Items),
             })
-            .collect::<Vec<_>>();
-        let read = kinds.iter().rposition(|kind| *kind != Column::Skip).map_or(0, |last| last + 1);
+            .filter(|(_, kind)| *kind != Column::Skip)
+            .collect();
         let column = |name: &str| names.iter().position(|column| column == name);
         let (host, uri) = (column("host"), column("uri"));
-        Columns { names, kinds, read, host, uri }
+        Columns { names, reading, host, uri }
     }
 }
 
@@ -1285,30 +1283,33 @@ fn tsv_candidates(matcher: &mut Matcher<'_>, columns: &Columns, line: &str, tabs
     }
     let mut host = None;
     let mut uri = None;
-    // Where each field ends, in the line: at its tab, the last at the line's end.
-    let ends = tabs.in_chunk.iter().map(|tab| tab - tabs.line_start).chain([line.len()]);
-    let mut start = 0;
-    for ((column, kind), end) in columns.kinds[..columns.read].iter().enumerate().zip(ends) {
-        // A column never read is never made a string.
-        if *kind != Column::Skip {
-            // Cut at tabs, ASCII bytes: both ends are character boundaries.
-            let value = line.get(start..end).unwrap_or_default();
-            if value != "-" && value != "(empty)" {
-                if Some(column) == columns.host {
-                    host = Some(value);
-                } else if Some(column) == columns.uri {
-                    uri = Some(value);
-                }
-                let field = &columns.names[column];
-                match kind {
-                    Column::Items => {
-                        value.split(',').for_each(|item| matcher.consider(field, item));
-                    }
-                    _ => matcher.consider(field, value),
-                }
-            }
+    // Only the columns read are cut out, each from the tabs around it; a line with fewer fields
+    // than the header has them all read.
+    let tab = |index: usize| tabs.in_chunk.get(index).map(|tab| tab - tabs.line_start);
+    for (column, kind) in &columns.reading {
+        let start = match column.checked_sub(1) {
+            None => 0,
+            Some(before) => match tab(before) {
+                Some(before) => before + 1,
+                None => break,
+            },
+        };
+        let end = tab(*column).unwrap_or(line.len());
+        // Cut at tabs, ASCII bytes: both ends are character boundaries.
+        let value = line.get(start..end).unwrap_or_default();
+        if value == "-" || value == "(empty)" {
+            continue;
         }
-        start = end + 1;
+        if Some(*column) == columns.host {
+            host = Some(value);
+        } else if Some(*column) == columns.uri {
+            uri = Some(value);
+        }
+        let field = &columns.names[*column];
+        match kind {
+            Column::Items => value.split(',').for_each(|item| matcher.consider(field, item)),
+            _ => matcher.consider(field, value),
+        }
     }
     if let (Some(host), Some(uri)) = (host, uri) {
         matcher.consider_url(host, uri);
@@ -1629,14 +1630,14 @@ pub(crate) mod tests {
                 "#types\ttime\tstring\taddr\tport\tenum\tstring\tvector[string]\tinterval\tsubnet\trecord",
             ),
         );
-        use Column::{Items, Skip, Value};
+        use Column::{Items, Value};
         assert_eq!(
-            columns.kinds,
-            [Skip, Value, Value, Skip, Skip, Value, Items, Skip, Value, Items]
+            columns.reading,
+            [(1, Value), (2, Value), (5, Value), (6, Items), (8, Value), (9, Items)]
         );
         // Without types every column is read, item by item.
         let untyped = Columns::parse("#fields\tts\tquery", None);
-        assert_eq!(untyped.kinds, [Items, Items]);
+        assert_eq!(untyped.reading, [(0, Items), (1, Items)]);
         // A hit in a list column and none from a number column that looks like an address.
         let snapshot = snapshot();
         let access = snapshot.access(Reader::Operator);
@@ -1666,13 +1667,16 @@ pub(crate) mod tests {
                 ("net", "10.0.0.0/8")
             ]
         );
-        // A line is cut up to its last column read; `host` and `uri` make a URL wherever they
-        // stand, and a number column after them is never read.
+        // Only the columns read are cut out; `host` and `uri` make a URL wherever they stand,
+        // and a number column is never read, even when it holds an address.
         let http = Columns::parse(
             "#fields\tts\tid.resp_h\turi\thost\tstatus\tlength",
             Some("#types\ttime\taddr\tstring\tstring\tcount\tcount"),
         );
-        assert_eq!((http.read, http.host, http.uri), (4, Some(3), Some(2)));
+        assert_eq!(
+            (&*http.reading, http.host, http.uri),
+            (&[(1, Value), (2, Value), (3, Value)][..], Some(3), Some(2))
+        );
         let found = candidates(&http, "1.5\t1.2.3.4\t/x.exe\tBAD.example\t1.2.3.4\t10.0.0.1");
         let found: Vec<(&str, &str)> =
             found.iter().map(|(f, v)| (f.as_str(), v.as_str())).collect();
