@@ -150,9 +150,6 @@ struct Columns {
     /// The columns read, in order, each with what it holds by its Zeek type (never
     /// [`Column::Skip`]). Every column is read, item by item, when the log has no `#types` line.
     reading: Vec<(usize, Column)>,
-    /// The columns `host` and `uri`, which make a request's URL.
-    host: Option<usize>,
-    uri: Option<usize>,
 }
 
 /// What a Zeek column holds.
@@ -164,6 +161,10 @@ enum Column {
     Value,
     /// Items separated by commas (`set[…]`, `vector[…]`, or an unknown type).
     Items,
+    /// The columns `host` and `uri` (one value each, whatever their type), which make a
+    /// request's URL.
+    Host,
+    Uri,
 }
 
 impl Columns {
@@ -183,10 +184,13 @@ impl Columns {
                 _ => (column, Column::Items),
             })
             .filter(|(_, kind)| *kind != Column::Skip)
+            .map(|(column, kind)| match names[column].as_str() {
+                "host" => (column, Column::Host),
+                "uri" => (column, Column::Uri),
+                _ => (column, kind),
+            })
             .collect();
-        let column = |name: &str| names.iter().position(|column| column == name);
-        let (host, uri) = (column("host"), column("uri"));
-        Columns { names, reading, host, uri }
+        Columns { names, reading }
     }
 }
 
@@ -606,7 +610,6 @@ fn scan_chunk(
     let mut lines = LineEnds::new(chunk);
     let mut line_number = chunk.first_line;
     while let Some(end) = lines.next() {
-        let line_start = start;
         let bytes = &chunk.bytes[start..end];
         // Cut at a newline, an ASCII byte: both ends are character boundaries.
         let line = match text {
@@ -625,8 +628,7 @@ fn scan_chunk(
             n_skipped += 1;
             continue;
         };
-        let tabs = Tabs { in_chunk: lines.tabs(), line_start };
-        if !line_candidates(&mut matcher, chunk.format, &chunk.columns, line, tabs) {
+        if !line_candidates(&mut matcher, chunk.format, &chunk.columns, line, lines.tabs()) {
             n_skipped += 1;
             continue;
         }
@@ -676,7 +678,7 @@ impl<'a> LineEnds<'a> {
         }
     }
 
-    /// The tabs of the line last given, where they are in the chunk (none outside Zeek TSV).
+    /// The tabs of the line last given, where they are in the line (none outside Zeek TSV).
     fn tabs(&self) -> &[usize] {
         match self {
             LineEnds::Tsv(lines) => lines.tabs(),
@@ -1246,7 +1248,7 @@ fn line_candidates(
     format: LogFormat,
     columns: &Columns,
     line: &str,
-    tabs: Tabs<'_>,
+    tabs: &[usize],
 ) -> bool {
     match format {
         LogFormat::Zeek if line.starts_with('{') => {
@@ -1268,16 +1270,9 @@ fn line_candidates(
     true
 }
 
-/// The tabs of a Zeek TSV line, as [`mask::Lines`] found them: where they are in the chunk,
-/// whose line starts at `line_start`.
-#[derive(Clone, Copy)]
-struct Tabs<'a> {
-    in_chunk: &'a [usize],
-    line_start: usize,
-}
-
-// Zeek TSV: fields split at tabs, set items at commas, in place.
-fn tsv_candidates(matcher: &mut Matcher<'_>, columns: &Columns, line: &str, tabs: Tabs<'_>) {
+// Zeek TSV: fields split at tabs (`tabs`, where they are in the line, as [`mask::Lines`] found
+// them), set items at commas, in place.
+fn tsv_candidates(matcher: &mut Matcher<'_>, columns: &Columns, line: &str, tabs: &[usize]) {
     if line.starts_with('#') || line.is_empty() {
         return;
     }
@@ -1285,29 +1280,31 @@ fn tsv_candidates(matcher: &mut Matcher<'_>, columns: &Columns, line: &str, tabs
     let mut uri = None;
     // Only the columns read are cut out, each from the tabs around it; a line with fewer fields
     // than the header has them all read.
-    let tab = |index: usize| tabs.in_chunk.get(index).map(|tab| tab - tabs.line_start);
-    for (column, kind) in &columns.reading {
+    for &(column, kind) in &columns.reading {
         let start = match column.checked_sub(1) {
             None => 0,
-            Some(before) => match tab(before) {
+            Some(before) => match tabs.get(before) {
                 Some(before) => before + 1,
                 None => break,
             },
         };
-        let end = tab(*column).unwrap_or(line.len());
+        let end = tabs.get(column).copied().unwrap_or(line.len());
         // Cut at tabs, ASCII bytes: both ends are character boundaries.
         let value = line.get(start..end).unwrap_or_default();
         if value == "-" || value == "(empty)" {
             continue;
         }
-        if Some(*column) == columns.host {
-            host = Some(value);
-        } else if Some(*column) == columns.uri {
-            uri = Some(value);
-        }
-        let field = &columns.names[*column];
+        let field = &columns.names[column];
         match kind {
-            Column::Items => value.split(',').for_each(|item| matcher.consider(field, item)),
+            Column::Host => host = Some(value),
+            Column::Uri => uri = Some(value),
+            _ => {}
+        }
+        match kind {
+            // Most lists hold one item.
+            Column::Items if swar::find(value.as_bytes(), b',').is_some() => {
+                value.split(',').for_each(|item| matcher.consider(field, item));
+            }
             _ => matcher.consider(field, value),
         }
     }
@@ -1647,8 +1644,7 @@ pub(crate) mod tests {
             let text = format!("{line}\n");
             let mut lines = mask::Lines::new(text.as_bytes());
             assert_eq!(lines.next(), Some(line.len()));
-            let tabs = Tabs { in_chunk: lines.tabs(), line_start: 0 };
-            tsv_candidates(&mut matcher, columns, line, tabs);
+            tsv_candidates(&mut matcher, columns, line, lines.tabs());
             let candidates = matcher.candidates.iter();
             candidates
                 .map(|(field, observable)| (field.clone(), observable.value().to_owned()))
@@ -1673,10 +1669,7 @@ pub(crate) mod tests {
             "#fields\tts\tid.resp_h\turi\thost\tstatus\tlength",
             Some("#types\ttime\taddr\tstring\tstring\tcount\tcount"),
         );
-        assert_eq!(
-            (&*http.reading, http.host, http.uri),
-            (&[(1, Value), (2, Value), (3, Value)][..], Some(3), Some(2))
-        );
+        assert_eq!(http.reading, [(1, Value), (2, Column::Uri), (3, Column::Host)]);
         let found = candidates(&http, "1.5\t1.2.3.4\t/x.exe\tBAD.example\t1.2.3.4\t10.0.0.1");
         let found: Vec<(&str, &str)> =
             found.iter().map(|(f, v)| (f.as_str(), v.as_str())).collect();

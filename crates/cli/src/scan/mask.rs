@@ -43,19 +43,21 @@ pub(super) struct Lines<'a> {
     newlines: u64,
     /// The block's tabs not yet given.
     tabs_ahead: u64,
-    /// The tabs of the line last given, where they are in `bytes`.
+    /// Where the next line starts.
+    line_start: usize,
+    /// The tabs of the line last given, where they are in the line.
     tabs: Vec<usize>,
 }
 
 impl<'a> Lines<'a> {
     pub(super) fn new(bytes: &'a [u8]) -> Lines<'a> {
         let tabs = Vec::new();
-        let mut lines = Lines { bytes, base: 0, newlines: 0, tabs_ahead: 0, tabs };
+        let mut lines = Lines { bytes, base: 0, newlines: 0, tabs_ahead: 0, line_start: 0, tabs };
         lines.load(0);
         lines
     }
 
-    /// The tabs of the line last given, where they are in the chunk.
+    /// The tabs of the line last given, where they are in the line.
     pub(super) fn tabs(&self) -> &[usize] {
         &self.tabs
     }
@@ -83,7 +85,7 @@ impl<'a> Lines<'a> {
     fn take_tabs(&mut self, mut bits: u64) {
         while bits != 0 {
             // Cannot truncate: below 64.
-            self.tabs.push(self.base + bits.trailing_zeros() as usize);
+            self.tabs.push(self.base + bits.trailing_zeros() as usize - self.line_start);
             bits &= bits - 1;
         }
     }
@@ -102,7 +104,9 @@ impl Iterator for Lines<'_> {
                 self.tabs_ahead &= !before;
                 self.newlines &= self.newlines - 1;
                 // Cannot truncate: below 64.
-                return Some(self.base + lowest.trailing_zeros() as usize);
+                let end = self.base + lowest.trailing_zeros() as usize;
+                self.line_start = end + 1;
+                return Some(end);
             }
             self.take_tabs(self.tabs_ahead);
             if self.base + BLOCK >= self.bytes.len() {
@@ -138,7 +142,8 @@ mod tests {
             let mut plain = Vec::new();
             let mut start = 0;
             for end in (0..bytes.len()).filter(|at| bytes[*at] == b'\n') {
-                let line_tabs: Vec<usize> = (start..end).filter(|at| bytes[*at] == b'\t').collect();
+                let line_tabs: Vec<usize> =
+                    (start..end).filter(|at| bytes[*at] == b'\t').map(|at| at - start).collect();
                 plain.push((end, line_tabs));
                 start = end + 1;
             }
