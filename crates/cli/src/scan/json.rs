@@ -275,7 +275,7 @@ impl Reader<'_> {
     fn string(&mut self, unescaped: &mut Vec<u8>) -> Option<Text> {
         let start = self.at + 1;
         let rest = &self.bytes[start..];
-        let end = start + super::swar::find2(rest, b'"', b'\\')?;
+        let end = start + super::mask::find2(rest, b'"', b'\\')?;
         if self.bytes[end] == b'"' {
             self.at = end + 1;
             return Some(Text::Line(start, end));

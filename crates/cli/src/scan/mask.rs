@@ -6,6 +6,45 @@
 /// Bytes a block.
 pub(super) const BLOCK: usize = 64;
 
+/// The index of the first `one` or `other` in `bytes`, sixteen bytes a step (the last fewer
+/// than sixteen a byte at a time): a JSON string's end is mostly within the first step.
+pub(super) fn find2(bytes: &[u8], one: u8, other: u8) -> Option<usize> {
+    let mut at = 0;
+    while let Some(part) = bytes.get(at..).and_then(<[u8]>::first_chunk::<16>) {
+        let found = either_of(part, one, other);
+        if found != 0 {
+            // Cannot truncate: below 16.
+            return Some(at + found.trailing_zeros() as usize);
+        }
+        at += 16;
+    }
+    let rest = bytes.get(at..).unwrap_or_default();
+    rest.iter().position(|byte| *byte == one || *byte == other).map(|offset| at + offset)
+}
+
+/// Bit `i` is set when `part[i]` is `one` or `other`.
+#[cfg(target_arch = "x86_64")]
+fn either_of(part: &[u8; 16], one: u8, other: u8) -> u32 {
+    use safe_arch::{
+        bitor_m128i, cmp_eq_mask_i8_m128i, load_unaligned_m128i, move_mask_i8_m128i,
+        set_splat_i8_m128i,
+    };
+    let bytes = load_unaligned_m128i(part);
+    // Cannot truncate: the same eight bits.
+    let one = cmp_eq_mask_i8_m128i(bytes, set_splat_i8_m128i(one as i8));
+    let other = cmp_eq_mask_i8_m128i(bytes, set_splat_i8_m128i(other as i8));
+    // Cannot truncate or lose a bit: the mask of sixteen bytes is sixteen bits.
+    u32::from(move_mask_i8_m128i(bitor_m128i(one, other)) as u16)
+}
+
+/// Bit `i` is set when `part[i]` is `one` or `other`.
+#[cfg(not(target_arch = "x86_64"))]
+fn either_of(part: &[u8; 16], one: u8, other: u8) -> u32 {
+    part.iter()
+        .enumerate()
+        .fold(0, |found, (index, byte)| found | u32::from(*byte == one || *byte == other) << index)
+}
+
 /// Bit `i` is set when `block[i]` is `needle`.
 #[cfg(target_arch = "x86_64")]
 pub(super) fn of(block: &[u8; BLOCK], needle: u8) -> u64 {
@@ -153,6 +192,26 @@ mod tests {
                 got.push((end, lines.tabs().to_vec()));
             }
             assert_eq!(got, plain, "{bytes:?}");
+        }
+    }
+
+    /// The first of two bytes is where a plain search finds it, at every length and offset.
+    #[test]
+    fn the_wide_search_finds_the_first_of_two_bytes() {
+        let mut next = crate::scan::tests::random(0x6a09_e667_f3bc_c908);
+        for _ in 0..20_000 {
+            let length = (next() % 80) as usize;
+            let alphabet = [b'"', b'\\', b'!', b']', 0, 0xff, 0xa2, b'a'];
+            let bytes: Vec<u8> = (0..length)
+                .map(|_| match next() % 4 {
+                    0 => alphabet[(next() % alphabet.len() as u64) as usize],
+                    _ => (next() % 256) as u8,
+                })
+                .collect();
+            for (one, other) in [(b'"', b'\\'), (0, 0xff)] {
+                let plain = bytes.iter().position(|byte| *byte == one || *byte == other);
+                assert_eq!(find2(&bytes, one, other), plain, "{bytes:?}");
+            }
         }
     }
 

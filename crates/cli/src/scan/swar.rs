@@ -44,27 +44,6 @@ pub(super) fn find(bytes: &[u8], needle: u8) -> Option<usize> {
     memchr::memchr(needle, &bytes[head.len()..]).map(|offset| head.len() + offset)
 }
 
-/// The index of the first `one` or `other` in `bytes`.
-pub(super) fn find2(bytes: &[u8], one: u8, other: u8) -> Option<usize> {
-    let head = &bytes[..bytes.len().min(SHORT)];
-    let (one_pattern, other_pattern) = (LOW * u64::from(one), LOW * u64::from(other));
-    let mut words = head.chunks_exact(8);
-    let mut at = 0;
-    for chunk in &mut words {
-        let word = word(chunk);
-        let found = zero_bytes(word ^ one_pattern) | zero_bytes(word ^ other_pattern);
-        if found != 0 {
-            return Some(at + first(found));
-        }
-        at += 8;
-    }
-    let rest = words.remainder().iter().position(|byte| *byte == one || *byte == other);
-    if let Some(offset) = rest {
-        return Some(at + offset);
-    }
-    memchr::memchr2(one, other, &bytes[head.len()..]).map(|offset| head.len() + offset)
-}
-
 /// The indexes of every `needle` in `bytes`, in order.
 pub(super) fn find_iter(bytes: &[u8], needle: u8) -> impl Iterator<Item = usize> + '_ {
     let mut from = 0;
@@ -99,8 +78,6 @@ mod tests {
                 let all: Vec<usize> = (0..bytes.len()).filter(|at| bytes[*at] == needle).collect();
                 assert_eq!(find_iter(&bytes, needle).collect::<Vec<_>>(), all);
             }
-            let plain = bytes.iter().position(|byte| *byte == b'"' || *byte == b'\\');
-            assert_eq!(find2(&bytes, b'"', b'\\'), plain, "{bytes:?}");
         }
     }
 }
