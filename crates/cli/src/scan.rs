@@ -1053,14 +1053,17 @@ impl<'a> Matcher<'a> {
         let is_name = all & NAME != 0;
         let has_end_dot = bytes.first() == Some(&b'.') || bytes.last() == Some(&b'.');
         // Every `xn--` label holds `--`.
-        if !is_name || has_end_dot || any & DOUBLE_HYPHEN != 0 {
+        if !is_name || has_end_dot || (any & HYPHEN != 0 && swar::has_pair(bytes, b'-')) {
             return false;
         }
         // No defang marker can hide in it: every marker holds a bracket, a backslash or a `:`
         // (see `refang`), none of which is a name byte.
         self.lower.clear();
         self.lower.push_str(value);
-        self.lower.make_ascii_lowercase();
+        // Most names in logs are in lower case already.
+        if any & UPPER != 0 {
+            self.lower.make_ascii_lowercase();
+        }
         true
     }
 
@@ -1181,8 +1184,7 @@ const HEX: u8 = 4;
 const NAME: u8 = 8;
 const SPACE: u8 = 16;
 const HYPHEN: u8 = 32;
-/// Only in a union: two hyphens in a row.
-const DOUBLE_HYPHEN: u8 = 64;
+const UPPER: u8 = 64;
 /// Digits and `:.+-Z`: a timestamp's time.
 const TIME: u8 = 128;
 
@@ -1211,6 +1213,9 @@ const CLASSES: [u8; 256] = {
         if byte == b'-' {
             class |= HYPHEN;
         }
+        if byte.is_ascii_uppercase() {
+            class |= UPPER;
+        }
         if byte.is_ascii_digit() || matches!(byte, b':' | b'.' | b'+' | b'-' | b'Z') {
             class |= TIME;
         }
@@ -1220,15 +1225,15 @@ const CLASSES: [u8; 256] = {
     table
 };
 
-// The union and the intersection of the classes of `bytes`.
+// The union and the intersection of the classes of `bytes`: a load, an `or` and an `and` a
+// byte, which every value of a log pays (two hyphens in a row are looked for apart, and only in
+// a name with a hyphen).
 fn classes(bytes: &[u8]) -> (u8, u8) {
-    let (mut any, mut all, mut previous) = (0, u8::MAX, 0);
+    let (mut any, mut all) = (0, u8::MAX);
     for byte in bytes {
         let class = CLASSES[usize::from(*byte)];
-        // Two hyphens in a row add DOUBLE_HYPHEN, the bit above HYPHEN, to the union.
-        any |= class | (previous & class & HYPHEN) << 1;
+        any |= class;
         all &= class;
-        previous = class;
     }
     (any, all)
 }

@@ -14,6 +14,11 @@ fn zero_bytes(word: u64) -> u64 {
     word.wrapping_sub(LOW) & !word & HIGH
 }
 
+// The high bit of each zero byte of `word` and of no other byte (no borrow runs upwards).
+fn exact_zero_bytes(word: u64) -> u64 {
+    !(((word & !HIGH) + !HIGH) | word | !HIGH)
+}
+
 fn word(bytes: &[u8]) -> u64 {
     let mut word = [0u8; 8];
     word.copy_from_slice(bytes);
@@ -44,6 +49,30 @@ pub(super) fn find(bytes: &[u8], needle: u8) -> Option<usize> {
     memchr::memchr(needle, &bytes[head.len()..]).map(|offset| head.len() + offset)
 }
 
+/// Whether `bytes` holds `needle` twice in a row: eight bytes a step, each word's `needle`s
+/// marked exactly and paired with the byte after them (the last of a word with the next
+/// word's first); the last, short step is the last eight bytes again, overlapping.
+pub(super) fn has_pair(bytes: &[u8], needle: u8) -> bool {
+    if bytes.len() < 8 {
+        return bytes.windows(2).any(|two| two == [needle, needle]);
+    }
+    let pattern = LOW * u64::from(needle);
+    let mut carry = 0;
+    let mut words = bytes.chunks_exact(8);
+    for chunk in &mut words {
+        let found = exact_zero_bytes(word(chunk) ^ pattern);
+        if found & (found << 8 | carry) != 0 {
+            return true;
+        }
+        carry = found >> 56;
+    }
+    // The pair across the last whole word and the rest lies within the last eight bytes.
+    !words.remainder().is_empty() && {
+        let found = exact_zero_bytes(word(&bytes[bytes.len() - 8..]) ^ pattern);
+        found & found << 8 != 0
+    }
+}
+
 /// The indexes of every `needle` in `bytes`, in order.
 pub(super) fn find_iter(bytes: &[u8], needle: u8) -> impl Iterator<Item = usize> + '_ {
     let mut from = 0;
@@ -65,18 +94,20 @@ mod tests {
         let mut next = crate::scan::tests::random(0x2545_f491_4f6c_dd1d);
         for _ in 0..20_000 {
             let length = (next() % 150) as usize;
-            let alphabet = [b'\t', b'\n', b'"', b'\\', 0, 1, 0x80, 0xff, b'a', b'\x08', b'\x0a'];
+            let alphabet = [b'\t', b'\n', b'"', b'\\', 0, 1, 0x80, 0xff, b'a', b'\x08', b'-'];
             let bytes: Vec<u8> = (0..length)
                 .map(|_| match next() % 4 {
                     0 => alphabet[(next() % alphabet.len() as u64) as usize],
                     _ => (next() % 256) as u8,
                 })
                 .collect();
-            for needle in [b'\t', b'\n', b'"', 0, 0xff] {
+            for needle in [b'\t', b'\n', b'"', b'-', 0, 0xff] {
                 let plain = bytes.iter().position(|byte| *byte == needle);
                 assert_eq!(find(&bytes, needle), plain, "{bytes:?} {needle}");
                 let all: Vec<usize> = (0..bytes.len()).filter(|at| bytes[*at] == needle).collect();
                 assert_eq!(find_iter(&bytes, needle).collect::<Vec<_>>(), all);
+                let pair = bytes.windows(2).any(|two| two == [needle, needle]);
+                assert_eq!(has_pair(&bytes, needle), pair, "{bytes:?} {needle}");
             }
         }
     }
