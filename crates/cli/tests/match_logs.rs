@@ -151,6 +151,49 @@ fn bad_lines_are_skipped_and_counted_and_the_good_ones_still_match() {
     assert_eq!(summary["summary"]["skipped"], 4, "{summary}");
 }
 
+/// The Zeek TSV path cuts lines and fields from masks of whole blocks: a line of garbage, one
+/// with far more fields than the header, one cut short and one over the length cap each end where
+/// they should, and the lines after them keep their numbers and their fields.
+#[test]
+fn bad_zeek_lines_are_skipped_and_counted_and_the_fields_after_them_still_line_up() {
+    let (dir, data) = store_listing_one_address();
+    let mut log = Vec::new();
+    log.extend_from_slice(b"#separator \\x09\n");
+    log.extend_from_slice(b"#fields\tts\tuid\tid.orig_h\tid.resp_h\n");
+    log.extend_from_slice(b"#types\ttime\tstring\taddr\taddr\n");
+    log.extend_from_slice(b"1.0\tC1\t192.0.2.77\t10.0.0.1\n");
+    log.extend_from_slice(b"\x00\x01\t\xff\xfe\t192.0.2.77\tgarbage\n");
+    // The address lies in the 5 004th field, past the header's four columns.
+    let mut wide = b"2.0\tC2\t10.0.0.2\t10.0.0.3".to_vec();
+    wide.extend(std::iter::repeat_n(b'\t', 5000));
+    wide.extend_from_slice(b"192.0.2.77\n");
+    log.extend_from_slice(&wide);
+    log.extend_from_slice(b"3.0\tC3\n");
+    let mut long = b"4.0\tC4\t192.0.2.77\t".to_vec();
+    long.extend(std::iter::repeat_n(b'a', 2 << 20));
+    long.push(b'\n');
+    log.extend_from_slice(&long);
+    log.extend_from_slice(b"5.0\tC5\t10.0.0.9\t192.0.2.77\n");
+    let path = dir.path().join("conn.log");
+    std::fs::write(&path, &log).unwrap();
+    let run = watchfire(
+        &["--data", &data, "match", "--json", "--format", "zeek", &path.display().to_string()],
+        b"",
+    );
+    assert!(run.ok(), "{}", run.stderr);
+    let mut lines: Vec<Value> =
+        run.stdout.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    let summary = lines.pop().unwrap();
+    let hits: Vec<(u64, &str)> = lines
+        .iter()
+        .map(|hit| (hit["line"].as_u64().unwrap(), hit["field"].as_str().unwrap()))
+        .collect();
+    assert_eq!(hits, [(4, "id.orig_h"), (9, "id.resp_h")], "{}", run.stdout);
+    assert_eq!(summary["summary"]["lines"], 9);
+    // The invalid UTF-8 and the over-long line.
+    assert_eq!(summary["summary"]["skipped"], 2, "{summary}");
+}
+
 /// A sensor's pipe stays open for hours: each line must be matched as it comes, not when a chunk
 /// fills or the pipe closes. Both standard input and a named pipe given as a file.
 #[test]
