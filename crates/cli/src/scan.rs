@@ -161,8 +161,7 @@ enum Column {
     Value,
     /// Items separated by commas (`set[…]`, `vector[…]`, or an unknown type).
     Items,
-    /// The columns `host` and `uri` (one value each, whatever their type), which make a
-    /// request's URL.
+    /// The columns `host` and `uri` (one value each), which make a request's URL.
     Host,
     Uri,
 }
@@ -608,8 +607,10 @@ fn scan_chunk(
     // Every chunk ends with a newline: the piece after it is no line.
     let mut start = 0;
     let mut lines = LineEnds::new(chunk);
-    let mut line_number = chunk.first_line;
+    let mut next_line = chunk.first_line;
     while let Some(end) = lines.next() {
+        let line_number = next_line;
+        next_line += 1;
         let bytes = &chunk.bytes[start..end];
         // Cut at a newline, an ASCII byte: both ends are character boundaries.
         let line = match text {
@@ -617,7 +618,6 @@ fn scan_chunk(
             None => std::str::from_utf8(bytes).ok(),
         };
         start = end + 1;
-        line_number += 1;
         matcher.candidates.clear();
         if bytes.iter().all(u8::is_ascii_whitespace) {
             continue;
@@ -638,7 +638,7 @@ fn scan_chunk(
             for found in &found {
                 let line = LineHit {
                     file: &chunk.file,
-                    line: line_number - 1,
+                    line: line_number,
                     kind: observable.kind().as_str(),
                     value: observable.value(),
                     field,
