@@ -1536,6 +1536,22 @@ pub(crate) mod tests {
         }
     }
 
+    /// `length` random bytes, each from `alphabet` (the bytes a search is about, and bytes near
+    /// them in value) `in_four` times in four, else any byte.
+    pub(super) fn random_bytes(
+        next: &mut impl FnMut() -> u64,
+        length: usize,
+        alphabet: &[u8],
+        in_four: u64,
+    ) -> Vec<u8> {
+        (0..length)
+            .map(|_| match next() % 4 < in_four {
+                true => alphabet[(next() % alphabet.len() as u64) as usize],
+                false => (next() % 256) as u8,
+            })
+            .collect()
+    }
+
     /// A hit line written from its own part and the key's rendered tail is the serialised
     /// `HitLine`, byte for byte; the readable line too has its parts in place.
     #[test]

@@ -8,6 +8,7 @@ mod common;
 mod gen_logs;
 
 use std::collections::BTreeSet;
+use std::path::Path;
 
 use common::{Running, watchfire};
 use serde_json::Value;
@@ -78,7 +79,7 @@ fn gzip_logs_match_like_plain_ones() {
     );
     encoder.write_all(&std::fs::read(&plain).unwrap()).unwrap();
     encoder.finish().unwrap();
-    let hits = |path: &std::path::Path| -> Vec<String> {
+    let hits = |path: &Path| -> Vec<String> {
         let run =
             watchfire(&["--data", &data, "match", "--json", &path.display().to_string()], b"");
         assert!(run.ok(), "{}", run.stderr);
@@ -112,6 +113,22 @@ fn store_listing_one_address() -> (tempfile::TempDir, String) {
     (dir, data)
 }
 
+/// `match --json --format FORMAT` of `log`, written to `name` in `dir`, against the store at
+/// `data`: the hit lines and the summary line.
+fn match_log(dir: &Path, data: &str, format: &str, name: &str, log: &[u8]) -> (Vec<Value>, Value) {
+    let path = dir.join(name);
+    std::fs::write(&path, log).unwrap();
+    let run = watchfire(
+        &["--data", data, "match", "--json", "--format", format, &path.display().to_string()],
+        b"",
+    );
+    assert!(run.ok(), "{}", run.stderr);
+    let mut lines: Vec<Value> =
+        run.stdout.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    let summary = lines.pop().unwrap();
+    (lines, summary)
+}
+
 /// EVE flow line `n` (1-9) from the listed address `192.0.2.77`.
 fn eve_flow(n: u32) -> String {
     format!(
@@ -134,18 +151,9 @@ fn bad_lines_are_skipped_and_counted_and_the_good_ones_still_match() {
     long.extend_from_slice(b"\"}\n");
     log.extend_from_slice(&long);
     log.extend_from_slice(good(2).as_bytes());
-    let path = dir.path().join("eve.json");
-    std::fs::write(&path, &log).unwrap();
-    let run = watchfire(
-        &["--data", &data, "match", "--json", "--format", "eve", &path.display().to_string()],
-        b"",
-    );
-    assert!(run.ok(), "{}", run.stderr);
-    let mut lines: Vec<Value> =
-        run.stdout.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
-    let summary = lines.pop().unwrap();
-    let hit_lines: Vec<u64> = lines.iter().map(|hit| hit["line"].as_u64().unwrap()).collect();
-    assert_eq!(hit_lines, [1, 7], "{}", run.stdout);
+    let (hits, summary) = match_log(dir.path(), &data, "eve", "eve.json", &log);
+    let hit_lines: Vec<u64> = hits.iter().map(|hit| hit["line"].as_u64().unwrap()).collect();
+    assert_eq!(hit_lines, [1, 7], "{hits:?}");
     assert_eq!(summary["summary"]["lines"], 7);
     // Binary garbage, invalid UTF-8, truncated JSON and the over-long line; not the blank one.
     assert_eq!(summary["summary"]["skipped"], 4, "{summary}");
@@ -174,21 +182,12 @@ fn bad_zeek_lines_are_skipped_and_counted_and_the_fields_after_them_still_line_u
     long.push(b'\n');
     log.extend_from_slice(&long);
     log.extend_from_slice(b"5.0\tC5\t10.0.0.9\t192.0.2.77\n");
-    let path = dir.path().join("conn.log");
-    std::fs::write(&path, &log).unwrap();
-    let run = watchfire(
-        &["--data", &data, "match", "--json", "--format", "zeek", &path.display().to_string()],
-        b"",
-    );
-    assert!(run.ok(), "{}", run.stderr);
-    let mut lines: Vec<Value> =
-        run.stdout.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
-    let summary = lines.pop().unwrap();
-    let hits: Vec<(u64, &str)> = lines
+    let (hits, summary) = match_log(dir.path(), &data, "zeek", "conn.log", &log);
+    let found: Vec<(u64, &str)> = hits
         .iter()
         .map(|hit| (hit["line"].as_u64().unwrap(), hit["field"].as_str().unwrap()))
         .collect();
-    assert_eq!(hits, [(4, "id.orig_h"), (9, "id.resp_h")], "{}", run.stdout);
+    assert_eq!(found, [(4, "id.orig_h"), (9, "id.resp_h")], "{hits:?}");
     assert_eq!(summary["summary"]["lines"], 9);
     // The invalid UTF-8 and the over-long line.
     assert_eq!(summary["summary"]["skipped"], 2, "{summary}");

@@ -169,6 +169,7 @@ impl Iterator for Lines<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scan::tests::random_bytes;
 
     /// Every line end and every tab equal the plain search's, at every length around the
     /// block's edges, with newlines and tabs (and bytes near them in value) anywhere.
@@ -182,12 +183,7 @@ mod tests {
                 _ => (next() % 5) as usize,
             };
             let alphabet = [b'\n', b'\t', b'\x0b', b'\x08', 0, 0xff, 0x80, b'a'];
-            let bytes: Vec<u8> = (0..length)
-                .map(|_| match next() % 3 {
-                    0 => (next() % 256) as u8,
-                    _ => alphabet[(next() % alphabet.len() as u64) as usize],
-                })
-                .collect();
+            let bytes = random_bytes(&mut next, length, &alphabet, 3);
             let mut plain = Vec::new();
             let mut start = 0;
             for end in (0..bytes.len()).filter(|at| bytes[*at] == b'\n') {
@@ -212,12 +208,7 @@ mod tests {
         for _ in 0..20_000 {
             let length = (next() % 80) as usize;
             let alphabet = [b'"', b'\\', b'!', b']', 0, 0xff, 0xa2, b'a'];
-            let bytes: Vec<u8> = (0..length)
-                .map(|_| match next() % 4 {
-                    0 => alphabet[(next() % alphabet.len() as u64) as usize],
-                    _ => (next() % 256) as u8,
-                })
-                .collect();
+            let bytes = random_bytes(&mut next, length, &alphabet, 1);
             for (one, other) in [(b'"', b'\\'), (0, 0xff)] {
                 let plain = bytes.iter().position(|byte| *byte == one || *byte == other);
                 assert_eq!(find2(&bytes, one, other), plain, "{bytes:?}");

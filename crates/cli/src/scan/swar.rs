@@ -95,12 +95,7 @@ mod tests {
         for _ in 0..20_000 {
             let length = (next() % 150) as usize;
             let alphabet = [b'\t', b'\n', b'"', b'\\', 0, 1, 0x80, 0xff, b'a', b'\x08', b'-'];
-            let bytes: Vec<u8> = (0..length)
-                .map(|_| match next() % 4 {
-                    0 => alphabet[(next() % alphabet.len() as u64) as usize],
-                    _ => (next() % 256) as u8,
-                })
-                .collect();
+            let bytes = crate::scan::tests::random_bytes(&mut next, length, &alphabet, 1);
             for needle in [b'\t', b'\n', b'"', b'-', 0, 0xff] {
                 let plain = bytes.iter().position(|byte| *byte == needle);
                 assert_eq!(find(&bytes, needle), plain, "{bytes:?} {needle}");
