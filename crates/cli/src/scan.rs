@@ -666,7 +666,9 @@ enum LineEnds<'a> {
 impl<'a> LineEnds<'a> {
     fn new(chunk: &'a Chunk) -> LineEnds<'a> {
         match chunk.format {
-            LogFormat::Zeek => LineEnds::Tsv(mask::Lines::new(&chunk.bytes)),
+            LogFormat::Zeek => {
+                LineEnds::Tsv(mask::Lines::new(&chunk.bytes, chunk.columns.names.len()))
+            }
             _ => LineEnds::Other(memchr::memchr_iter(b'\n', &chunk.bytes)),
         }
     }
@@ -1663,7 +1665,7 @@ pub(crate) mod tests {
         let candidates = |columns: &Columns, line: &str| -> Vec<(String, String)> {
             let mut matcher = Matcher::new(&snapshot, &access, LookupOptions::flag_all(0));
             let text = format!("{line}\n");
-            let mut lines = mask::Lines::new(text.as_bytes());
+            let mut lines = mask::Lines::new(text.as_bytes(), columns.names.len());
             assert_eq!(lines.next(), Some(line.len()));
             tsv_candidates(&mut matcher, columns, line, lines.tabs());
             let candidates = matcher.candidates.iter();

@@ -94,14 +94,18 @@ pub(super) struct Lines<'a> {
     tabs_ahead: u64,
     /// Where the next line starts.
     line_start: usize,
-    /// The tabs of the line last given, where they are in the line.
+    /// The tabs of the line last given, where they are in the line: its first `max_tabs` (the
+    /// header's columns need no more), and at most a block's more.
     tabs: Vec<usize>,
+    max_tabs: usize,
 }
 
 impl<'a> Lines<'a> {
-    pub(super) fn new(bytes: &'a [u8]) -> Lines<'a> {
+    /// The lines of `bytes`, with at least the first `max_tabs` tabs of each.
+    pub(super) fn new(bytes: &'a [u8], max_tabs: usize) -> Lines<'a> {
         let tabs = Vec::new();
-        let mut lines = Lines { bytes, base: 0, newlines: 0, tabs_ahead: 0, line_start: 0, tabs };
+        let mut lines =
+            Lines { bytes, base: 0, newlines: 0, tabs_ahead: 0, line_start: 0, tabs, max_tabs };
         lines.load(0);
         lines
     }
@@ -149,7 +153,9 @@ impl Iterator for Lines<'_> {
             if self.newlines != 0 {
                 let lowest = self.newlines & self.newlines.wrapping_neg();
                 let before = self.tabs_ahead & (lowest - 1);
-                self.take_tabs(before);
+                if self.tabs.len() < self.max_tabs {
+                    self.take_tabs(before);
+                }
                 self.tabs_ahead &= !before;
                 self.newlines &= self.newlines - 1;
                 // Cannot truncate: below 64.
@@ -157,7 +163,10 @@ impl Iterator for Lines<'_> {
                 self.line_start = end + 1;
                 return Some(end);
             }
-            self.take_tabs(self.tabs_ahead);
+            // A line of a million tabs keeps no more than its header has columns, and a block's.
+            if self.tabs.len() < self.max_tabs {
+                self.take_tabs(self.tabs_ahead);
+            }
             if self.base + BLOCK >= self.bytes.len() {
                 return None;
             }
@@ -192,12 +201,22 @@ mod tests {
                 plain.push((end, line_tabs));
                 start = end + 1;
             }
-            let mut lines = Lines::new(&bytes);
+            let mut lines = Lines::new(&bytes, usize::MAX);
             let mut got = Vec::new();
             while let Some(end) = lines.next() {
                 got.push((end, lines.tabs().to_vec()));
             }
             assert_eq!(got, plain, "{bytes:?}");
+            // With a cap, each line keeps its first tabs, and at most a block's more.
+            let cap = (next() % 6) as usize;
+            let mut lines = Lines::new(&bytes, cap);
+            for (end, line_tabs) in &plain {
+                assert_eq!(lines.next(), Some(*end));
+                let kept = lines.tabs();
+                assert!(kept.len() < cap + BLOCK, "{bytes:?}");
+                assert_eq!(kept, &line_tabs[..kept.len()], "{bytes:?}");
+                assert!(kept.len() >= cap.min(line_tabs.len()), "{bytes:?}");
+            }
         }
     }
 
