@@ -148,9 +148,31 @@ struct Chunk {
 struct Columns {
     names: Vec<String>,
     /// The columns read, in order, each with what it holds by its Zeek type (never
-    /// [`Column::Skip`]). Every column is read, item by item, when the log has no `#types` line.
+    /// [`Column::Skip`], nor one of [`ZEEK_OWN`]). Every other column is read, item by item,
+    /// when the log has no `#types` line.
     reading: Vec<(usize, Column)>,
 }
+
+/// Columns whose values Zeek makes itself: its identifiers of connections and files, and words
+/// of a protocol's vocabulary (a method, a DNS type, class or answer code, a connection's state
+/// and history, the services it found). None is ever an address, a name, a URL, a hash or an
+/// e-mail address, so none is read, whatever its type (a `uid` is a `string`). Zeek's own intel
+/// framework, likewise, looks only where an indicator can be.
+const ZEEK_OWN: [&str; 13] = [
+    "uid",
+    "fuid",
+    "conn_uids",
+    "fuids",
+    "orig_fuids",
+    "resp_fuids",
+    "method",
+    "qtype_name",
+    "qclass_name",
+    "rcode_name",
+    "conn_state",
+    "history",
+    "service",
+];
 
 /// What a Zeek column holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -182,7 +204,9 @@ impl Columns {
                 Some("string" | "addr" | "subnet") => (column, Column::Value),
                 _ => (column, Column::Items),
             })
-            .filter(|(_, kind)| *kind != Column::Skip)
+            .filter(|(column, kind)| {
+                *kind != Column::Skip && !ZEEK_OWN.contains(&names[*column].as_str())
+            })
             .map(|(column, kind)| match names[column].as_str() {
                 "host" => (column, Column::Host),
                 "uri" => (column, Column::Uri),
@@ -1648,7 +1672,8 @@ pub(crate) mod tests {
         assert!(!is_digits_and_dots(b"55.evil"));
     }
 
-    /// Zeek's `#types` line tells which columns may hold observables, and which hold lists.
+    /// Zeek's `#types` line tells which columns may hold observables, and which hold lists;
+    /// the columns of Zeek's own identifiers and vocabulary are never read.
     #[test]
     fn zeek_types_decide_which_columns_are_read() {
         let columns = Columns::parse(
@@ -1658,13 +1683,10 @@ pub(crate) mod tests {
             ),
         );
         use Column::{Items, Value};
-        assert_eq!(
-            columns.reading,
-            [(1, Value), (2, Value), (5, Value), (6, Items), (8, Value), (9, Items)]
-        );
-        // Without types every column is read, item by item.
-        let untyped = Columns::parse("#fields\tts\tquery", None);
-        assert_eq!(untyped.reading, [(0, Items), (1, Items)]);
+        assert_eq!(columns.reading, [(2, Value), (5, Value), (6, Items), (8, Value), (9, Items)]);
+        // Without types every column but Zeek's own is read, item by item.
+        let untyped = Columns::parse("#fields\tts\tuid\tquery\tqtype_name", None);
+        assert_eq!(untyped.reading, [(0, Items), (2, Items)]);
         // A hit in a list column and none from a number column that looks like an address.
         let snapshot = snapshot();
         let access = snapshot.access(Reader::Operator);
@@ -1680,7 +1702,8 @@ pub(crate) mod tests {
                 .map(|(field, observable)| (field.clone(), observable.value().to_owned()))
                 .collect()
         };
-        let line = "1.2.3.4\tC1\t10.0.0.1\t1.2.3.4\ttcp\tevil.example\tx.example,1.2.3.4\t1.2.3.4\t10.0.0.0/8\t-";
+        // The `uid` holds an address that would hit: it is not read.
+        let line = "1.2.3.4\t1.2.3.4\t10.0.0.1\t1.2.3.4\ttcp\tevil.example\tx.example,1.2.3.4\t1.2.3.4\t10.0.0.0/8\t-";
         let found = candidates(&columns, line);
         let found: Vec<(&str, &str)> =
             found.iter().map(|(f, v)| (f.as_str(), v.as_str())).collect();
@@ -1695,12 +1718,14 @@ pub(crate) mod tests {
         );
         // Only the columns read are cut out; `host` and `uri` make a URL wherever they stand,
         // and a number column is never read, even when it holds an address.
+        // A method column is not read even when it holds what would hit.
         let http = Columns::parse(
-            "#fields\tts\tid.resp_h\turi\thost\tstatus\tlength",
-            Some("#types\ttime\taddr\tstring\tstring\tcount\tcount"),
+            "#fields\tts\tid.resp_h\turi\thost\tstatus\tlength\tmethod",
+            Some("#types\ttime\taddr\tstring\tstring\tcount\tcount\tstring"),
         );
         assert_eq!(http.reading, [(1, Value), (2, Column::Uri), (3, Column::Host)]);
-        let found = candidates(&http, "1.5\t1.2.3.4\t/x.exe\tBAD.example\t1.2.3.4\t10.0.0.1");
+        let line = "1.5\t1.2.3.4\t/x.exe\tBAD.example\t1.2.3.4\t10.0.0.1\tevil.example";
+        let found = candidates(&http, line);
         let found: Vec<(&str, &str)> =
             found.iter().map(|(f, v)| (f.as_str(), v.as_str())).collect();
         assert_eq!(found, [("id.resp_h", "1.2.3.4"), ("url", "http://bad.example/x.exe")]);
