@@ -156,19 +156,87 @@ fn validate(name: &str) -> Result<(), Reason> {
     if bytes.len() > MAX_LEN {
         return Err(Reason::DomainTooLong);
     }
+    // One table load a byte, without a branch; a name with a byte outside the rules is checked
+    // a byte at a time, which finds the label whose reason comes first.
+    let (all, any) = bytes.iter().fold((LABEL_OR_DOT, 0), |(all, any), byte| {
+        let class = BYTE_CLASSES[usize::from(*byte)];
+        (all & class, any | class)
+    });
+    let n_labels = match all & LABEL_OR_DOT != 0 {
+        true => count_labels(bytes)?,
+        false => count_labels_by_byte(bytes)?,
+    };
+    if n_labels < 2 {
+        return Err(Reason::DomainSingleLabel);
+    }
+    let (suffix_len, suffix_kind) = public_suffix(bytes).ok_or(Reason::DomainUnknownSuffix)?;
+    let registrable_start = match (suffix_kind, suffix_len == bytes.len()) {
+        (SuffixKind::Icann | SuffixKind::SpecialUse, true) => return Err(Reason::DomainIsSuffix),
+        (SuffixKind::Private, true) => 0,
+        (_, false) => {
+            // The label before the suffix starts after the previous dot (or at 0).
+            let before_suffix = &bytes[..bytes.len() - suffix_len - 1];
+            before_suffix.iter().rposition(|byte| *byte == b'.').map_or(0, |dot| dot + 1)
+        }
+    };
+    let last_underscore = match any & UNDERSCORE != 0 {
+        true => bytes.iter().rposition(|byte| *byte == b'_'),
+        false => None,
+    };
+    if last_underscore.is_some_and(|at| at >= registrable_start) {
+        return Err(Reason::DomainUnderscore);
+    }
+    Ok(())
+}
+
+/// A byte of a label (a lower-case letter, a digit, `-`, `_`) or a dot.
+const LABEL_OR_DOT: u8 = 1;
+const UNDERSCORE: u8 = 2;
+
+/// The classes of each byte value.
+const BYTE_CLASSES: [u8; 256] = {
+    let mut classes = [0; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        // Cannot truncate: below 256.
+        classes[byte] = match byte as u8 {
+            b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' => LABEL_OR_DOT,
+            b'_' => LABEL_OR_DOT | UNDERSCORE,
+            _ => 0,
+        };
+        byte += 1;
+    }
+    classes
+};
+
+/// The number of labels of a name of label bytes and dots, or the reason of the first label
+/// that breaks a rule.
+fn count_labels(bytes: &[u8]) -> Result<usize, Reason> {
+    let mut n_labels = 0;
+    for label in bytes.split(|byte| *byte == b'.') {
+        n_labels += 1;
+        match label {
+            [] => return Err(Reason::DomainEmptyLabel),
+            _ if label.len() > MAX_LABEL_LEN => return Err(Reason::DomainLabelTooLong),
+            [b'-', ..] | [.., b'-'] => return Err(Reason::DomainHyphen),
+            _ => {}
+        }
+    }
+    Ok(n_labels)
+}
+
+/// [`count_labels`] for a name that may hold other bytes, a byte at a time: a label with one
+/// breaks the rules at its dot, unless it is empty or too long.
+fn count_labels_by_byte(bytes: &[u8]) -> Result<usize, Reason> {
     let mut n_labels = 0;
     let mut label_start = 0;
     // Of the current label: one with a bad byte ends the check at its dot, so none is reset.
     let mut has_bad_byte = false;
-    let mut last_underscore = None;
     // A dot past the end closes the last label.
     for at in 0..=bytes.len() {
         let byte = bytes.get(at).copied().unwrap_or(b'.');
         if byte != b'.' {
             has_bad_byte |= !matches!(byte, b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_');
-            if byte == b'_' {
-                last_underscore = Some(at);
-            }
             continue;
         }
         let label = &bytes[label_start..at];
@@ -187,23 +255,7 @@ fn validate(name: &str) -> Result<(), Reason> {
         }
         label_start = at + 1;
     }
-    if n_labels < 2 {
-        return Err(Reason::DomainSingleLabel);
-    }
-    let (suffix_len, suffix_kind) = public_suffix(bytes).ok_or(Reason::DomainUnknownSuffix)?;
-    let registrable_start = match (suffix_kind, suffix_len == bytes.len()) {
-        (SuffixKind::Icann | SuffixKind::SpecialUse, true) => return Err(Reason::DomainIsSuffix),
-        (SuffixKind::Private, true) => 0,
-        (_, false) => {
-            // The label before the suffix starts after the previous dot (or at 0).
-            let before_suffix = &bytes[..bytes.len() - suffix_len - 1];
-            before_suffix.iter().rposition(|byte| *byte == b'.').map_or(0, |dot| dot + 1)
-        }
-    };
-    if last_underscore.is_some_and(|at| at >= registrable_start) {
-        return Err(Reason::DomainUnderscore);
-    }
-    Ok(())
+    Ok(n_labels)
 }
 
 /// Tells whether an ASCII byte may appear in a domain as given (before lower-casing).
@@ -313,6 +365,12 @@ mod tests {
             }
             let name = labels.join(".");
             assert_eq!(validate(&name), validate_plainly(&name), "{name:?}");
+            // Names of label bytes and dots take the label-at-a-time count: it agrees with the
+            // count a byte at a time that other names take.
+            if name.bytes().all(|byte| BYTE_CLASSES[usize::from(byte)] != 0) {
+                let by_byte = count_labels_by_byte(name.as_bytes());
+                assert_eq!(count_labels(name.as_bytes()), by_byte, "{name:?}");
+            }
         }
         let long_name = ["a"; 130].join(".");
         assert_eq!(validate(&long_name), Err(Reason::DomainTooLong));
