@@ -565,7 +565,7 @@ impl Cutter<'_> {
             // A new header: the lines before it belong to the old one.
             let header = match block.starts_with(b"#fields") {
                 true => Some(0),
-                false => memchr::memmem::find(&block, b"\n#fields").map(|at| at + 1),
+                false => next_header(&block),
             };
             if let Some(at) = header {
                 if at > 0 {
@@ -582,8 +582,8 @@ impl Cutter<'_> {
                 let types = types.map(String::from_utf8_lossy);
                 self.columns = Arc::new(Columns::parse(&text, types.as_deref()));
                 // The header line goes with the lines after it; a later header is cut off.
-                if let Some(next) = memchr::memmem::find(&block[end..], b"\n#fields") {
-                    let at = end + next + 1;
+                if let Some(next) = next_header(&block[end..]) {
+                    let at = end + next;
                     let rest = self.buffer_with(&block[at..]);
                     block.truncate(at);
                     return self.send(block, format) && self.ship(rest);
@@ -713,6 +713,14 @@ impl<'a> LineEnds<'a> {
             LineEnds::Other(_) => &[],
         }
     }
+}
+
+/// Where the first Zeek `#fields` line after the start of `bytes` starts. A `#` is rare in a
+/// log's lines, so they are searched for it, a byte `memchr` finds with its widest compares,
+/// rather than for the whole `\n#fields`, whose search cost twice as much a byte.
+fn next_header(bytes: &[u8]) -> Option<usize> {
+    memchr::memchr_iter(b'#', bytes)
+        .find(|at| *at > 0 && bytes[at - 1] == b'\n' && bytes[*at..].starts_with(b"#fields"))
 }
 
 /// Where a hit is: the part of a hit line that is the line's own.
@@ -1447,7 +1455,11 @@ pub(crate) mod tests {
         let mut expected = input.clone();
         let mut n = 0;
         while input.len() < 5 * CHUNK / 2 {
-            let line = format!("{n}\tvalue-{n}\n");
+            // Some values hold what a header starts with, which starts no header there.
+            let line = match n % 1000 {
+                0 => format!("{n}\tvalue#fields-{n}\n"),
+                _ => format!("{n}\tvalue-{n}\n"),
+            };
             input.extend_from_slice(line.as_bytes());
             expected.extend_from_slice(line.as_bytes());
             n += 1;
