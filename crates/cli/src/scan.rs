@@ -802,10 +802,15 @@ struct Matcher<'a> {
     access: &'a Access,
     options: LookupOptions,
     candidates: Vec<(String, Observable)>,
+    /// The union and intersection of the classes of the last value's bytes, when `consider`
+    /// computed them.
+    classes: Option<(u8, u8)>,
+    /// The lower case of the last name asked that had upper case.
     lower: String,
     found: Vec<Found>,
-    /// The last name asked, and whether it or its parents may hit.
-    last_name: Vec<u8>,
+    /// The keyed hash of the last name asked (0: none yet), and whether it or its parents may
+    /// hit.
+    last_name: u64,
     last_name_may_hit: bool,
     /// The parent of the last name asked, and whether it or its parents may hit.
     last_parent: Vec<u8>,
@@ -895,11 +900,10 @@ impl Misses {
         Misses { slots: vec![(0, String::new()); Misses::SLOTS] }
     }
 
-    // The slot of `value` and its hash (FNV-1a).
+    // The slot of `value` and its hash (XXH3: a value's words at a time, where a hash a byte
+    // at a time waits for a multiplication a byte).
     fn slot(&self, value: &str) -> (usize, u64) {
-        let hash = value.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-        });
+        let hash = xxhash_rust::xxh3::xxh3_64(value.as_bytes());
         // Cannot truncate: the remainder is below SLOTS.
         ((hash % Misses::SLOTS as u64) as usize, hash)
     }
@@ -924,9 +928,10 @@ impl<'a> Matcher<'a> {
             access,
             options,
             candidates: Vec::new(),
+            classes: None,
             lower: String::new(),
             found: Vec::new(),
-            last_name: Vec::new(),
+            last_name: 0,
             last_name_may_hit: false,
             last_parent: Vec::new(),
             last_parent_may_hit: false,
@@ -939,8 +944,11 @@ impl<'a> Matcher<'a> {
         }
     }
 
-    // Adds `value` when it is an observable of a kind worth matching that may hit.
+    // Adds `value` when it is an observable of a kind worth matching that may hit. Leaves the
+    // union and intersection of its bytes' classes in `classes` when it got as far as computing
+    // them (a request's host is asked again for its URL).
     fn consider(&mut self, field: &str, value: &str) {
+        self.classes = None;
         let bytes = value.as_bytes();
         let may_be_quad =
             bytes.first().is_some_and(u8::is_ascii_digit) && (7..=15).contains(&bytes.len());
@@ -974,6 +982,7 @@ impl<'a> Matcher<'a> {
             return;
         }
         let (any, all) = classes(bytes);
+        self.classes = Some((any, all));
         if !is_plausible(value, any, all) {
             return;
         }
@@ -1031,36 +1040,53 @@ impl<'a> Matcher<'a> {
             return if self.found.is_empty() { Shape::Miss } else { Shape::Maybe };
         }
         // (Timestamps never get here: `consider` drops them first.)
-        if !self.lower_name(value, (any, all)) {
+        if !is_plain_name(bytes, any, all) {
             return Shape::Maybe;
         }
-        if self.name_may_hit() { Shape::Maybe } else { Shape::Miss }
+        if self.name_may_hit(value, any & UPPER != 0) { Shape::Maybe } else { Shape::Miss }
     }
 
-    // Whether the name in `lower` (lower case, a plain name) or one of its parents may hit.
-    // The answer for the last name is kept (a request's host is asked again for its URL), and
-    // names that missed are remembered.
-    fn name_may_hit(&mut self) -> bool {
-        if self.lower.as_bytes() == self.last_name {
+    // Whether the plain name `name` (see the type's docs), lowered first when it has upper case,
+    // or one of its parents may hit. Most names in logs are in lower case already, and are then
+    // asked as they are in the line, without a copy.
+    fn name_may_hit(&mut self, name: &str, has_upper: bool) -> bool {
+        let mut lower = std::mem::take(&mut self.lower);
+        let name = match has_upper {
+            false => name,
+            true => {
+                lower.clear();
+                lower.push_str(name);
+                lower.make_ascii_lowercase();
+                lower.as_str()
+            }
+        };
+        let may_hit = self.lower_name_may_hit(name);
+        self.lower = lower;
+        may_hit
+    }
+
+    // [`Matcher::name_may_hit`] of a name in lower case. The answer for the last name is kept
+    // (a request's host is asked again for its URL), and names that missed are remembered, both
+    // by the name's keyed hash, as [`NameMisses`] explains.
+    fn lower_name_may_hit(&mut self, name: &str) -> bool {
+        let hash = self.names.hash(name);
+        if hash == self.last_name {
             return self.last_name_may_hit;
         }
-        self.last_name.clear();
-        self.last_name.extend_from_slice(self.lower.as_bytes());
-        let hash = self.names.hash(&self.lower);
+        self.last_name = hash;
         if self.names.holds(hash) {
             self.last_name_may_hit = false;
             return false;
         }
-        self.last_name_may_hit = self.ask_name();
+        self.last_name_may_hit = self.ask_name(name);
         if !self.last_name_may_hit {
             self.names.remember(hash);
         }
         self.last_name_may_hit
     }
 
-    // What [`Matcher::name_may_hit`] answers, asking the index.
-    fn ask_name(&mut self) -> bool {
-        let name = self.lower.as_str();
+    // What [`Matcher::lower_name_may_hit`] answers, asking the index.
+    fn ask_name(&mut self, name: &str) -> bool {
         self.found.clear();
         self.snapshot.find_exact_text(self.access, name, self.options, &mut self.found);
         if !self.found.is_empty() {
@@ -1081,60 +1107,40 @@ impl<'a> Matcher<'a> {
         self.last_parent_may_hit
     }
 
-    // Puts the lower case of a plain name into `lower`; returns false when `bytes` is no plain
-    // name (see the type's docs). `any` and `all` are the union and intersection of the classes
-    // of its bytes.
-    fn lower_name(&mut self, value: &str, (any, all): (u8, u8)) -> bool {
-        let bytes = value.as_bytes();
-        let is_name = all & NAME != 0;
-        let has_end_dot = bytes.first() == Some(&b'.') || bytes.last() == Some(&b'.');
-        // Every `xn--` label holds `--`.
-        if !is_name || has_end_dot || (any & HYPHEN != 0 && swar::has_pair(bytes, b'-')) {
-            return false;
-        }
-        // No defang marker can hide in it: every marker holds a bracket, a backslash or a `:`
-        // (see `refang`), none of which is a name byte.
-        self.lower.clear();
-        self.lower.push_str(value);
-        // Most names in logs are in lower case already.
-        if any & UPPER != 0 {
-            self.lower.make_ascii_lowercase();
-        }
-        true
-    }
-
     // Adds the URL of a request, `http://` + host + uri, when it may hit (itself or its host).
-    fn consider_url(&mut self, host: &str, uri: &str) {
+    // `host_classes` are its host's classes when the caller has them.
+    fn consider_url(&mut self, host: &str, host_classes: Option<(u8, u8)>, uri: &str) {
         if !uri.starts_with('/') {
             return;
         }
         // A path of unreserved characters without dot segments is its own canonical form.
-        let is_plain_path = uri.bytes().all(|byte| {
-            byte.is_ascii_alphanumeric() || matches!(byte, b'/' | b'.' | b'-' | b'_' | b'~')
-        }) && !contains_at(uri.as_bytes(), b'/', b"/.");
+        let is_plain_path = uri.bytes().fold(true, |all, byte| all & PATH[usize::from(byte)])
+            && !contains_at(uri.as_bytes(), b'/', b"/.");
         let host_bytes = host.as_bytes();
         let is_quad =
             host_bytes.first().is_some_and(u8::is_ascii_digit) && is_digits_and_dots(host_bytes);
-        // The host was mostly just asked as a field: `lower` then holds it already (only a name
-        // `lower_name` took is ever put there, and case changes no byte's class).
-        let is_name = is_plain_path
-            && !is_quad
-            && (self.lower.as_bytes().eq_ignore_ascii_case(host_bytes)
-                || self.lower_name(host, classes(host_bytes)));
+        let (any, all) = host_classes.unwrap_or_else(|| classes(host_bytes));
+        let is_name = is_plain_path && !is_quad && is_plain_name(host_bytes, any, all);
         let may_hit = match is_name {
             false => true,
             true => {
                 let mut url = std::mem::take(&mut self.url);
                 url.clear();
                 url.push_str("http://");
-                url.push_str(&self.lower);
+                url.push_str(host);
+                if any & UPPER != 0 {
+                    // Cannot fail: the host's bytes, all ASCII, follow the ASCII scheme.
+                    if let Some(host) = url.get_mut(7..7 + host.len()) {
+                        host.make_ascii_lowercase();
+                    }
+                }
                 url.push_str(uri);
                 self.found.clear();
                 self.snapshot.find_exact_text(self.access, &url, self.options, &mut self.found);
                 self.url = url;
                 // Or its host: the same question as for a name field (usually its answer is
                 // remembered).
-                !self.found.is_empty() || self.name_may_hit()
+                !self.found.is_empty() || self.name_may_hit(host, any & UPPER != 0)
             }
         };
         if !may_hit {
@@ -1170,6 +1176,16 @@ fn leading_pair(bytes: &[u8]) -> Option<(u16, &[u8])> {
         at += 1;
     }
     Some((high16, &bytes[at..]))
+}
+
+// Whether `bytes` is a plain name (see [`Matcher`]'s docs): name bytes only, no dot at either
+// end, no `xn--` label (each holds `--`). `any` and `all` are the union and intersection of the
+// classes of its bytes. No defang marker can hide in it: every marker holds a bracket, a
+// backslash or a `:` (see `refang`), none of which is a name byte.
+fn is_plain_name(bytes: &[u8], any: u8, all: u8) -> bool {
+    let is_name = all & NAME != 0;
+    let has_end_dot = bytes.first() == Some(&b'.') || bytes.last() == Some(&b'.');
+    is_name && !has_end_dot && !(any & HYPHEN != 0 && swar::has_pair(bytes, b'-'))
 }
 
 // Whether `bytes` holds only digits and dots: one table load and one `and` a byte, without a
@@ -1261,6 +1277,20 @@ const CLASSES: [u8; 256] = {
     table
 };
 
+/// The bytes of a path that is its own canonical form: unreserved characters and `/`.
+const PATH: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut index = 0;
+    while index < 256 {
+        // Cannot truncate: `index` is below 256.
+        let byte = index as u8;
+        table[index] =
+            byte.is_ascii_alphanumeric() || matches!(byte, b'/' | b'.' | b'-' | b'_' | b'~');
+        index += 1;
+    }
+    table
+};
+
 // The union and the intersection of the classes of `bytes`: a load, an `or` and an `and` a
 // byte, which every value of a log pays (two hyphens in a row are looked for apart, and only in
 // a name with a hyphen).
@@ -1337,20 +1367,23 @@ fn tsv_candidates(matcher: &mut Matcher<'_>, columns: &Columns, line: &str, tabs
         }
         let field = &columns.names[column];
         match kind {
-            Column::Host => host = Some(value),
-            Column::Uri => uri = Some(value),
-            _ => {}
-        }
-        match kind {
             // Most lists hold one item.
             Column::Items if swar::find(value.as_bytes(), b',').is_some() => {
                 value.split(',').for_each(|item| matcher.consider(field, item));
             }
+            Column::Host => {
+                matcher.consider(field, value);
+                host = Some((value, matcher.classes));
+            }
+            Column::Uri => {
+                uri = Some(value);
+                matcher.consider(field, value);
+            }
             _ => matcher.consider(field, value),
         }
     }
-    if let (Some(host), Some(uri)) = (host, uri) {
-        matcher.consider_url(host, uri);
+    if let (Some((host, host_classes)), Some(uri)) = (host, uri) {
+        matcher.consider_url(host, host_classes, uri);
     }
 }
 
@@ -1362,6 +1395,8 @@ fn json_candidates(matcher: &mut Matcher<'_>, line: &str) -> bool {
     // The request's parts, kept in buffers the matcher reuses.
     let mut request = std::mem::take(&mut matcher.request);
     let mut has = [false; 4];
+    // The classes of each part's bytes, when `consider` computed them.
+    let mut classes_of = [None; 4];
     let is_json = json::walk(line, &mut buffers, &mut |keys, value| {
         // Most keys are of none of these lengths, and their text is then never read.
         let slot = match keys.last_len() {
@@ -1375,14 +1410,15 @@ fn json_candidates(matcher: &mut Matcher<'_>, line: &str) -> bool {
             Some("url") if keys.are(&["http", "url"]) => Some(3),
             _ => None,
         };
+        // The field is named (its path joined) only for a value that may hit.
+        let before = matcher.candidates.len();
+        matcher.consider("", value);
         if let Some(slot) = slot {
             request[slot].clear();
             request[slot].push_str(value);
             has[slot] = true;
+            classes_of[slot] = matcher.classes;
         }
-        // The field is named (its path joined) only for a value that may hit.
-        let before = matcher.candidates.len();
-        matcher.consider("", value);
         if matcher.candidates.len() > before {
             keys.path(&mut path);
             for (field, _) in &mut matcher.candidates[before..] {
@@ -1395,10 +1431,10 @@ fn json_candidates(matcher: &mut Matcher<'_>, line: &str) -> bool {
     if is_json {
         let [host, uri, http_host, http_url] = &request;
         if has[0] && has[1] {
-            matcher.consider_url(host, uri);
+            matcher.consider_url(host, classes_of[0], uri);
         }
         if has[2] && has[3] {
-            matcher.consider_url(http_host, http_url);
+            matcher.consider_url(http_host, classes_of[2], http_url);
         }
     }
     matcher.request = request;
@@ -1873,10 +1909,18 @@ pub(crate) mod tests {
                     matcher.consider("host", field);
                     matcher.candidates.clear();
                 }
-                matcher.consider_url(host, uri);
+                matcher.consider_url(host, None, uri);
                 let fast = hits(&snapshot, &matcher.candidates);
                 assert_eq!(fast, hits(&snapshot, &slow), "{host}{uri} after {asked_before:?}");
             }
+            // With the host's classes as its field's `consider` gave them.
+            let mut matcher = Matcher::new(&snapshot, &access, options);
+            matcher.consider("host", host);
+            let host_classes = matcher.classes;
+            assert_eq!(host_classes, Some(classes(host.as_bytes())).filter(|_| host != "1.2.3.4"));
+            matcher.candidates.clear();
+            matcher.consider_url(host, host_classes, uri);
+            assert_eq!(hits(&snapshot, &matcher.candidates), hits(&snapshot, &slow), "{host}{uri}");
         }
     }
 }
