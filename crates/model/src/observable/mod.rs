@@ -174,9 +174,17 @@ impl Observable {
     /// itself and an IPv4-mapped IPv6 address yields the IPv4 address, so the result's kind may differ.
     /// A cidr without a prefix length is the address itself too, and an asn may be a bare number.
     pub fn parse_as(kind: ObservableKind, text: &str) -> Result<Observable, ObservableError> {
-        let refanged = refang(text);
-        parse_token(kind, refanged.trim(), &mut String::new())
-            .map_err(|reason| ObservableError::Invalid { reason, input: text.to_owned() })
+        // A domain in its canonical form, as a store and an index cache file hold each one they
+        // give back, is only checked against the rules (see `domain::check_canonical`).
+        let canonical_domain = match kind {
+            ObservableKind::Domain => domain::check_canonical(text),
+            _ => None,
+        };
+        let parsed = match canonical_domain {
+            Some(checked) => checked.map(|()| Observable::from_canonical(kind, text)),
+            None => parse_token(kind, refang(text).trim(), &mut String::new()),
+        };
+        parsed.map_err(|reason| ObservableError::Invalid { reason, input: text.to_owned() })
     }
 
     /// Returns the observable of an IP address: an IPv4-mapped IPv6 address becomes IPv4.
