@@ -335,53 +335,59 @@ mod tests {
         }
     }
 
+    // The labels of a random name: 1 to `max_labels` of them, each 1 to 3 of `pieces` joined.
+    fn random_labels(
+        next: &mut impl FnMut() -> u64,
+        pieces: &[&str],
+        max_labels: u64,
+    ) -> Vec<String> {
+        let n_labels = 1 + next() % max_labels;
+        (0..n_labels)
+            .map(|_| {
+                let n_pieces = 1 + next() % 3;
+                (0..n_pieces).map(|_| pieces[(next() % pieces.len() as u64) as usize]).collect()
+            })
+            .collect()
+    }
+
+    /// The bytes and labels the rules are about, for random names.
+    const NAME_PIECES: [&str; 21] = [
+        "a",
+        "b0",
+        "-",
+        "_",
+        "x-y",
+        "_dmarc",
+        "co",
+        "uk",
+        "com",
+        "example",
+        "test",
+        "onion",
+        "github",
+        "io",
+        "duckdns",
+        "org",
+        "A",
+        "\u{e9}",
+        "",
+        "xn--bcher-kva",
+        "0",
+    ];
+
     /// The one-pass check gives the plain check's answer, reason included, for random names
     /// built from the bytes and labels the rules are about.
     #[test]
     fn the_one_pass_check_agrees_with_the_plain_rules() {
-        let pieces = [
-            "a",
-            "b0",
-            "-",
-            "_",
-            "x-y",
-            "_dmarc",
-            "co",
-            "uk",
-            "com",
-            "example",
-            "test",
-            "onion",
-            "github",
-            "io",
-            "duckdns",
-            "org",
-            "A",
-            "\u{e9}",
-            "",
-            "xn--bcher-kva",
-            "0",
-        ];
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let pieces = NAME_PIECES;
+        let mut next = crate::observable::test_random(0x9e37_79b9_7f4a_7c15);
         let long_label = "l".repeat(64);
         for _ in 0..200_000 {
-            let n_labels = 1 + next() % 5;
-            let mut labels = Vec::new();
-            for _ in 0..n_labels {
-                let mut label = String::new();
-                for _ in 0..1 + next() % 3 {
-                    label.push_str(pieces[(next() % pieces.len() as u64) as usize]);
+            let mut labels = random_labels(&mut next, &pieces, 5);
+            for label in &mut labels {
+                if next().is_multiple_of(50) {
+                    label.clone_from(&long_label);
                 }
-                if next() % 50 == 0 {
-                    label = long_label.clone();
-                }
-                labels.push(label);
             }
             let name = labels.join(".");
             assert_eq!(validate(&name), validate_plainly(&name), "{name:?}");
@@ -403,59 +409,18 @@ mod tests {
     fn canonical_names_take_the_shortcut_to_the_same_answer() {
         use crate::observable::refang::refang;
         use crate::observable::{Observable, ObservableKind, parse_token};
-        let pieces = [
-            "a",
-            "b0",
-            "-",
-            "_",
-            "x-y",
-            "co",
-            "uk",
-            "com",
-            "example",
-            "evil",
-            "github",
-            "io",
-            "duckdns",
-            "org",
-            "xn--bcher-kva",
-            "xn--",
-            "xn-",
-            "-xn--a",
-            "A",
-            "\u{e9}",
-            "[.]",
-            "[dot]",
-            "(.)",
-            " ",
-            "\t",
-            ".",
-            "",
-            "hxxp",
-            ":",
-            "0",
+        // Text near and far from canonical: upper case, defanging, blanks, `xn--` not
+        // making a label, a trailing dot.
+        let more = [
+            "evil", "xn--", "xn-", "-xn--a", "[.]", "[dot]", "(.)", " ", "\t", ".", "hxxp", ":",
             "--",
         ];
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let pieces: Vec<&str> = NAME_PIECES.iter().chain(&more).copied().collect();
+        let mut next = crate::observable::test_random(0x2545_f491_4f6c_dd1d);
         let mut n_shortcuts = 0;
         for _ in 0..100_000 {
-            let n_labels = 1 + next() % 4;
-            let mut labels = Vec::new();
-            for _ in 0..n_labels {
-                let mut label = String::new();
-                for _ in 0..1 + next() % 3 {
-                    label.push_str(pieces[(next() % pieces.len() as u64) as usize]);
-                }
-                labels.push(label);
-            }
-            let mut text = labels.join(".");
-            if next() % 8 == 0 {
+            let mut text = random_labels(&mut next, &pieces, 4).join(".");
+            if next().is_multiple_of(8) {
                 text.push('.');
             }
             let whole_way =

@@ -112,13 +112,7 @@ mod tests {
     /// careful one names the reasons.
     #[test]
     fn both_paths_agree_on_every_short_text_of_digits_and_dots() {
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::observable::test_random(0x2545_f491_4f6c_dd1d);
         let alphabet = b"0123456789.0125.x";
         let mut accepted = 0;
         for _ in 0..300_000 {

@@ -416,6 +416,18 @@ pub(crate) fn parse_token(
     })
 }
 
+/// A small deterministic generator (xorshift64) for the randomised tests of the observables.
+#[cfg(test)]
+pub(crate) fn test_random(seed: u64) -> impl FnMut() -> u64 {
+    let mut state = seed;
+    move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    }
+}
+
 /// Returns the number of decimal digits of `number`.
 fn decimal_len(number: u32) -> usize {
     // `checked_ilog10` is `None` only for 0, which has one digit; the result is at most 9.
