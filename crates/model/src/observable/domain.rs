@@ -153,15 +153,24 @@ pub fn registrable(domain: &str) -> Option<&str> {
 /// check of the registrable part: this runs for every domain a feed, a cache file or a log holds.
 fn validate(name: &str) -> Result<(), Reason> {
     let bytes = name.as_bytes();
+    validate_classed(bytes, byte_classes(bytes))
+}
+
+// The intersection and the union of the classes of `bytes`: one table load a byte, without a
+// branch.
+fn byte_classes(bytes: &[u8]) -> (u8, u8) {
+    bytes.iter().fold((LABEL_OR_DOT, 0), |(all, any), byte| {
+        let class = BYTE_CLASSES[usize::from(*byte)];
+        (all & class, any | class)
+    })
+}
+
+// [`validate`] of a name whose [`byte_classes`] are known. A name with a byte outside the rules
+// is checked a byte at a time, which finds the label whose reason comes first.
+fn validate_classed(bytes: &[u8], (all, any): (u8, u8)) -> Result<(), Reason> {
     if bytes.len() > MAX_LEN {
         return Err(Reason::DomainTooLong);
     }
-    // One table load a byte, without a branch; a name with a byte outside the rules is checked
-    // a byte at a time, which finds the label whose reason comes first.
-    let (all, any) = bytes.iter().fold((LABEL_OR_DOT, 0), |(all, any), byte| {
-        let class = BYTE_CLASSES[usize::from(*byte)];
-        (all & class, any | class)
-    });
     let n_labels = match all & LABEL_OR_DOT != 0 {
         true => count_labels(bytes)?,
         false => count_labels_by_byte(bytes)?,
@@ -196,15 +205,12 @@ fn validate(name: &str) -> Result<(), Reason> {
 /// so: a cache load checks 250 000 of them, and this skips most of the work for each.
 pub(crate) fn check_canonical(text: &str) -> Option<Result<(), Reason>> {
     let bytes = text.as_bytes();
-    let (all, any) = bytes.iter().fold((LABEL_OR_DOT, 0), |(all, any), byte| {
-        let class = BYTE_CLASSES[usize::from(*byte)];
-        (all & class, any | class)
-    });
+    let (all, any) = byte_classes(bytes);
     let is_written_so = all & LABEL_OR_DOT != 0
         && !bytes.is_empty()
         && bytes.last() != Some(&b'.')
         && (any & HYPHEN == 0 || !bytes.windows(4).any(|four| four == b"xn--"));
-    is_written_so.then(|| validate(text))
+    is_written_so.then(|| validate_classed(bytes, (all, any)))
 }
 
 /// A byte of a label (a lower-case letter, a digit, `-`, `_`) or a dot.
