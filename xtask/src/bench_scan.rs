@@ -1,8 +1,11 @@
-//! `cargo xtask bench-scan [--lines N] [--indicators N] [--spread N] [--keep]`: `watchfire match`
-//! over generated logs (issue 5) beside `rg -F -f` and `grep -F -f`, in one run.
+//! `cargo xtask bench-scan [--lines N] [--indicators N] [--spread N] [--shape full|minimal]
+//! [--keep]`: `watchfire match` over generated logs (issue 5) beside `rg -F -f` and `grep -F -f`,
+//! in one run.
 //!
 //! `cargo xtask gen-logs` writes Zeek conn/dns/http and EVE logs (`--lines` each; the default
-//! 2 300 000 makes about 1.07 GB) with their ground truth, and the indicators padded to
+//! 1 000 000 makes about 1.1 GB of logs of the full shape, every column Zeek writes by default and
+//! Suricata's usual members; the minimal shape's default 2 300 000 makes about 1.07 GB) with their
+//! ground truth, and the indicators padded to
 //! `--indicators` with values no line holds. The indicators go into a fresh store
 //! (`import --format freetext`, as the ground-truth test does), and the same file is the literal
 //! pattern list of `rg -F -f` and `LC_ALL=C grep -F -f`. A first `match` on an empty log builds
@@ -35,9 +38,11 @@ const DIRECTORY: &str = "target/bench-scan";
 const LOGS: [&str; 4] = ["conn.log", "dns.log", "http.log", "eve.json"];
 
 struct Options {
-    lines: usize,
+    /// Lines a log; `None` for the shape's default.
+    lines: Option<usize>,
     indicators: usize,
     spread: usize,
+    shape: gen_logs::Shape,
     keep: bool,
 }
 
@@ -87,8 +92,14 @@ pub fn run(args: &[String]) -> Result<()> {
 }
 
 fn parse(args: &[String]) -> Result<Options> {
-    let usage = "usage: cargo xtask bench-scan [--lines N] [--indicators N] [--spread N] [--keep]";
-    let mut options = Options { lines: 2_300_000, indicators: 1_000_000, spread: 1, keep: false };
+    let usage = "usage: cargo xtask bench-scan [--lines N] [--indicators N] [--spread N] [--shape full|minimal] [--keep]";
+    let mut options = Options {
+        lines: None,
+        indicators: 1_000_000,
+        spread: 1,
+        shape: gen_logs::Shape::Full,
+        keep: false,
+    };
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         let mut number = |name: &str| -> Result<usize> {
@@ -96,9 +107,14 @@ fn parse(args: &[String]) -> Result<Options> {
             value.parse().with_context(|| format!("{name} takes a number; {usage}"))
         };
         match arg.as_str() {
-            "--lines" => options.lines = number("--lines")?,
+            "--lines" => options.lines = Some(number("--lines")?),
             "--indicators" => options.indicators = number("--indicators")?,
             "--spread" => options.spread = number("--spread")?,
+            "--shape" => {
+                let name = rest.next().map(String::as_str).unwrap_or_default();
+                options.shape = gen_logs::Shape::parse(name)
+                    .with_context(|| format!("--shape takes full or minimal; {usage}"))?;
+            }
             "--keep" => options.keep = true,
             _ => bail!("{usage}"),
         }
@@ -109,10 +125,15 @@ fn parse(args: &[String]) -> Result<Options> {
 fn bench(directory: &Path, options: &Options) -> Result<()> {
     let logs_dir = directory.join("logs");
     let n_bad = 6 * 40;
+    let lines = options.lines.unwrap_or(match options.shape {
+        gen_logs::Shape::Full => 1_000_000,
+        gen_logs::Shape::Minimal => 2_300_000,
+    });
     let generate = gen_logs::Options {
-        lines: options.lines,
+        lines,
         extra_indicators: options.indicators.saturating_sub(n_bad),
         spread: options.spread,
+        shape: options.shape,
     };
     gen_logs::generate_with(&logs_dir, &generate).context("cannot generate the logs")?;
     let logs: Vec<PathBuf> = LOGS.iter().map(|name| logs_dir.join(name)).collect();
@@ -123,8 +144,9 @@ fn bench(directory: &Path, options: &Options) -> Result<()> {
     let indicators = logs_dir.join("indicators.txt");
     let n_indicators = BufReader::new(File::open(&indicators)?).lines().count();
     println!(
-        "logs: {} lines each, {} bytes in 4 files; {} indicators",
-        thousands(options.lines as u64),
+        "logs ({:?} shape): {} lines each, {} bytes in 4 files; {} indicators",
+        options.shape,
+        thousands(lines as u64),
         thousands(bytes),
         thousands(n_indicators as u64)
     );

@@ -8,6 +8,13 @@
 //! - `truth.tsv`: every hit `watchfire match` must report, `file line field value matched`,
 //!   sorted; nothing else may match.
 //!
+//! The logs hold every column of Zeek's default `conn`, `dns` and `http` logs and the members
+//! Suricata writes in its EVE events (flow id, interface, ports, flow counters, ...), as a
+//! sensor writes them ([`Shape::Full`], the default); [`Shape::Minimal`] keeps only the columns
+//! and members around the matched values (the logs of the benchmarks up to 2026-12-07). Both
+//! shapes hold the same matched values on the same lines: the full shape's other values come from
+//! a generator of their own.
+//!
 //! Lines are mostly clean traffic (private addresses, `*.test-clean.example` names); some carry a
 //! bad value (an exact address, an address inside a bad network, a subdomain of a bad domain, a
 //! bad URL, a bad hash) and others a decoy that must not match: `1.2.3.40` for `1.2.3.4`, the
@@ -102,6 +109,26 @@ struct Truth {
     matched: String,
 }
 
+/// How much of each record the logs hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// Every column of Zeek's default logs and Suricata's usual EVE members.
+    Full,
+    /// Only the columns and members around the matched values.
+    Minimal,
+}
+
+impl Shape {
+    /// The shape named `name` (`full` or `minimal`).
+    pub fn parse(name: &str) -> Option<Shape> {
+        match name {
+            "full" => Some(Shape::Full),
+            "minimal" => Some(Shape::Minimal),
+            _ => None,
+        }
+    }
+}
+
 /// What [`generate_with`] writes.
 #[derive(Clone, Copy, Debug)]
 pub struct Options {
@@ -114,16 +141,18 @@ pub struct Options {
     /// One block of lines in `spread` carries bad values and decoys, the others only clean
     /// traffic (1: every block, the default; sensors see far fewer hits).
     pub spread: usize,
+    /// How much of each record the logs hold.
+    pub shape: Shape,
 }
 
 /// Writes the logs, the indicators and the ground truth into `dir`, `lines` lines per log.
 pub fn generate(dir: &Path, lines: usize) -> io::Result<()> {
-    generate_with(dir, &Options { lines, extra_indicators: 0, spread: 1 })
+    generate_with(dir, &Options { lines, extra_indicators: 0, spread: 1, shape: Shape::Full })
 }
 
 /// Writes the logs, the indicators and the ground truth into `dir` as `options` asks.
 pub fn generate_with(dir: &Path, options: &Options) -> io::Result<()> {
-    let Options { lines, extra_indicators, spread } = *options;
+    let Options { lines, extra_indicators, spread, shape } = *options;
     let spread = spread.max(1);
     fs::create_dir_all(dir)?;
     let mut rng = Rng(SEED);
@@ -143,10 +172,14 @@ pub fn generate_with(dir: &Path, options: &Options) -> io::Result<()> {
     write_extra_indicators(&mut indicators, extra_indicators);
     fs::write(dir.join("indicators.txt"), indicators)?;
 
-    fs::write(dir.join("conn.log"), conn_log(&mut rng, &bad, lines, spread, &mut truth))?;
-    fs::write(dir.join("dns.log"), dns_log(&mut rng, &bad, lines, spread, &mut truth))?;
-    fs::write(dir.join("http.log"), http_log(&mut rng, &bad, lines, spread, &mut truth))?;
-    fs::write(dir.join("eve.json"), eve_log(&mut rng, &bad, lines, spread, &mut truth))?;
+    // The full shape's other values: a generator of their own, so that both shapes draw the
+    // same matched values.
+    let mut extra = Rng(SEED ^ 0xf111_0000);
+    let mut log = Log { rng: &mut rng, extra: &mut extra, bad: &bad, lines, spread, shape };
+    fs::write(dir.join("conn.log"), conn_log(&mut log, &mut truth))?;
+    fs::write(dir.join("dns.log"), dns_log(&mut log, &mut truth))?;
+    fs::write(dir.join("http.log"), http_log(&mut log, &mut truth))?;
+    fs::write(dir.join("eve.json"), eve_log(&mut log, &mut truth))?;
 
     let mut rows: Vec<String> = truth
         .iter()
@@ -221,32 +254,122 @@ fn zeek_header(path: &str, fields: &[&str], types: &[&str]) -> String {
     )
 }
 
-/// The `ts` and `uid` columns of a Zeek line: one second per line from 2025-11-27, and a uid.
-fn zeek_start(rng: &mut Rng, index: usize, uid_letter: char) -> String {
-    let micros = rng.below(1_000_000);
-    format!("{}.{micros:06}\t{uid_letter}{:x}", 1_764_201_600 + index, rng.next() % 0xffff_ffff)
+/// What every log writer draws from.
+struct Log<'a> {
+    /// The matched values and the minimal shape's values.
+    rng: &'a mut Rng,
+    /// The full shape's other values.
+    extra: &'a mut Rng,
+    bad: &'a Bad,
+    lines: usize,
+    spread: usize,
+    shape: Shape,
 }
+
+impl Log<'_> {
+    /// The `ts` and `uid` columns of a Zeek line: one second per line from 2025-11-27, and a
+    /// uid (of Zeek's 18 characters in the full shape).
+    fn zeek_start(&mut self, index: usize, uid_letter: char) -> String {
+        let micros = self.rng.below(1_000_000);
+        let mut start = format!(
+            "{}.{micros:06}\t{uid_letter}{:x}",
+            1_764_201_600 + index,
+            self.rng.next() % 0xffff_ffff
+        );
+        if self.shape == Shape::Full {
+            let uid_length = start.len() - start.find('\t').unwrap_or(0) - 1;
+            for _ in uid_length..18 {
+                start.push(base62(self.extra));
+            }
+        }
+        start
+    }
+
+    /// A number below `n` from the full shape's generator.
+    fn extra_below(&mut self, n: usize) -> usize {
+        self.extra.below(n)
+    }
+}
+
+/// A letter or a digit, as in Zeek's uids and file ids.
+fn base62(rng: &mut Rng) -> char {
+    const DIGITS: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    char::from(DIGITS[rng.below(DIGITS.len())])
+}
+
+/// Zeek's file id: `F` and 17 letters or digits.
+fn file_id(rng: &mut Rng) -> String {
+    std::iter::once('F').chain((0..17).map(|_| base62(rng))).collect()
+}
+
+/// A browser's user agent, as most web requests carry.
+const USER_AGENT: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 
 /// The header's number of lines (the first data line is this plus one).
 const ZEEK_HEADER_LINES: usize = 8;
 
-fn conn_log(
-    rng: &mut Rng,
-    bad: &Bad,
-    lines: usize,
-    spread: usize,
-    truth: &mut Vec<Truth>,
-) -> String {
-    let mut out = zeek_header(
-        "conn",
-        &["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "service"],
-        &["time", "string", "addr", "port", "addr", "port", "enum", "string"],
-    );
-    for index in 0..lines {
+fn conn_log(log: &mut Log<'_>, truth: &mut Vec<Truth>) -> String {
+    let (fields, types): (&[&str], &[&str]) = match log.shape {
+        Shape::Minimal => (
+            &["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "service"],
+            &["time", "string", "addr", "port", "addr", "port", "enum", "string"],
+        ),
+        Shape::Full => (
+            &[
+                "ts",
+                "uid",
+                "id.orig_h",
+                "id.orig_p",
+                "id.resp_h",
+                "id.resp_p",
+                "proto",
+                "service",
+                "duration",
+                "orig_bytes",
+                "resp_bytes",
+                "conn_state",
+                "local_orig",
+                "local_resp",
+                "missed_bytes",
+                "history",
+                "orig_pkts",
+                "orig_ip_bytes",
+                "resp_pkts",
+                "resp_ip_bytes",
+                "tunnel_parents",
+            ],
+            &[
+                "time",
+                "string",
+                "addr",
+                "port",
+                "addr",
+                "port",
+                "enum",
+                "string",
+                "interval",
+                "count",
+                "count",
+                "string",
+                "bool",
+                "bool",
+                "count",
+                "string",
+                "count",
+                "count",
+                "count",
+                "count",
+                "set[string]",
+            ],
+        ),
+    };
+    let mut out = zeek_header("conn", fields, types);
+    let bad = log.bad;
+    for index in 0..log.lines {
         let line = ZEEK_HEADER_LINES + 1 + index;
-        let origin = clean_ipv4(rng);
-        let i = rng.below(N_BAD);
-        let responder = match arm(index, 10, spread) {
+        let origin = clean_ipv4(log.rng);
+        let i = log.rng.below(N_BAD);
+        let responder = match arm(index, 10, log.spread) {
             1 => {
                 let value = bad.ipv4[i].clone();
                 truth.push(Truth {
@@ -261,7 +384,7 @@ fn conn_log(
             2 => {
                 let (network, octets) = &bad.networks[i];
                 let value =
-                    format!("{}.{}.{}.{}", octets[0], octets[1], octets[2], 1 + rng.below(254));
+                    format!("{}.{}.{}.{}", octets[0], octets[1], octets[2], 1 + log.rng.below(254));
                 truth.push(Truth {
                     file: "conn.log",
                     line,
@@ -288,34 +411,103 @@ fn conn_log(
                 });
                 value
             }
-            _ => clean_ipv4(rng),
+            _ => clean_ipv4(log.rng),
         };
-        let start = zeek_start(rng, index, 'C');
-        let port = 1024 + rng.below(60_000);
-        writeln!(out, "{start}\t{origin}\t{port}\t{responder}\t443\ttcp\tssl").ok();
+        let start = log.zeek_start(index, 'C');
+        let port = 1024 + log.rng.below(60_000);
+        write!(out, "{start}\t{origin}\t{port}\t{responder}\t443\ttcp\tssl").ok();
+        if log.shape == Shape::Full {
+            // A TLS session: its duration, bytes and packets each way, and its TCP history.
+            let (packets_out, packets_in) = (4 + log.extra_below(40), 4 + log.extra_below(60));
+            let (bytes_out, bytes_in) = (
+                packets_out * (40 + log.extra_below(400)),
+                packets_in * (40 + log.extra_below(1400)),
+            );
+            write!(
+                out,
+                "\t{}.{:06}\t{bytes_out}\t{bytes_in}\tSF\tT\tF\t0\tShADadFf\t{packets_out}\t{}\t{packets_in}\t{}\t-",
+                log.extra_below(30),
+                log.extra_below(1_000_000),
+                bytes_out + 52 * packets_out,
+                bytes_in + 52 * packets_in,
+            )
+            .ok();
+        }
+        out.push('\n');
     }
     out.push_str("#close\t2026-11-27-01-00-00\n");
     out
 }
 
-fn dns_log(
-    rng: &mut Rng,
-    bad: &Bad,
-    lines: usize,
-    spread: usize,
-    truth: &mut Vec<Truth>,
-) -> String {
-    let mut out = zeek_header(
-        "dns",
-        &["ts", "uid", "id.orig_h", "id.resp_h", "query", "qtype_name", "answers"],
-        &["time", "string", "addr", "addr", "string", "string", "vector[string]"],
-    );
-    for index in 0..lines {
+fn dns_log(log: &mut Log<'_>, truth: &mut Vec<Truth>) -> String {
+    let (fields, types): (&[&str], &[&str]) = match log.shape {
+        Shape::Minimal => (
+            &["ts", "uid", "id.orig_h", "id.resp_h", "query", "qtype_name", "answers"],
+            &["time", "string", "addr", "addr", "string", "string", "vector[string]"],
+        ),
+        Shape::Full => (
+            &[
+                "ts",
+                "uid",
+                "id.orig_h",
+                "id.orig_p",
+                "id.resp_h",
+                "id.resp_p",
+                "proto",
+                "trans_id",
+                "rtt",
+                "query",
+                "qclass",
+                "qclass_name",
+                "qtype",
+                "qtype_name",
+                "rcode",
+                "rcode_name",
+                "AA",
+                "TC",
+                "RD",
+                "RA",
+                "Z",
+                "answers",
+                "TTLs",
+                "rejected",
+            ],
+            &[
+                "time",
+                "string",
+                "addr",
+                "port",
+                "addr",
+                "port",
+                "enum",
+                "count",
+                "interval",
+                "string",
+                "count",
+                "string",
+                "count",
+                "string",
+                "count",
+                "string",
+                "bool",
+                "bool",
+                "bool",
+                "bool",
+                "count",
+                "vector[string]",
+                "vector[interval]",
+                "bool",
+            ],
+        ),
+    };
+    let mut out = zeek_header("dns", fields, types);
+    let bad = log.bad;
+    for index in 0..log.lines {
         let line = ZEEK_HEADER_LINES + 1 + index;
-        let i = rng.below(N_BAD);
-        let query = match arm(index, 8, spread) {
+        let i = log.rng.below(N_BAD);
+        let query = match arm(index, 8, log.spread) {
             1 => {
-                let value = format!("www{}.{}", rng.below(9), bad.domains[i]);
+                let value = format!("www{}.{}", log.rng.below(9), bad.domains[i]);
                 truth.push(Truth {
                     file: "dns.log",
                     line,
@@ -339,31 +531,109 @@ fn dns_log(
             // Decoys: a longer label, and the bad name under another suffix.
             3 => format!("not{}", bad.domains[i]),
             4 => format!("{}.org", bad.domains[i]),
-            _ => clean_name(rng),
+            _ => clean_name(log.rng),
         };
-        let start = zeek_start(rng, index, 'D');
-        let (client, answer) = (clean_ipv4(rng), clean_ipv4(rng));
-        writeln!(out, "{start}\t{client}\t10.0.0.53\t{query}\tA\t{answer}").ok();
+        let start = log.zeek_start(index, 'D');
+        let (client, answer) = (clean_ipv4(log.rng), clean_ipv4(log.rng));
+        match log.shape {
+            Shape::Minimal => {
+                writeln!(out, "{start}\t{client}\t10.0.0.53\t{query}\tA\t{answer}").ok();
+            }
+            Shape::Full => {
+                // An answered A query over UDP: its port, id, round trip and the answer's TTL.
+                let (port, id) = (1024 + log.extra_below(60_000), log.extra_below(65_536));
+                let (rtt, ttl) = (log.extra_below(100_000), 60 + log.extra_below(3600));
+                writeln!(
+                    out,
+                    "{start}\t{client}\t{port}\t10.0.0.53\t53\tudp\t{id}\t0.{rtt:06}\t{query}\t1\tC_INTERNET\t1\tA\t0\tNOERROR\tF\tF\tT\tT\t0\t{answer}\t{ttl}.000000\tF"
+                )
+                .ok();
+            }
+        }
     }
     out
 }
 
-fn http_log(
-    rng: &mut Rng,
-    bad: &Bad,
-    lines: usize,
-    spread: usize,
-    truth: &mut Vec<Truth>,
-) -> String {
-    let mut out = zeek_header(
-        "http",
-        &["ts", "uid", "id.orig_h", "id.resp_h", "method", "host", "uri", "user_agent"],
-        &["time", "string", "addr", "addr", "string", "string", "string", "string"],
-    );
-    for index in 0..lines {
+fn http_log(log: &mut Log<'_>, truth: &mut Vec<Truth>) -> String {
+    let (fields, types): (&[&str], &[&str]) = match log.shape {
+        Shape::Minimal => (
+            &["ts", "uid", "id.orig_h", "id.resp_h", "method", "host", "uri", "user_agent"],
+            &["time", "string", "addr", "addr", "string", "string", "string", "string"],
+        ),
+        Shape::Full => (
+            &[
+                "ts",
+                "uid",
+                "id.orig_h",
+                "id.orig_p",
+                "id.resp_h",
+                "id.resp_p",
+                "trans_depth",
+                "method",
+                "host",
+                "uri",
+                "referrer",
+                "version",
+                "user_agent",
+                "origin",
+                "request_body_len",
+                "response_body_len",
+                "status_code",
+                "status_msg",
+                "info_code",
+                "info_msg",
+                "tags",
+                "username",
+                "password",
+                "proxied",
+                "orig_fuids",
+                "orig_filenames",
+                "orig_mime_types",
+                "resp_fuids",
+                "resp_filenames",
+                "resp_mime_types",
+            ],
+            &[
+                "time",
+                "string",
+                "addr",
+                "port",
+                "addr",
+                "port",
+                "count",
+                "string",
+                "string",
+                "string",
+                "string",
+                "string",
+                "string",
+                "string",
+                "count",
+                "count",
+                "count",
+                "string",
+                "count",
+                "string",
+                "set[enum]",
+                "string",
+                "string",
+                "set[string]",
+                "vector[string]",
+                "vector[string]",
+                "vector[string]",
+                "vector[string]",
+                "vector[string]",
+                "vector[string]",
+            ],
+        ),
+    };
+    let mut out = zeek_header("http", fields, types);
+    let bad = log.bad;
+    for index in 0..log.lines {
         let line = ZEEK_HEADER_LINES + 1 + index;
-        let i = rng.below(N_BAD);
-        let (host, uri) = match arm(index, 6, spread) {
+        let i = log.rng.below(N_BAD);
+        let arm = arm(index, 6, log.spread);
+        let (host, uri) = match arm {
             1 => {
                 let (url, host, path) = &bad.urls[i];
                 truth.push(Truth {
@@ -377,28 +647,120 @@ fn http_log(
             }
             // Decoy: another path on a bad URL's host (the host itself is not bad).
             2 => (bad.urls[i].1.clone(), "/index.html".to_owned()),
-            _ => (clean_name(rng), format!("/page/{}", rng.below(1000))),
+            _ => (clean_name(log.rng), format!("/page/{}", log.rng.below(1000))),
         };
-        let start = zeek_start(rng, index, 'H');
-        let (client, server) = (clean_ipv4(rng), clean_ipv4(rng));
-        writeln!(out, "{start}\t{client}\t{server}\tGET\t{host}\t{uri}\tMozilla/5.0").ok();
+        let start = log.zeek_start(index, 'H');
+        let (client, server) = (clean_ipv4(log.rng), clean_ipv4(log.rng));
+        match log.shape {
+            Shape::Minimal => {
+                writeln!(out, "{start}\t{client}\t{server}\tGET\t{host}\t{uri}\tMozilla/5.0").ok();
+            }
+            Shape::Full => {
+                // A browser's request answered with a page: half of them came from another
+                // page of the same site (only on clean hosts: a referrer is a URL too).
+                let port = 1024 + log.extra_below(60_000);
+                let referrer = match arm == 0 && log.extra_below(2) == 0 {
+                    true => format!("http://{host}/page/{}", log.extra_below(1000)),
+                    false => "-".to_owned(),
+                };
+                let length = 200 + log.extra_below(50_000);
+                let file = file_id(log.extra);
+                writeln!(
+                    out,
+                    "{start}\t{client}\t{port}\t{server}\t80\t1\tGET\t{host}\t{uri}\t{referrer}\t1.1\t{USER_AGENT}\t-\t0\t{length}\t200\tOK\t-\t-\t(empty)\t-\t-\t-\t-\t-\t-\t{file}\t-\ttext/html"
+                )
+                .ok();
+            }
+        }
     }
     out
 }
 
-fn eve_log(
-    rng: &mut Rng,
-    bad: &Bad,
-    lines: usize,
-    spread: usize,
-    truth: &mut Vec<Truth>,
-) -> String {
+/// An EVE event's start: its time, and in the full shape the flow id and capture interface.
+fn eve_start(log: &mut Log<'_>) -> String {
+    let mut start = r#"{"timestamp":"2026-11-27T00:00:00.000000+0000","#.to_owned();
+    if log.shape == Shape::Full {
+        let flow_id = 1_000_000_000_000_000 + log.extra.next() % 1_000_000_000_000_000;
+        write!(start, r#""flow_id":{flow_id},"in_iface":"eth0","#).ok();
+    }
+    start
+}
+
+/// An EVE event's addresses: in the full shape with their ports, the protocol and the source
+/// of the packet.
+fn eve_addresses(log: &mut Log<'_>, source: &str, destination: &str, port: u16) -> String {
+    match log.shape {
+        Shape::Minimal => format!(r#""src_ip":"{source}","dest_ip":"{destination}""#),
+        Shape::Full => {
+            let (protocol, source_port) =
+                (if port == 53 { "UDP" } else { "TCP" }, 1024 + log.extra_below(60_000));
+            format!(
+                r#""src_ip":"{source}","src_port":{source_port},"dest_ip":"{destination}","dest_port":{port},"proto":"{protocol}","pkt_src":"wire/pcap""#
+            )
+        }
+    }
+}
+
+/// An EVE `dns` query event for `name`.
+fn eve_dns(log: &mut Log<'_>, source: &str, name: &str) -> String {
+    let start = eve_start(log);
+    let addresses = eve_addresses(log, source, "10.0.0.53", 53);
+    let query = match log.shape {
+        Shape::Minimal => format!(r#""type":"query","rrname":"{name}","rrtype":"A""#),
+        Shape::Full => format!(
+            r#""type":"query","id":{},"rrname":"{name}","rrtype":"A","tx_id":0,"opcode":0"#,
+            log.extra_below(65_536)
+        ),
+    };
+    format!(r#"{start}"event_type":"dns",{addresses},"dns":{{{query}}}}}"#)
+}
+
+/// An EVE `flow` event of a TLS connection to `destination`.
+fn eve_flow(log: &mut Log<'_>, source: &str, destination: &str) -> String {
+    let start = eve_start(log);
+    let addresses = eve_addresses(log, source, destination, 443);
+    match log.shape {
+        Shape::Minimal => format!(r#"{start}"event_type":"flow",{addresses},"proto":"TCP""#) + "}",
+        Shape::Full => {
+            let (packets_out, packets_in) = (4 + log.extra_below(40), 4 + log.extra_below(60));
+            let (bytes_out, bytes_in) = (
+                packets_out * (60 + log.extra_below(400)),
+                packets_in * (60 + log.extra_below(1400)),
+            );
+            let age = log.extra_below(30);
+            format!(
+                r#"{start}"event_type":"flow",{addresses},"app_proto":"tls","flow":{{"pkts_toserver":{packets_out},"pkts_toclient":{packets_in},"bytes_toserver":{bytes_out},"bytes_toclient":{bytes_in},"start":"2026-11-27T00:00:00.000000+0000","end":"2026-11-27T00:00:{age:02}.000000+0000","age":{age},"state":"closed","reason":"timeout","alerted":false}},"tcp":{{"tcp_flags":"1b","tcp_flags_ts":"1b","tcp_flags_tc":"1b","syn":true,"fin":true,"psh":true,"ack":true,"state":"closed"}}}}"#
+            )
+        }
+    }
+}
+
+/// An EVE `fileinfo` event of a file `name` with SHA-256 `hash`, fetched by `client`.
+fn eve_fileinfo(log: &mut Log<'_>, client: &str, name: &str, hash: &str) -> String {
+    let start = eve_start(log);
+    match log.shape {
+        Shape::Minimal => format!(
+            r#"{start}"event_type":"fileinfo","src_ip":"{client}","dest_ip":"10.0.0.80","fileinfo":{{"filename":"{name}","sha256":"{hash}","size":1024}}}}"#
+        ),
+        Shape::Full => {
+            // Downloaded from a clean host over HTTP: the request's members come with it.
+            let addresses = eve_addresses(log, client, "10.0.0.80", 80);
+            let host = clean_name(log.extra);
+            format!(
+                r#"{start}"event_type":"fileinfo",{addresses},"http":{{"hostname":"{host}","url":"{name}","http_user_agent":"{USER_AGENT}","http_content_type":"application/octet-stream","http_method":"GET","protocol":"HTTP/1.1","status":200,"length":1024}},"app_proto":"http","fileinfo":{{"filename":"{name}","gaps":false,"state":"CLOSED","sha256":"{hash}","stored":false,"size":1024,"tx_id":0}}}}"#
+            )
+        }
+    }
+}
+
+fn eve_log(log: &mut Log<'_>, truth: &mut Vec<Truth>) -> String {
     let mut out = String::new();
-    for index in 0..lines {
+    let bad = log.bad;
+    for index in 0..log.lines {
         let line = 1 + index;
-        let i = rng.below(N_BAD);
-        let src = clean_ipv4(rng);
-        let record = match arm(index, 7, spread) {
+        let i = log.rng.below(N_BAD);
+        let src = clean_ipv4(log.rng);
+        let record = match arm(index, 7, log.spread) {
             1 => {
                 let hash = bad.hashes[i].clone();
                 truth.push(Truth {
@@ -408,18 +770,14 @@ fn eve_log(
                     value: hash.clone(),
                     matched: hash.clone(),
                 });
-                format!(
-                    r#"{{"timestamp":"2026-11-27T00:00:00.000000+0000","event_type":"fileinfo","src_ip":"{src}","dest_ip":"10.0.0.80","fileinfo":{{"filename":"/a.bin","sha256":"{hash}","size":1024}}}}"#
-                )
+                eve_fileinfo(log, &src, "/a.bin", &hash)
             }
             2 => {
                 // Decoy: the bad hash with its last digit changed.
                 let mut hash = bad.hashes[i].clone();
                 let last = if hash.ends_with('0') { "1" } else { "0" };
                 hash.replace_range(63.., last);
-                format!(
-                    r#"{{"timestamp":"2026-11-27T00:00:00.000000+0000","event_type":"fileinfo","src_ip":"{src}","dest_ip":"10.0.0.80","fileinfo":{{"filename":"/b.bin","sha256":"{hash}","size":1024}}}}"#
-                )
+                eve_fileinfo(log, &src, "/b.bin", &hash)
             }
             3 => {
                 let name = format!("cdn.{}", bad.domains[i]);
@@ -430,9 +788,7 @@ fn eve_log(
                     value: name.clone(),
                     matched: bad.domains[i].clone(),
                 });
-                format!(
-                    r#"{{"timestamp":"2026-11-27T00:00:00.000000+0000","event_type":"dns","src_ip":"{src}","dest_ip":"10.0.0.53","dns":{{"type":"query","rrname":"{name}","rrtype":"A"}}}}"#
-                )
+                eve_dns(log, &src, &name)
             }
             4 => {
                 let address = bad.ipv4[i].clone();
@@ -443,15 +799,19 @@ fn eve_log(
                     value: address.clone(),
                     matched: address.clone(),
                 });
-                format!(
-                    r#"{{"timestamp":"2026-11-27T00:00:00.000000+0000","event_type":"flow","src_ip":"{src}","dest_ip":"{address}","proto":"TCP"}}"#
-                )
+                eve_flow(log, &src, &address)
             }
             _ => {
-                let name = clean_name(rng);
-                format!(
-                    r#"{{"timestamp":"2026-11-27T00:00:00.000000+0000","event_type":"dns","src_ip":"{src}","dest_ip":"10.0.0.53","dns":{{"type":"query","rrname":"{name}","rrtype":"A"}}}}"#
-                )
+                let name = clean_name(log.rng);
+                // In the full shape, as many flows as queries: most events of a sensor are
+                // flows, and a flow's addresses are all private here.
+                match log.shape == Shape::Full && log.extra_below(2) == 0 {
+                    true => {
+                        let destination = clean_ipv4(log.extra);
+                        eve_flow(log, &src, &destination)
+                    }
+                    false => eve_dns(log, &src, &name),
+                }
             }
         };
         out.push_str(&record);

@@ -322,8 +322,13 @@ fn ensure_cargo_fuzz() -> Result<()> {
 }
 
 fn gen_logs_command(args: &[String]) -> Result<()> {
-    let usage = "usage: cargo xtask gen-logs [--lines N] [--extra-indicators N] [--spread N] DIR";
-    let mut options = gen_logs::Options { lines: 10_000, extra_indicators: 0, spread: 1 };
+    let usage = "usage: cargo xtask gen-logs [--lines N] [--extra-indicators N] [--spread N] [--shape full|minimal] DIR";
+    let mut options = gen_logs::Options {
+        lines: 10_000,
+        extra_indicators: 0,
+        spread: 1,
+        shape: gen_logs::Shape::Full,
+    };
     let mut dir = None;
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
@@ -335,6 +340,11 @@ fn gen_logs_command(args: &[String]) -> Result<()> {
             "--lines" => options.lines = number("--lines")?,
             "--extra-indicators" => options.extra_indicators = number("--extra-indicators")?,
             "--spread" => options.spread = number("--spread")?,
+            "--shape" => {
+                let name = rest.next().map(String::as_str).unwrap_or_default();
+                options.shape = gen_logs::Shape::parse(name)
+                    .with_context(|| format!("--shape takes full or minimal; {usage}"))?;
+            }
             _ if dir.is_none() && !arg.starts_with("--") => dir = Some(Path::new(arg)),
             _ => bail!("{usage}"),
         }
