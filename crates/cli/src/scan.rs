@@ -196,11 +196,26 @@ impl Columns {
         let types: Vec<&str> = types_line
             .map(|line| line.trim_end().split('\t').skip(1).collect())
             .unwrap_or_default();
+        // A number, a time, a port, a boolean or an enum is never an observable; nor is a set or
+        // a vector of them (DNS answers' `TTLs`, a request's `tags`).
+        let is_skipped = |zeek_type: &str| {
+            matches!(
+                zeek_type,
+                "time" | "interval" | "count" | "int" | "double" | "port" | "bool" | "enum"
+            )
+        };
         let reading = (0..names.len())
             .map(|column| match types.get(column).copied() {
-                Some(
-                    "time" | "interval" | "count" | "int" | "double" | "port" | "bool" | "enum",
-                ) => (column, Column::Skip),
+                Some(zeek_type) if is_skipped(zeek_type) => (column, Column::Skip),
+                Some(zeek_type)
+                    if zeek_type
+                        .strip_prefix("set[")
+                        .or_else(|| zeek_type.strip_prefix("vector["))
+                        .and_then(|inner| inner.strip_suffix(']'))
+                        .is_some_and(is_skipped) =>
+                {
+                    (column, Column::Skip)
+                }
                 Some("string" | "addr" | "subnet") => (column, Column::Value),
                 _ => (column, Column::Items),
             })
@@ -981,6 +996,12 @@ impl<'a> Matcher<'a> {
         {
             return;
         }
+        // A long value with a space among its first sixteen bytes (a user agent) is no
+        // observable: one compare of sixteen bytes, where its classes cost three instructions a
+        // byte.
+        if bytes.len() > 32 && mask::find2(&bytes[..16], b' ', b' ').is_some() {
+            return;
+        }
         let (any, all) = classes(bytes);
         self.classes = Some((any, all));
         if !is_plausible(value, any, all) {
@@ -1041,7 +1062,11 @@ impl<'a> Matcher<'a> {
         }
         // (Timestamps never get here: `consider` drops them first.)
         if !is_plain_name(bytes, any, all) {
-            return Shape::Maybe;
+            // A web address of a plain host and path (a request's referrer) is asked as it is.
+            return match self.url_value_may_hit(value) {
+                Some(false) => Shape::Miss,
+                Some(true) | None => Shape::Maybe,
+            };
         }
         if self.name_may_hit(value, any & UPPER != 0) { Shape::Maybe } else { Shape::Miss }
     }
@@ -1113,37 +1138,7 @@ impl<'a> Matcher<'a> {
         if !uri.starts_with('/') {
             return;
         }
-        // A path of unreserved characters without dot segments is its own canonical form.
-        let is_plain_path = uri.bytes().fold(true, |all, byte| all & PATH[usize::from(byte)])
-            && !contains_at(uri.as_bytes(), b'/', b"/.");
-        let host_bytes = host.as_bytes();
-        let is_quad =
-            host_bytes.first().is_some_and(u8::is_ascii_digit) && is_digits_and_dots(host_bytes);
-        let (any, all) = host_classes.unwrap_or_else(|| classes(host_bytes));
-        let is_name = is_plain_path && !is_quad && is_plain_name(host_bytes, any, all);
-        let may_hit = match is_name {
-            false => true,
-            true => {
-                let mut url = std::mem::take(&mut self.url);
-                url.clear();
-                url.push_str("http://");
-                url.push_str(host);
-                if any & UPPER != 0 {
-                    // Cannot fail: the host's bytes, all ASCII, follow the ASCII scheme.
-                    if let Some(host) = url.get_mut(7..7 + host.len()) {
-                        host.make_ascii_lowercase();
-                    }
-                }
-                url.push_str(uri);
-                self.found.clear();
-                self.snapshot.find_exact_text(self.access, &url, self.options, &mut self.found);
-                self.url = url;
-                // Or its host: the same question as for a name field (usually its answer is
-                // remembered).
-                !self.found.is_empty() || self.name_may_hit(host, any & UPPER != 0)
-            }
-        };
-        if !may_hit {
+        if self.plain_url_may_hit("http://", host, host_classes, uri) == Some(false) {
             return;
         }
         if let Ok(observable) =
@@ -1151,6 +1146,62 @@ impl<'a> Matcher<'a> {
         {
             self.candidates.push(("url".to_owned(), observable));
         }
+    }
+
+    // [`Matcher::plain_url_may_hit`] of a value written as a web address, `http://` or
+    // `https://`, a host, then a path; None for any other value.
+    fn url_value_may_hit(&mut self, value: &str) -> Option<bool> {
+        let (scheme, rest) = match value.strip_prefix("http://") {
+            Some(rest) => ("http://", rest),
+            None => ("https://", value.strip_prefix("https://")?),
+        };
+        let host_end = swar::find(rest.as_bytes(), b'/')?;
+        // Cut at a `/`, an ASCII byte: a character boundary.
+        let (host, path) = rest.split_at(host_end);
+        self.plain_url_may_hit(scheme, host, None, path)
+    }
+
+    // Whether the URL `scheme` + `host` + `path` may hit, itself or its host: asked of the index
+    // when the host is a plain name (see the type's docs) and the path holds only unreserved
+    // characters and `/` without dot segments, which make the URL its own canonical form once
+    // its host is in lower case; None for any other URL, which only its parse can answer for.
+    // `host_classes` are the host's classes when the caller has them. Inlined into both callers:
+    // a request's URL (every `http` line) then pays no call.
+    #[inline(always)]
+    fn plain_url_may_hit(
+        &mut self,
+        scheme: &str,
+        host: &str,
+        host_classes: Option<(u8, u8)>,
+        path: &str,
+    ) -> Option<bool> {
+        let is_plain_path = path.starts_with('/')
+            && path.bytes().fold(true, |all, byte| all & PATH[usize::from(byte)])
+            && !contains_at(path.as_bytes(), b'/', b"/.");
+        let host_bytes = host.as_bytes();
+        let is_quad =
+            host_bytes.first().is_some_and(u8::is_ascii_digit) && is_digits_and_dots(host_bytes);
+        let (any, all) = host_classes.unwrap_or_else(|| classes(host_bytes));
+        if !is_plain_path || is_quad || !is_plain_name(host_bytes, any, all) {
+            return None;
+        }
+        let mut url = std::mem::take(&mut self.url);
+        url.clear();
+        url.push_str(scheme);
+        url.push_str(host);
+        if any & UPPER != 0 {
+            // Cannot fail: the host's bytes, all ASCII, follow the ASCII scheme.
+            if let Some(host) = url.get_mut(scheme.len()..scheme.len() + host.len()) {
+                host.make_ascii_lowercase();
+            }
+        }
+        url.push_str(path);
+        self.found.clear();
+        self.snapshot.find_exact_text(self.access, &url, self.options, &mut self.found);
+        self.url = url;
+        // Or its host: the same question as for a name field (usually its answer is
+        // remembered).
+        Some(!self.found.is_empty() || self.name_may_hit(host, any & UPPER != 0))
     }
 }
 
@@ -1217,6 +1268,7 @@ fn is_timestamp(bytes: &[u8]) -> bool {
 
 // Whether `needle` (which starts with `first`) occurs in `haystack`: values are short, and a
 // search from each `first` costs less there than setting up a substring searcher per call.
+#[inline(always)]
 fn contains_at(haystack: &[u8], first: u8, needle: &[u8]) -> bool {
     swar::find_iter(haystack, first).any(|at| haystack[at..].starts_with(needle))
 }
@@ -1725,13 +1777,18 @@ pub(crate) mod tests {
     #[test]
     fn zeek_types_decide_which_columns_are_read() {
         let columns = Columns::parse(
-            "#fields\tts\tuid\tid.orig_h\tid.orig_p\tproto\tquery\tanswers\tduration\tnet\tx",
+            "#fields\tts\tuid\tid.orig_h\tid.orig_p\tproto\tquery\tanswers\tduration\tnet\tx\tTTLs\ttags\tsubnets\tvector",
             Some(
-                "#types\ttime\tstring\taddr\tport\tenum\tstring\tvector[string]\tinterval\tsubnet\trecord",
+                "#types\ttime\tstring\taddr\tport\tenum\tstring\tvector[string]\tinterval\tsubnet\trecord\tvector[interval]\tset[enum]\tset[subnet]\tvector[",
             ),
         );
         use Column::{Items, Value};
-        assert_eq!(columns.reading, [(2, Value), (5, Value), (6, Items), (8, Value), (9, Items)]);
+        // Sets and vectors of numbers, times or enums are not read; of anything else they are,
+        // item by item (as is a type not understood).
+        assert_eq!(
+            columns.reading,
+            [(2, Value), (5, Value), (6, Items), (8, Value), (9, Items), (12, Items), (13, Items)]
+        );
         // Without types every column but Zeek's own is read, item by item.
         let untyped = Columns::parse("#fields\tts\tuid\tquery\tqtype_name", None);
         assert_eq!(untyped.reading, [(0, Items), (2, Items)]);
@@ -1751,7 +1808,7 @@ pub(crate) mod tests {
                 .collect()
         };
         // The `uid` holds an address that would hit: it is not read.
-        let line = "1.2.3.4\t1.2.3.4\t10.0.0.1\t1.2.3.4\ttcp\tevil.example\tx.example,1.2.3.4\t1.2.3.4\t10.0.0.0/8\t-";
+        let line = "1.2.3.4\t1.2.3.4\t10.0.0.1\t1.2.3.4\ttcp\tevil.example\tx.example,1.2.3.4\t1.2.3.4\t10.0.0.0/8\t-\t1.2.3.4,1.2.3.4\t1.2.3.4\t10.0.0.0/8,x\t1.2.3.4";
         let found = candidates(&columns, line);
         let found: Vec<(&str, &str)> =
             found.iter().map(|(f, v)| (f.as_str(), v.as_str())).collect();
@@ -1761,7 +1818,9 @@ pub(crate) mod tests {
                 ("id.orig_h", "10.0.0.1"),
                 ("query", "evil.example"),
                 ("answers", "1.2.3.4"),
-                ("net", "10.0.0.0/8")
+                ("net", "10.0.0.0/8"),
+                ("subnets", "10.0.0.0/8"),
+                ("vector", "1.2.3.4")
             ]
         );
         // Only the columns read are cut out; `host` and `uri` make a URL wherever they stand,
@@ -1830,6 +1889,25 @@ pub(crate) mod tests {
             "D41D8CD98F00B204E9800998ECF8427E",
             "phish@evil.example",
             "http://bad.example/x.exe",
+            "https://bad.example/x.exe",
+            "http://bad.example/other",
+            "http://bad.example",
+            "http://bad.example/",
+            "http://bad.example:8080/x.exe",
+            "http://bad.example/x.exe?a=1",
+            "http://bad.example/a/../x.exe",
+            "https://www.evil.example/login",
+            "http://Bad.Example/x.exe",
+            "https://WWW.evil.example/login",
+            "Mozilla/5.0 (X11; Linux x86_64) evil.example",
+            "http://a.b--c.evil.example/login",
+            "http://dl.host.example/payload/1.exe",
+            "https://dl.host.example/payload/1.exe",
+            "http://dl.host.example/payload/2.exe",
+            "http://host.example/payload/1.exe",
+            "http://1.2.3.4/a",
+            "http://user@bad.example/x.exe",
+            "http://xn--bcher-kva.example/a",
             "hxxp://bad[.]example/x.exe",
             "bad.example/x.exe",
             "someone.github.io",
