@@ -965,6 +965,10 @@ impl<'a> Matcher<'a> {
     fn consider(&mut self, field: &str, value: &str) {
         self.classes = None;
         let bytes = value.as_bytes();
+        // No observable is this short (see `is_plausible`): EVE's `A`, `1b`.
+        if bytes.len() < 3 {
+            return;
+        }
         let may_be_quad =
             bytes.first().is_some_and(u8::is_ascii_digit) && (7..=15).contains(&bytes.len());
         // Only digits and dots, whatever their order, is an address or nothing: when its first

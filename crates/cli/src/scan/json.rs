@@ -207,6 +207,8 @@ impl Reader<'_> {
                         next = Next::After;
                     }
                     b'-' | b'0'..=b'9' => {
+                        // Most numbers are digits only: those are skipped a word at a time.
+                        self.at += super::swar::leading_digits(&self.bytes[self.at..]);
                         while let b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E' = self.byte() {
                             self.at += 1;
                         }

@@ -30,6 +30,27 @@ fn first(found: u64) -> usize {
     (found.trailing_zeros() / 8) as usize
 }
 
+/// How many ASCII digits `bytes` starts with, eight bytes a step: a JSON number's digits (a
+/// flow id has sixteen).
+pub(super) fn leading_digits(bytes: &[u8]) -> usize {
+    const HIGH_NIBBLES: u64 = 0xf0f0_f0f0_f0f0_f0f0;
+    let mut at = 0;
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let word = word(chunk);
+        // A byte is a digit when its high nibble is 3 and its low one below 10 (plus 6, below
+        // 16): the byte of `off` is 0 for a digit and not 0 for any other byte (no carry
+        // crosses a byte: a nibble plus 6 is below 0x20).
+        let off = ((word & HIGH_NIBBLES) ^ (LOW * 0x30))
+            | (((word & !HIGH_NIBBLES) + LOW * 6) & (LOW * 0x10));
+        let not_digits = !exact_zero_bytes(off) & HIGH;
+        if not_digits != 0 {
+            return at + first(not_digits);
+        }
+        at += 8;
+    }
+    at + bytes[at..].iter().take_while(|byte| byte.is_ascii_digit()).count()
+}
+
 /// The index of the first `needle` in `bytes`.
 pub(super) fn find(bytes: &[u8], needle: u8) -> Option<usize> {
     let head = &bytes[..bytes.len().min(SHORT)];
@@ -104,6 +125,32 @@ mod tests {
                 let pair = bytes.windows(2).any(|two| two == [needle, needle]);
                 assert_eq!(has_pair(&bytes, needle), pair, "{bytes:?} {needle}");
             }
+        }
+    }
+
+    /// The digits counted are the plain count, with bytes next to the digits in value (and the
+    /// same with the high bit set, or the other nibble changed) anywhere.
+    #[test]
+    fn the_word_count_of_digits_is_the_plain_count() {
+        let mut next = crate::scan::tests::random(0x9e37_79b9_7f4a_7c15);
+        for _ in 0..20_000 {
+            let length = (next() % 40) as usize;
+            let alphabet =
+                [b'0', b'5', b'9', b'/', b':', b'?', b'@', 0xb0, 0xb9, 0x20, 0x29, 0x3f, b'.'];
+            // Mostly digits, so that long runs cross words.
+            let bytes: Vec<u8> = (0..length)
+                .map(|_| match next() % 4 {
+                    0 => alphabet[(next() % alphabet.len() as u64) as usize],
+                    _ => b'0' + (next() % 10) as u8,
+                })
+                .collect();
+            let plain = bytes.iter().take_while(|byte| byte.is_ascii_digit()).count();
+            assert_eq!(leading_digits(&bytes), plain, "{bytes:?}");
+        }
+        for byte in 0..=u8::MAX {
+            let bytes = [b'1', b'2', b'3', byte, b'4', b'5', b'6', b'7', b'8'];
+            let plain = 3 + usize::from(byte.is_ascii_digit()) * 6;
+            assert_eq!(leading_digits(&bytes), plain, "{byte}");
         }
     }
 }
