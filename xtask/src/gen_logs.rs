@@ -15,7 +15,8 @@
 //! shapes hold the same matched values on the same lines: the full shape's other values come from
 //! a generator of their own.
 //!
-//! Lines are mostly clean traffic (private addresses, `*.test-clean.example` names); some carry a
+//! Lines are mostly clean traffic (private clients, servers at public addresses in the full shape
+//! and private ones in the minimal, `*.test-clean.example` names); some carry a
 //! bad value (an exact address, an address inside a bad network, a subdomain of a bad domain, a
 //! bad URL, a bad hash) and others a decoy that must not match: `1.2.3.40` for `1.2.3.4`, the
 //! address just past a bad network, `notevil7.example` and `evil7.example.org` for
@@ -26,6 +27,7 @@
 
 #![allow(dead_code)] // Each includer uses a different part.
 
+use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::fs;
 use std::io;
@@ -169,13 +171,14 @@ pub fn generate_with(dir: &Path, options: &Options) -> io::Result<()> {
     for (url, _, _) in &bad.urls {
         writeln!(indicators, "{url}").ok();
     }
-    write_extra_indicators(&mut indicators, extra_indicators);
+    let listed = write_extra_indicators(&mut indicators, extra_indicators);
     fs::write(dir.join("indicators.txt"), indicators)?;
 
     // The full shape's other values: a generator of their own, so that both shapes draw the
     // same matched values.
     let mut extra = Rng(SEED ^ 0xf111_0000);
-    let mut log = Log { rng: &mut rng, extra: &mut extra, bad: &bad, lines, spread, shape };
+    let mut log =
+        Log { rng: &mut rng, extra: &mut extra, bad: &bad, listed: &listed, lines, spread, shape };
     fs::write(dir.join("conn.log"), conn_log(&mut log, &mut truth))?;
     fs::write(dir.join("dns.log"), dns_log(&mut log, &mut truth))?;
     fs::write(dir.join("http.log"), http_log(&mut log, &mut truth))?;
@@ -198,11 +201,21 @@ fn arm(index: usize, n: usize, spread: usize) -> usize {
     if (index / n).is_multiple_of(spread) { index % n } else { 0 }
 }
 
+/// The extra indicators' IPv4 addresses and /24 networks (as the address's top 24 bits), which
+/// the full shape's public addresses avoid.
+#[derive(Default)]
+struct Listed {
+    addresses: HashSet<u32>,
+    networks: HashSet<u32>,
+}
+
 /// Appends `n` indicators that no generated line holds: 70 % IPv4 addresses and 2 % networks
 /// outside 10/8, 45/8 and 77/8 (the logs' ranges), 25 % domains `f….example` and 3 % URLs on
 /// hosts `u….example` (the logs' names are `host….test-clean.example`, `evil….example`,
-/// `dl….badhost.example` and the decoys around them).
-fn write_extra_indicators(out: &mut String, n: usize) {
+/// `dl….badhost.example` and the decoys around them). Returns the addresses and networks, which
+/// the full shape's public addresses (of the same /16 blocks) keep clear of.
+fn write_extra_indicators(out: &mut String, n: usize) -> Listed {
+    let mut listed = Listed::default();
     let mut rng = Rng(SEED ^ 0xe7e7_a000);
     let first_octet = |rng: &mut Rng| loop {
         let octet = 1 + rng.below(223);
@@ -217,10 +230,12 @@ fn write_extra_indicators(out: &mut String, n: usize) {
             0..70 => {
                 let (b, c, d) = (rng.below(256), rng.below(256), rng.below(256));
                 writeln!(out, "{octet}.{b}.{c}.{d}").ok();
+                listed.addresses.insert(u32::from_be_bytes([octet, b, c, d].map(|n| n as u8)));
             }
             70..72 => {
                 let (b, c) = (rng.below(256), rng.below(256));
                 writeln!(out, "{octet}.{b}.{c}.0/24").ok();
+                listed.networks.insert(u32::from_be_bytes([0, octet, b, c].map(|n| n as u8)));
             }
             72..97 => {
                 writeln!(out, "f{:x}.example", rng.next() >> 24).ok();
@@ -236,6 +251,7 @@ fn write_extra_indicators(out: &mut String, n: usize) {
             }
         }
     }
+    listed
 }
 
 fn clean_ipv4(rng: &mut Rng) -> String {
@@ -261,6 +277,7 @@ struct Log<'a> {
     /// The full shape's other values.
     extra: &'a mut Rng,
     bad: &'a Bad,
+    listed: &'a Listed,
     lines: usize,
     spread: usize,
     shape: Shape,
@@ -288,6 +305,32 @@ impl Log<'_> {
     /// A number below `n` from the full shape's generator.
     fn extra_below(&mut self, n: usize) -> usize {
         self.extra.below(n)
+    }
+
+    /// The clean address of a server or a DNS answer: in the minimal shape `private` (drawn
+    /// from the main generator, as it always was); in the full shape a public address, as most
+    /// of a sensor's traffic has on one side, outside the reserved ranges and the logs' own
+    /// (10/8, 45/8, 77/8), and neither listed nor inside a listed network, though its /16 block
+    /// usually holds indicators (a million of them cover most blocks).
+    fn server_ipv4(&mut self, private: String) -> String {
+        if self.shape == Shape::Minimal {
+            return private;
+        }
+        loop {
+            let bytes = self.extra.next().to_be_bytes();
+            let [a, b, c, d] = [bytes[4], bytes[5], bytes[6], bytes[7]];
+            let is_reserved = matches!(a, 0 | 10 | 45 | 77 | 127 | 224..)
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 169 && b == 254)
+                || (a == 172 && (16..32).contains(&b))
+                || (a == 192 && b == 168);
+            let address = u32::from_be_bytes([a, b, c, d]);
+            let is_listed = self.listed.addresses.contains(&address)
+                || self.listed.networks.contains(&(address >> 8));
+            if !is_reserved && !is_listed && d != 0 && d != 255 {
+                return format!("{a}.{b}.{c}.{d}");
+            }
+        }
     }
 }
 
@@ -411,7 +454,10 @@ fn conn_log(log: &mut Log<'_>, truth: &mut Vec<Truth>) -> String {
                 });
                 value
             }
-            _ => clean_ipv4(log.rng),
+            _ => {
+                let private = clean_ipv4(log.rng);
+                log.server_ipv4(private)
+            }
         };
         let start = log.zeek_start(index, 'C');
         let port = 1024 + log.rng.below(60_000);
@@ -535,6 +581,7 @@ fn dns_log(log: &mut Log<'_>, truth: &mut Vec<Truth>) -> String {
         };
         let start = log.zeek_start(index, 'D');
         let (client, answer) = (clean_ipv4(log.rng), clean_ipv4(log.rng));
+        let answer = log.server_ipv4(answer);
         match log.shape {
             Shape::Minimal => {
                 writeln!(out, "{start}\t{client}\t10.0.0.53\t{query}\tA\t{answer}").ok();
@@ -651,6 +698,7 @@ fn http_log(log: &mut Log<'_>, truth: &mut Vec<Truth>) -> String {
         };
         let start = log.zeek_start(index, 'H');
         let (client, server) = (clean_ipv4(log.rng), clean_ipv4(log.rng));
+        let server = log.server_ipv4(server);
         match log.shape {
             Shape::Minimal => {
                 writeln!(out, "{start}\t{client}\t{server}\tGET\t{host}\t{uri}\tMozilla/5.0").ok();
@@ -807,7 +855,7 @@ fn eve_log(log: &mut Log<'_>, truth: &mut Vec<Truth>) -> String {
                 // flows, and a flow's addresses are all private here.
                 match log.shape == Shape::Full && log.extra_below(2) == 0 {
                     true => {
-                        let destination = clean_ipv4(log.extra);
+                        let destination = log.server_ipv4(String::new());
                         eve_flow(log, &src, &destination)
                     }
                     false => eve_dns(log, &src, &name),

@@ -30,6 +30,7 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, mpsc};
@@ -973,17 +974,23 @@ impl<'a> Matcher<'a> {
             bytes.first().is_some_and(u8::is_ascii_digit) && (7..=15).contains(&bytes.len());
         // Only digits and dots, whatever their order, is an address or nothing: when its first
         // two numbers name a /16 block the index holds nothing in (a log's own private
-        // addresses), it misses without the rest being parsed.
-        if may_be_quad
-            && let Some((high16, rest)) = leading_pair(bytes)
-            && self.snapshot.ipv4_block_misses(self.access, high16)
-            && is_digits_and_dots(rest)
-        {
-            return;
+        // addresses), it misses without the rest being parsed. Otherwise a dotted quad written
+        // strictly, a log's commonest value, is read on from where its first two numbers end
+        // (the strict parser's rules, which a test holds it to).
+        let mut strict_quad = None;
+        if may_be_quad && let Some((high16, rest)) = leading_pair(bytes) {
+            if self.snapshot.ipv4_block_misses(self.access, high16) && is_digits_and_dots(rest) {
+                return;
+            }
+            strict_quad = trailing_pair(rest)
+                .filter(|_| has_no_leading_zero(bytes))
+                .map(|low16| Ipv4Addr::from(u32::from(high16) << 16 | u32::from(low16)));
         }
-        // A dotted quad, a log's commonest value, goes straight to the strict parser: an address
-        // it takes is plausible and of the quad shape, so the index's answer is the answer.
-        if may_be_quad && let Some(address) = ipv4::try_parse(value) {
+        // A dotted quad goes straight to the index: an address the strict parser takes is
+        // plausible and of the quad shape, so the index's answer is the answer.
+        if let Some(address) =
+            strict_quad.or_else(|| if may_be_quad { ipv4::try_parse(value) } else { None })
+        {
             self.found.clear();
             self.snapshot.find_ipv4(self.access, address, self.options, &mut self.found);
             // The strict parser's address is the observable `Observable::parse` makes of it,
@@ -1231,6 +1238,53 @@ fn leading_pair(bytes: &[u8]) -> Option<(u16, &[u8])> {
         at += 1;
     }
     Some((high16, &bytes[at..]))
+}
+
+// Whether the first two numbers of a value [`leading_pair`] took are written without a leading
+// zero, as the strict parser wants an address's numbers (asked only of a block with claims,
+// so that a log's private addresses do not pay for it).
+fn has_no_leading_zero(bytes: &[u8]) -> bool {
+    let second = match bytes.get(1) {
+        Some(b'.') => 2,
+        _ if bytes.first() == Some(&b'0') => return false,
+        _ => bytes.iter().position(|byte| *byte == b'.').map_or(0, |dot| dot + 1),
+    };
+    bytes.get(second) != Some(&b'0') || bytes.get(second + 1) == Some(&b'.')
+}
+
+// The last two numbers of a dotted quad, `C.D` (what [`leading_pair`] leaves), as the strict
+// parser takes them (each one to three digits without a leading zero, at most 255, and nothing
+// after): `C << 8 | D`.
+fn trailing_pair(rest: &[u8]) -> Option<u16> {
+    let (high, length) = strict_octet(rest)?;
+    if rest.get(length) != Some(&b'.') {
+        return None;
+    }
+    let tail = &rest[length + 1..];
+    let (low, length) = strict_octet(tail)?;
+    (length == tail.len()).then_some(u16::from(high) << 8 | u16::from(low))
+}
+
+// The number that `bytes` starts with, of one to three digits without a leading zero and at
+// most 255, and its length.
+fn strict_octet(bytes: &[u8]) -> Option<(u8, usize)> {
+    // A byte's digit value, or 10 and more for any other byte (an octet at a time, as the strict
+    // parser reads them: a branch a number, not a byte).
+    let digit = |at: usize| bytes.get(at).map_or(10, |byte| u16::from(byte.wrapping_sub(b'0')));
+    let first = digit(0);
+    if first > 9 {
+        return None;
+    }
+    let second = digit(1);
+    let (number, length) = if second > 9 {
+        (first, 1)
+    } else if first == 0 {
+        return None;
+    } else {
+        let third = digit(2);
+        if third > 9 { (first * 10 + second, 2) } else { (first * 100 + second * 10 + third, 3) }
+    };
+    u8::try_from(number).ok().map(|number| (number, length))
 }
 
 // Whether `bytes` is a plain name (see [`Matcher`]'s docs): name bytes only, no dot at either
@@ -1843,6 +1897,47 @@ pub(crate) mod tests {
         // A line cut short: the fields it has are read, and no URL is made without a host.
         let found = candidates(&http, "1.5\t1.2.3.4\t/x.exe");
         assert_eq!(found, [("id.resp_h".to_owned(), "1.2.3.4".to_owned())]);
+    }
+
+    /// A dotted quad read on from where its first two numbers end is the strict parser's
+    /// address, and there is none where that parser takes none: leading zeros, numbers above
+    /// 255, four digits, parts missing, added or empty, another byte for a dot.
+    #[test]
+    fn a_quad_read_on_from_its_first_pair_is_the_strict_parsers() {
+        let quad = |value: &str| {
+            let (high16, rest) = leading_pair(value.as_bytes())?;
+            let low16 = trailing_pair(rest).filter(|_| has_no_leading_zero(value.as_bytes()))?;
+            Some(Ipv4Addr::from(u32::from(high16) << 16 | u32::from(low16)))
+        };
+        let mut next = random(0x3c6e_f372_fe94_f82b);
+        let mut n_addresses = 0;
+        for _ in 0..200_000 {
+            let mut value = String::new();
+            for part in 0..2 + next() % 4 {
+                if part > 0 {
+                    value.push(if next().is_multiple_of(40) { ':' } else { '.' });
+                }
+                let number = match next() % 10 {
+                    0 => String::new(),
+                    1 => format!("0{}", next() % 100),
+                    2 => format!("{}", 1000 + next() % 9000),
+                    _ => format!("{}", next() % 300),
+                };
+                value.push_str(&number);
+            }
+            // `consider` asks only values of a quad's lengths that start with a digit.
+            if !(7..=15).contains(&value.len()) {
+                continue;
+            }
+            let strict = ipv4::try_parse(&value);
+            assert_eq!(quad(&value), strict, "{value}");
+            n_addresses += usize::from(strict.is_some());
+        }
+        assert!(n_addresses > 4_000, "enough of the values are addresses: {n_addresses}");
+        for value in ["0.0.0.0", "255.255.255.255", "1.2.3.04", "1.2.03.4", "01.2.3.4", "1.2.3.256"]
+        {
+            assert_eq!(quad(value), ipv4::try_parse(value), "{value}");
+        }
     }
 
     /// Names remembered, fewer than the table has slots, stay remembered whatever their hashes:
