@@ -150,6 +150,10 @@ fn answers(snapshot: &Snapshot, keys: &[Observable], n_values: usize) -> Vec<Str
             snapshot.find_names_batch(&access, &names, options, &mut found);
             answers.push(format!("{found:?}"));
         }
+        // Which /16 blocks the scan is told are empty (kept apart from the blocks' records).
+        let empty: Vec<u16> =
+            (0..=u16::MAX).filter(|high16| snapshot.ipv4_block_misses(&access, *high16)).collect();
+        answers.push(format!("{reader:?} empty blocks {empty:?}"));
     });
     answers
 }
@@ -337,4 +341,26 @@ fn open_cached_writes_loads_and_rebuilds_as_the_store_moves() {
         .filter(|name| name.ends_with(".tmp"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// A loaded snapshot tells the scan the same /16 blocks empty as the one saved (with no network
+/// longer than /24: one of those leaves no block empty).
+#[test]
+fn a_loaded_snapshot_tells_the_same_blocks_empty() {
+    let mut rng = Rng(0x5eed_0003);
+    let (claims, benign) = claims(&mut rng, 3000);
+    let at_most_24 = |claim: &Claim| {
+        let value = claim.observable.value();
+        value.rsplit_once('/').is_none_or(|(_, len)| len.parse::<u8>().is_ok_and(|len| len <= 24))
+    };
+    let claims: Vec<Claim> = claims.into_iter().filter(at_most_24).collect();
+    let original = from_claims(KEY.seq, claims, benign).unwrap();
+    let loaded = load(&saved(&original)).unwrap();
+    let access = original.access(Reader::Operator);
+    let empty = |snapshot: &Snapshot| -> Vec<u16> {
+        (0..=u16::MAX).filter(|high16| snapshot.ipv4_block_misses(&access, *high16)).collect()
+    };
+    let expected = empty(&original);
+    assert!(expected.len() > 60_000 && expected.len() < 65_536, "{} empty", expected.len());
+    assert_eq!(empty(&loaded), expected);
 }
