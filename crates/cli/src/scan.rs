@@ -696,6 +696,7 @@ fn scan_chunk_with(
             continue;
         };
         matcher.line = line_number;
+        matcher.line_span = (end - bytes.len(), end);
         if !line_candidates(&mut matcher, chunk.format, &chunk.columns, line, lines.tabs()) {
             n_skipped += 1;
             continue;
@@ -711,10 +712,10 @@ fn scan_chunk_with(
             });
         }
         if matcher.batch.len() >= ADDRESS_BATCH {
-            matcher.flush_batch(&chunk.columns, &mut batch_found, &mut hit_candidates);
+            n_skipped += matcher.flush_batch(chunk, &mut batch_found, &mut hit_candidates);
         }
     }
-    matcher.flush_batch(&chunk.columns, &mut batch_found, &mut hit_candidates);
+    n_skipped += matcher.flush_batch(chunk, &mut batch_found, &mut hit_candidates);
     *names = matcher.names;
     // In line order, and in a line in the order its values stand (stable: a batch keeps its
     // addresses' order).
@@ -890,15 +891,39 @@ struct Matcher<'a> {
     url: String,
     /// A JSON line's `host`, `uri`, `http.hostname` and `http.url`.
     request: [String; 4],
-    /// Whether a Zeek TSV line's dotted quads wait for a batch (see `scan_chunk_with`), the line
-    /// being read, and the column of the value being considered when they do.
+    /// Whether dotted quads wait for a batch (see `scan_chunk_with`), the line being read (its
+    /// number, and where it is in the chunk), and where the value being considered stands when
+    /// they do.
     batching: bool,
     line: u64,
-    batch_column: Option<usize>,
-    /// The dotted quads waiting, and where each stands: line, candidates of the line before it,
-    /// column.
+    line_span: (usize, usize),
+    batch_place: Option<Place>,
+    /// The string values of a JSON line before the one being considered.
+    json_string: usize,
+    /// The dotted quads waiting, and where each stands.
     batch: Vec<Ipv4Addr>,
-    batch_places: Vec<(u64, usize, usize)>,
+    batch_places: Vec<BatchPlace>,
+}
+
+/// Where a value stands in its line: a Zeek TSV column, or the how-manieth string value of a
+/// JSON line (its dotted path is found again only for an address that hit).
+#[derive(Clone, Copy)]
+enum Place {
+    Column(usize),
+    /// The string is [`Matcher::json_string`].
+    JsonString,
+}
+
+/// Where an address waiting for a batch stands: its line (number and where it is in the
+/// chunk), the line's candidates before it, and its place in the line.
+#[derive(Clone, Copy)]
+struct BatchPlace {
+    line: u64,
+    span: (usize, usize),
+    order: usize,
+    /// The column, or the how-manieth string value of a JSON line.
+    place: Place,
+    string: usize,
 }
 
 /// Names that hit nothing, neither they nor a parent, remembered by a keyed hash of the name, so
@@ -1019,40 +1044,60 @@ impl<'a> Matcher<'a> {
             request: Default::default(),
             batching: false,
             line: 0,
-            batch_column: None,
+            line_span: (0, 0),
+            batch_place: None,
+            json_string: 0,
             batch: Vec::new(),
             batch_places: Vec::new(),
         }
     }
 
     // Looks up the dotted quads waiting, and adds those that hit to `hits` as candidates of
-    // their lines. `columns` name the fields.
+    // their lines, named by the chunk's columns or by their JSON paths. A JSON line with such a
+    // hit must also pass serde_json, as a line with any candidate must (see `json_candidates`);
+    // returns the lines that did not, which are skipped.
     fn flush_batch(
         &mut self,
-        columns: &Columns,
+        chunk: &Chunk,
         found: &mut Vec<(usize, Found)>,
         hits: &mut Vec<LineCandidate>,
-    ) {
+    ) -> u64 {
         found.clear();
         self.snapshot.find_ipv4_batch(self.access, &self.batch, self.options, found);
+        let mut n_skipped = 0;
         // An address's hits are together (an exact one, then its network's).
         let mut last = None;
+        let mut skipped_line = None;
         for (index, _) in found.iter() {
             if last == Some(*index) {
                 continue;
             }
             last = Some(*index);
-            let (line, order, column) = self.batch_places[*index];
-            hits.push(LineCandidate {
-                line,
-                order,
-                is_batched: true,
-                field: columns.names[column].clone(),
-                observable: Observable::from_ip(self.batch[*index].into()),
-            });
+            let BatchPlace { line, span, order, place, string } = self.batch_places[*index];
+            let field = match place {
+                Place::Column(column) => chunk.columns.names[column].clone(),
+                Place::JsonString => {
+                    if skipped_line == Some(line) {
+                        continue;
+                    }
+                    match json_path(&chunk.bytes[span.0..span.1], string, &mut self.json) {
+                        Some(path) => path,
+                        None => {
+                            // Counted once, however many of its addresses hit.
+                            skipped_line = Some(line);
+                            hits.retain(|hit| hit.line != line);
+                            n_skipped += 1;
+                            continue;
+                        }
+                    }
+                }
+            };
+            let observable = Observable::from_ip(self.batch[*index].into());
+            hits.push(LineCandidate { line, order, is_batched: true, field, observable });
         }
         self.batch.clear();
         self.batch_places.clear();
+        n_skipped
     }
 
     // Adds `value` when it is an observable of a kind worth matching that may hit. Leaves the
@@ -1087,9 +1132,11 @@ impl<'a> Matcher<'a> {
             strict_quad.or_else(|| if may_be_quad { ipv4::try_parse(value) } else { None })
         {
             // A TSV column's address waits for a batch when the scan asks it to.
-            if let Some(column) = self.batch_column {
+            if let Some(place) = self.batch_place {
                 self.batch.push(address);
-                self.batch_places.push((self.line, self.candidates.len(), column));
+                let (line, span, order) = (self.line, self.line_span, self.candidates.len());
+                let string = self.json_string;
+                self.batch_places.push(BatchPlace { line, span, order, place, string });
                 return;
             }
             self.found.clear();
@@ -1577,7 +1624,7 @@ fn tsv_candidates(matcher: &mut Matcher<'_>, columns: &Columns, line: &str, tabs
             continue;
         }
         let field = &columns.names[column];
-        matcher.batch_column = matcher.batching.then_some(column);
+        matcher.batch_place = matcher.batching.then_some(Place::Column(column));
         match kind {
             // Most lists hold one item.
             Column::Items if swar::find(value.as_bytes(), b',').is_some() => {
@@ -1594,7 +1641,7 @@ fn tsv_candidates(matcher: &mut Matcher<'_>, columns: &Columns, line: &str, tabs
             _ => matcher.consider(field, value),
         }
     }
-    matcher.batch_column = None;
+    matcher.batch_place = None;
     if let (Some((host, host_classes)), Some(uri)) = (host, uri) {
         matcher.consider_url(host, host_classes, uri);
     }
@@ -1610,6 +1657,10 @@ fn json_candidates(matcher: &mut Matcher<'_>, line: &str) -> bool {
     let mut has = [false; 4];
     // The classes of each part's bytes, when `consider` computed them.
     let mut classes_of = [None; 4];
+    // The addresses this line adds to the batch, dropped again if the line is not JSON.
+    let batch_len = matcher.batch.len();
+    matcher.batch_place = matcher.batching.then_some(Place::JsonString);
+    matcher.json_string = 0;
     let is_json = json::walk(line, &mut buffers, &mut |keys, value| {
         // Most keys are of none of these lengths, and their text is then never read.
         let slot = match keys.last_len() {
@@ -1623,9 +1674,11 @@ fn json_candidates(matcher: &mut Matcher<'_>, line: &str) -> bool {
             Some("url") if keys.are(&["http", "url"]) => Some(3),
             _ => None,
         };
-        // The field is named (its path joined) only for a value that may hit.
+        // The field is named (its path joined) only for a value that may hit, or for an
+        // address that waited for a batch, when it hit.
         let before = matcher.candidates.len();
         matcher.consider("", value);
+        matcher.json_string += 1;
         if let Some(slot) = slot {
             request[slot].clear();
             request[slot].push_str(value);
@@ -1639,6 +1692,7 @@ fn json_candidates(matcher: &mut Matcher<'_>, line: &str) -> bool {
             }
         }
     });
+    matcher.batch_place = None;
     matcher.json = buffers;
     matcher.path = path;
     if is_json {
@@ -1651,18 +1705,35 @@ fn json_candidates(matcher: &mut Matcher<'_>, line: &str) -> bool {
         }
     }
     matcher.request = request;
+    // The walker checks less than serde_json; a line with a candidate must pass both (one with
+    // an address waiting for a batch does when the address hits: `json_path`).
+    let is_json = is_json
+        && (matcher.candidates.is_empty()
+            || serde_json::from_str::<serde::de::IgnoredAny>(line).is_ok());
     if !is_json {
         matcher.candidates.clear();
-        return false;
+        matcher.batch.truncate(batch_len);
+        matcher.batch_places.truncate(batch_len);
     }
-    // The walker checks less than serde_json; a line with a candidate must pass both.
-    if !matcher.candidates.is_empty()
-        && serde_json::from_str::<serde::de::IgnoredAny>(line).is_err()
-    {
-        matcher.candidates.clear();
-        return false;
-    }
-    true
+    is_json
+}
+
+// The dotted path of the `string`-th string value (from 0) of the JSON line `bytes`, as
+// `json_candidates` names its fields, when serde_json reads the line too; None otherwise.
+fn json_path(bytes: &[u8], string: usize, buffers: &mut json::Buffers) -> Option<String> {
+    let line = std::str::from_utf8(bytes).ok()?;
+    serde_json::from_str::<serde::de::IgnoredAny>(line).ok()?;
+    let mut n_strings = 0;
+    let mut path = None;
+    let is_json = json::walk(line, buffers, &mut |keys, _| {
+        if n_strings == string {
+            let mut text = String::new();
+            keys.path(&mut text);
+            path = Some(text);
+        }
+        n_strings += 1;
+    });
+    path.filter(|_| is_json)
 }
 
 #[cfg(test)]
@@ -2047,15 +2118,50 @@ pub(crate) mod tests {
             first_line: 1,
             bytes: text.into_bytes(),
         };
-        for json in [false, true] {
-            let at_once =
-                scan_chunk_with(&snapshot, &access, &chunk, json, &mut NameMisses::new(), false);
-            let batched =
-                scan_chunk_with(&snapshot, &access, &chunk, json, &mut NameMisses::new(), true);
-            assert!(at_once.1 > 2000, "enough hits: {}", at_once.1);
-            assert_eq!(batched.1, at_once.1);
-            assert_eq!(String::from_utf8_lossy(&batched.0), String::from_utf8_lossy(&at_once.0));
+        // EVE lines: addresses at several depths and in arrays, one written with an escape,
+        // and lines the walker reads but serde_json refuses (`1-2`), which report nothing.
+        let mut eve = String::new();
+        for n in 0..1500 {
+            let (source, destination) = (addresses[pick(5)], addresses[pick(5)]);
+            let (answer, name) = (addresses[pick(5)], names[pick(3)]);
+            let line = match pick(6) {
+                0 => format!(r#"{{"n":{n},"src_ip":"{source}","dest_ip":"{destination}"}}"#),
+                1 => format!(
+                    r#"{{"dns":{{"rrname":"{name}","answers":["{answer}",{{"ip":"{source}"}}]}}}}"#
+                ),
+                2 => format!(r#"{{"a":"1\u002e2.3.4","b":"{destination}"}}"#),
+                3 => format!(r#"{{"n":1-2,"dest_ip":"{destination}"}}"#),
+                4 => format!(r#"{{"n":1-2,"dest_ip":"{destination}","q":"{name}"}}"#),
+                _ => format!(r#"{{"x":[["{source}"],"{answer}"],"y":{{"z":"{destination}"}}}}"#),
+            };
+            eve.push_str(&line);
+            eve.push('\n');
         }
+        let eve_chunk = Chunk {
+            format: LogFormat::Eve,
+            columns: Arc::new(Columns::default()),
+            bytes: eve.into_bytes(),
+            file: Arc::from("eve.json"),
+            ..chunk
+        };
+        for chunk in [&chunk, &eve_chunk] {
+            for json in [false, true] {
+                let at_once =
+                    scan_chunk_with(&snapshot, &access, chunk, json, &mut NameMisses::new(), false);
+                let batched =
+                    scan_chunk_with(&snapshot, &access, chunk, json, &mut NameMisses::new(), true);
+                assert!(at_once.1 > 1000, "enough hits: {}", at_once.1);
+                assert_eq!((batched.1, batched.2), (at_once.1, at_once.2));
+                assert_eq!(
+                    String::from_utf8_lossy(&batched.0),
+                    String::from_utf8_lossy(&at_once.0)
+                );
+            }
+        }
+        // The lines serde_json refuses were skipped, with or without a hit waiting in a batch.
+        let skipped =
+            scan_chunk_with(&snapshot, &access, &eve_chunk, true, &mut NameMisses::new(), true).2;
+        assert!(skipped > 100, "{skipped} lines skipped");
     }
 
     /// A dotted quad read on from where its first two numbers end is the strict parser's
