@@ -262,7 +262,15 @@ fn clean_name(rng: &mut Rng) -> String {
     format!("host{}.test-clean.example", rng.below(10_000))
 }
 
-fn zeek_header(path: &str, fields: &[&str], types: &[&str]) -> String {
+/// The columns every full-shape log starts with, as `name:type`: the time, the connection's
+/// uid and its endpoints.
+const ZEEK_ID: &str =
+    "ts:time uid:string id.orig_h:addr id.orig_p:port id.resp_h:addr id.resp_p:port";
+
+/// A Zeek header for `columns`, each written `name:type`, separated by spaces.
+fn zeek_header(path: &str, columns: &str) -> String {
+    let (fields, types): (Vec<&str>, Vec<&str>) =
+        columns.split(' ').filter_map(|column| column.split_once(':')).unzip();
     format!(
         "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\t{path}\n#open\t2026-11-27-00-00-00\n#fields\t{}\n#types\t{}\n",
         fields.join("\t"),
@@ -352,61 +360,17 @@ const USER_AGENT: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/
 const ZEEK_HEADER_LINES: usize = 8;
 
 fn conn_log(log: &mut Log<'_>, truth: &mut Vec<Truth>) -> String {
-    let (fields, types): (&[&str], &[&str]) = match log.shape {
-        Shape::Minimal => (
-            &["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "service"],
-            &["time", "string", "addr", "port", "addr", "port", "enum", "string"],
-        ),
-        Shape::Full => (
-            &[
-                "ts",
-                "uid",
-                "id.orig_h",
-                "id.orig_p",
-                "id.resp_h",
-                "id.resp_p",
-                "proto",
-                "service",
-                "duration",
-                "orig_bytes",
-                "resp_bytes",
-                "conn_state",
-                "local_orig",
-                "local_resp",
-                "missed_bytes",
-                "history",
-                "orig_pkts",
-                "orig_ip_bytes",
-                "resp_pkts",
-                "resp_ip_bytes",
-                "tunnel_parents",
-            ],
-            &[
-                "time",
-                "string",
-                "addr",
-                "port",
-                "addr",
-                "port",
-                "enum",
-                "string",
-                "interval",
-                "count",
-                "count",
-                "string",
-                "bool",
-                "bool",
-                "count",
-                "string",
-                "count",
-                "count",
-                "count",
-                "count",
-                "set[string]",
-            ],
+    // Each column as `name:type`.
+    let columns = match log.shape {
+        Shape::Minimal => format!("{ZEEK_ID} proto:enum service:string"),
+        Shape::Full => format!(
+            "{ZEEK_ID} proto:enum service:string duration:interval orig_bytes:count resp_bytes:count \
+             conn_state:string local_orig:bool local_resp:bool missed_bytes:count \
+             history:string orig_pkts:count orig_ip_bytes:count resp_pkts:count \
+             resp_ip_bytes:count tunnel_parents:set[string]"
         ),
     };
-    let mut out = zeek_header("conn", fields, types);
+    let mut out = zeek_header("conn", &columns);
     let bad = log.bad;
     for index in 0..log.lines {
         let line = ZEEK_HEADER_LINES + 1 + index;
@@ -486,67 +450,19 @@ fn conn_log(log: &mut Log<'_>, truth: &mut Vec<Truth>) -> String {
 }
 
 fn dns_log(log: &mut Log<'_>, truth: &mut Vec<Truth>) -> String {
-    let (fields, types): (&[&str], &[&str]) = match log.shape {
-        Shape::Minimal => (
-            &["ts", "uid", "id.orig_h", "id.resp_h", "query", "qtype_name", "answers"],
-            &["time", "string", "addr", "addr", "string", "string", "vector[string]"],
-        ),
-        Shape::Full => (
-            &[
-                "ts",
-                "uid",
-                "id.orig_h",
-                "id.orig_p",
-                "id.resp_h",
-                "id.resp_p",
-                "proto",
-                "trans_id",
-                "rtt",
-                "query",
-                "qclass",
-                "qclass_name",
-                "qtype",
-                "qtype_name",
-                "rcode",
-                "rcode_name",
-                "AA",
-                "TC",
-                "RD",
-                "RA",
-                "Z",
-                "answers",
-                "TTLs",
-                "rejected",
-            ],
-            &[
-                "time",
-                "string",
-                "addr",
-                "port",
-                "addr",
-                "port",
-                "enum",
-                "count",
-                "interval",
-                "string",
-                "count",
-                "string",
-                "count",
-                "string",
-                "count",
-                "string",
-                "bool",
-                "bool",
-                "bool",
-                "bool",
-                "count",
-                "vector[string]",
-                "vector[interval]",
-                "bool",
-            ],
+    // Each column as `name:type`.
+    let columns = match log.shape {
+        Shape::Minimal => "ts:time uid:string id.orig_h:addr id.resp_h:addr query:string \
+                           qtype_name:string answers:vector[string]"
+            .to_owned(),
+        Shape::Full => format!(
+            "{ZEEK_ID} proto:enum trans_id:count rtt:interval query:string qclass:count \
+             qclass_name:string qtype:count qtype_name:string rcode:count rcode_name:string \
+             AA:bool TC:bool RD:bool RA:bool Z:count answers:vector[string] \
+             TTLs:vector[interval] rejected:bool"
         ),
     };
-    let mut out = zeek_header("dns", fields, types);
+    let mut out = zeek_header("dns", &columns);
     let bad = log.bad;
     for index in 0..log.lines {
         let line = ZEEK_HEADER_LINES + 1 + index;
@@ -602,79 +518,22 @@ fn dns_log(log: &mut Log<'_>, truth: &mut Vec<Truth>) -> String {
 }
 
 fn http_log(log: &mut Log<'_>, truth: &mut Vec<Truth>) -> String {
-    let (fields, types): (&[&str], &[&str]) = match log.shape {
-        Shape::Minimal => (
-            &["ts", "uid", "id.orig_h", "id.resp_h", "method", "host", "uri", "user_agent"],
-            &["time", "string", "addr", "addr", "string", "string", "string", "string"],
-        ),
-        Shape::Full => (
-            &[
-                "ts",
-                "uid",
-                "id.orig_h",
-                "id.orig_p",
-                "id.resp_h",
-                "id.resp_p",
-                "trans_depth",
-                "method",
-                "host",
-                "uri",
-                "referrer",
-                "version",
-                "user_agent",
-                "origin",
-                "request_body_len",
-                "response_body_len",
-                "status_code",
-                "status_msg",
-                "info_code",
-                "info_msg",
-                "tags",
-                "username",
-                "password",
-                "proxied",
-                "orig_fuids",
-                "orig_filenames",
-                "orig_mime_types",
-                "resp_fuids",
-                "resp_filenames",
-                "resp_mime_types",
-            ],
-            &[
-                "time",
-                "string",
-                "addr",
-                "port",
-                "addr",
-                "port",
-                "count",
-                "string",
-                "string",
-                "string",
-                "string",
-                "string",
-                "string",
-                "string",
-                "count",
-                "count",
-                "count",
-                "string",
-                "count",
-                "string",
-                "set[enum]",
-                "string",
-                "string",
-                "set[string]",
-                "vector[string]",
-                "vector[string]",
-                "vector[string]",
-                "vector[string]",
-                "vector[string]",
-                "vector[string]",
-            ],
+    // Each column as `name:type`.
+    let columns = match log.shape {
+        Shape::Minimal => "ts:time uid:string id.orig_h:addr id.resp_h:addr method:string \
+                           host:string uri:string user_agent:string"
+            .to_owned(),
+        Shape::Full => format!(
+            "{ZEEK_ID} trans_depth:count method:string host:string uri:string referrer:string \
+             version:string user_agent:string origin:string request_body_len:count \
+             response_body_len:count status_code:count status_msg:string info_code:count \
+             info_msg:string tags:set[enum] username:string password:string \
+             proxied:set[string] orig_fuids:vector[string] orig_filenames:vector[string] \
+             orig_mime_types:vector[string] resp_fuids:vector[string] \
+             resp_filenames:vector[string] resp_mime_types:vector[string]"
         ),
     };
-    let mut out = zeek_header("http", fields, types);
+    let mut out = zeek_header("http", &columns);
     let bad = log.bad;
     for index in 0..log.lines {
         let line = ZEEK_HEADER_LINES + 1 + index;
