@@ -647,9 +647,9 @@ struct LineCandidate {
     observable: Observable,
 }
 
-// [`scan_chunk`], with the addresses of Zeek TSV lines looked up in batches when `batching`
-// (the scan's way; the tests compare it with looking each up at once). A batch's memory loads
-// overlap: an address in a block with claims costs a few cache misses on its own.
+// [`scan_chunk`], with the addresses of Zeek TSV and JSON lines looked up in batches when
+// `batching` (the scan's way; the tests compare it with looking each up at once). A batch's
+// memory loads overlap: an address in a block with claims costs a few cache misses on its own.
 fn scan_chunk_with(
     snapshot: &Snapshot,
     access: &Access,
@@ -1131,7 +1131,7 @@ impl<'a> Matcher<'a> {
         if let Some(address) =
             strict_quad.or_else(|| if may_be_quad { ipv4::try_parse(value) } else { None })
         {
-            // A TSV column's address waits for a batch when the scan asks it to.
+            // The address waits for a batch when the scan asks it to (see `scan_chunk_with`).
             if let Some(place) = self.batch_place {
                 self.batch.push(address);
                 let (line, span, order) = (self.line, self.line_span, self.candidates.len());
