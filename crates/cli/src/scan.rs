@@ -1404,35 +1404,13 @@ fn has_no_leading_zero(bytes: &[u8]) -> bool {
 // parser takes them (each one to three digits without a leading zero, at most 255, and nothing
 // after): `C << 8 | D`.
 fn trailing_pair(rest: &[u8]) -> Option<u16> {
-    let (high, length) = strict_octet(rest)?;
+    let (high, length) = ipv4::strict_octet(rest)?;
     if rest.get(length) != Some(&b'.') {
         return None;
     }
     let tail = &rest[length + 1..];
-    let (low, length) = strict_octet(tail)?;
+    let (low, length) = ipv4::strict_octet(tail)?;
     (length == tail.len()).then_some(u16::from(high) << 8 | u16::from(low))
-}
-
-// The number that `bytes` starts with, of one to three digits without a leading zero and at
-// most 255, and its length.
-fn strict_octet(bytes: &[u8]) -> Option<(u8, usize)> {
-    // A byte's digit value, or 10 and more for any other byte (an octet at a time, as the strict
-    // parser reads them: a branch a number, not a byte).
-    let digit = |at: usize| bytes.get(at).map_or(10, |byte| u16::from(byte.wrapping_sub(b'0')));
-    let first = digit(0);
-    if first > 9 {
-        return None;
-    }
-    let second = digit(1);
-    let (number, length) = if second > 9 {
-        (first, 1)
-    } else if first == 0 {
-        return None;
-    } else {
-        let third = digit(2);
-        if third > 9 { (first * 10 + second, 2) } else { (first * 100 + second * 10 + third, 3) }
-    };
-    u8::try_from(number).ok().map(|number| (number, length))
 }
 
 // Whether `bytes` is a plain name (see [`Matcher`]'s docs): name bytes only, no dot at either

@@ -33,33 +33,11 @@ fn parse_plain(bytes: &[u8]) -> Option<Ipv4Addr> {
     if !(7..=15).contains(&bytes.len()) {
         return None;
     }
-    // A byte's digit value, or 10 and more for any other byte.
-    let digit = |at: usize| bytes.get(at).map_or(10, |byte| u32::from(byte.wrapping_sub(b'0')));
     let mut address = 0u32;
     let mut at = 0;
     for part in 0..4 {
-        let first = digit(at);
-        if first > 9 {
-            return None;
-        }
-        let second = digit(at + 1);
-        let (octet, length) = if second > 9 {
-            (first, 1)
-        } else if first == 0 {
-            // A leading zero.
-            return None;
-        } else {
-            let third = digit(at + 2);
-            if third > 9 {
-                (first * 10 + second, 2)
-            } else {
-                (first * 100 + second * 10 + third, 3)
-            }
-        };
-        if octet > 255 {
-            return None;
-        }
-        address = address << 8 | octet;
+        let (octet, length) = strict_octet(&bytes[at..])?;
+        address = address << 8 | u32::from(octet);
         at += length;
         let is_last = part == 3;
         match bytes.get(at) {
@@ -69,6 +47,30 @@ fn parse_plain(bytes: &[u8]) -> Option<Ipv4Addr> {
         }
     }
     None
+}
+
+/// The number `bytes` starts with, as a strict dotted quad writes each of its four (one to three
+/// digits without a leading zero, at most 255), and how many bytes it takes; what follows it is
+/// the caller's to check. For scanners that read a quad on from a part they already parsed.
+#[inline]
+pub fn strict_octet(bytes: &[u8]) -> Option<(u8, usize)> {
+    // A byte's digit value, or 10 and more for any other byte: a branch a number, not a byte.
+    let digit = |at: usize| bytes.get(at).map_or(10, |byte| u16::from(byte.wrapping_sub(b'0')));
+    let first = digit(0);
+    if first > 9 {
+        return None;
+    }
+    let second = digit(1);
+    let (number, length) = if second > 9 {
+        (first, 1)
+    } else if first == 0 {
+        // A leading zero.
+        return None;
+    } else {
+        let third = digit(2);
+        if third > 9 { (first * 10 + second, 2) } else { (first * 100 + second * 10 + third, 3) }
+    };
+    u8::try_from(number).ok().map(|number| (number, length))
 }
 
 fn parse_careful(bytes: &[u8]) -> Result<Ipv4Addr, Reason> {
