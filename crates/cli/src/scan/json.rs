@@ -289,12 +289,23 @@ impl Reader<'_> {
             self.at = end + 1;
             return Some(Text::Line(start, end));
         }
-        self.escaped(start, end, unescaped)
+        let reader = Reader { line: self.line, bytes: self.bytes, at: self.at };
+        let (text, at) = reader.escaped(start, end, unescaped)?;
+        self.at = at;
+        Some(text)
     }
 
     // The rest of a string with escapes: `start` is its first byte, `end` its first backslash.
+    // Takes the reader by value and gives back where the string ends: a reader passed by
+    // reference to a call out of line lives in memory for the whole walk, its place loaded
+    // and stored at every step.
     #[inline(never)]
-    fn escaped(&mut self, start: usize, end: usize, unescaped: &mut Vec<u8>) -> Option<Text> {
+    fn escaped(
+        mut self,
+        start: usize,
+        end: usize,
+        unescaped: &mut Vec<u8>,
+    ) -> Option<(Text, usize)> {
         unescaped.clear();
         unescaped.extend_from_slice(&self.bytes[start..end]);
         self.at = end;
@@ -335,7 +346,7 @@ impl Reader<'_> {
             if self.bytes[next] == b'"' {
                 self.at += 1;
                 std::str::from_utf8(unescaped).ok()?;
-                return Some(Text::Unescaped);
+                return Some((Text::Unescaped, self.at));
             }
         }
     }
