@@ -140,7 +140,6 @@ struct Chunk {
     format: LogFormat,
     /// The Zeek TSV columns in force (none for other formats).
     columns: Arc<Columns>,
-    first_line: u64,
     bytes: Vec<u8>,
 }
 
@@ -358,7 +357,7 @@ fn scan_file(
     };
     let (chunk_sender, chunk_receiver) = mpsc::sync_channel::<Chunk>(threads * 2);
     let chunk_receiver = Arc::new(std::sync::Mutex::new(chunk_receiver));
-    let (result_sender, result_receiver) = mpsc::channel::<(usize, Vec<u8>, u64, u64)>();
+    let (result_sender, result_receiver) = mpsc::channel::<(usize, ChunkScan)>();
     // Chunk buffers go back to the reader, so their memory is reused, not faulted in afresh.
     let (pool_sender, pool_receiver) = mpsc::channel::<Vec<u8>>();
     std::thread::scope(|scope| -> Result<Scanned> {
@@ -377,9 +376,8 @@ fn scan_file(
                         receiver.recv()
                     };
                     let Ok(chunk) = chunk else { break };
-                    let (output, hits, skipped) =
-                        scan_chunk(&snapshot, &access, &chunk, json, &mut names);
-                    if sender.send((chunk.index, output, hits, skipped)).is_err() {
+                    let scanned = scan_chunk(&snapshot, &access, &chunk, json, &mut names);
+                    if sender.send((chunk.index, scanned)).is_err() {
                         break;
                     }
                     let _ = pool.send(chunk.bytes);
@@ -396,28 +394,28 @@ fn scan_file(
             let mut input = input::open(&name_for_reader, raw)?;
             read_chunks(&mut input, &name_for_reader, format, &live, &chunk_sender, &pool_receiver)
         });
-        // Write results in chunk order.
+        // Write results in chunk order; a chunk's hits are numbered by the lines before it.
         let mut pending = std::collections::BTreeMap::new();
         let mut next = 0;
-        let mut hits = 0;
-        let mut skipped = 0;
+        let (mut lines, mut hits, mut skipped) = (0, 0, 0);
         let mut write_error = None;
-        for (index, output, n_hits, n_skipped) in result_receiver {
-            pending.insert(index, (output, n_hits));
-            skipped += n_skipped;
-            while let Some((output, n_hits)) = pending.remove(&next) {
+        for (index, scanned) in result_receiver {
+            pending.insert(index, scanned);
+            while let Some(scanned) = pending.remove(&next) {
                 if write_error.is_none() {
-                    write_error = out.write_all(&output).err();
+                    write_error = scanned.output.write_to(&mut *out, lines).err();
                     // A live input's hits are wanted as they are found, not when a buffer fills.
-                    if is_live && !output.is_empty() && write_error.is_none() {
+                    if is_live && scanned.hits > 0 && write_error.is_none() {
                         write_error = out.flush().err();
                     }
                 }
-                hits += n_hits;
+                lines += scanned.lines;
+                hits += scanned.hits;
+                skipped += scanned.skipped;
                 next += 1;
             }
         }
-        let (lines, bytes, too_long) =
+        let (bytes, too_long) =
             reader.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
         if let Some(error) = write_error {
             return Err(error).context("cannot write to standard output");
@@ -430,8 +428,8 @@ fn scan_file(
 // Input is read straight into a chunk's buffer, [`READ`] bytes at most at a time, and cut at the
 // last newline (a line is never copied on its own; only the piece after the last newline moves to
 // the next buffer); buffers come back from the workers through `pool`, still initialised, so
-// they are neither copied into nor cleared. Returns the lines, the bytes and the lines skipped for
-// being longer than [`MAX_LINE`].
+// they are neither copied into nor cleared. Returns the bytes and the lines skipped for being
+// longer than [`MAX_LINE`] (the workers count the lines, which they read anyway).
 //
 // A live input (see [`Live`]) ships the whole lines it holds before a read that would wait, so a
 // quiet pipe's lines are matched now; while bytes keep coming, its chunks fill as a file's do.
@@ -442,12 +440,11 @@ fn read_chunks(
     live: &Live,
     sender: &mpsc::SyncSender<Chunk>,
     pool: &mpsc::Receiver<Vec<u8>>,
-) -> Result<(u64, u64, u64)> {
+) -> Result<(u64, u64)> {
     let mut cutter = Cutter {
         name: Arc::clone(name),
         format,
         columns: Arc::new(Columns::default()),
-        lines: 0,
         too_long: 0,
         index: 0,
         sender,
@@ -467,7 +464,7 @@ fn read_chunks(
         if has_line && live.would_wait() {
             has_line = false;
             if cutter.ship_lines(&mut pending, &mut filled) == Some(false) {
-                return Ok((cutter.lines, bytes_read, cutter.too_long));
+                return Ok((bytes_read, cutter.too_long));
             }
         }
         let n_read = match input.read(&mut pending[filled..]) {
@@ -499,7 +496,7 @@ fn read_chunks(
         }
         has_line = false;
         match cutter.ship_lines(&mut pending, &mut filled) {
-            Some(false) => return Ok((cutter.lines, bytes_read, cutter.too_long)),
+            Some(false) => return Ok((bytes_read, cutter.too_long)),
             None if filled > MAX_LINE => {
                 filled = 0;
                 dropping = true;
@@ -521,7 +518,7 @@ fn read_chunks(
         pending.push(b'\n');
     }
     cutter.ship(pending);
-    Ok((cutter.lines, bytes_read, cutter.too_long))
+    Ok((bytes_read, cutter.too_long))
 }
 
 /// Cuts blocks of whole lines into chunks for the workers.
@@ -530,8 +527,6 @@ struct Cutter<'a> {
     format: Option<LogFormat>,
     /// The Zeek TSV columns in force.
     columns: Arc<Columns>,
-    /// Lines shipped so far.
-    lines: u64,
     too_long: u64,
     index: usize,
     sender: &'a mpsc::SyncSender<Chunk>,
@@ -610,14 +605,11 @@ impl Cutter<'_> {
     }
 
     fn send(&mut self, bytes: Vec<u8>, format: LogFormat) -> bool {
-        let first_line = self.lines + 1;
-        self.lines += memchr::memchr_iter(b'\n', &bytes).count() as u64;
         let chunk = Chunk {
             index: self.index,
             file: Arc::clone(&self.name),
             format,
             columns: Arc::clone(&self.columns),
-            first_line,
             bytes,
         };
         self.index += 1;
@@ -625,14 +617,14 @@ impl Cutter<'_> {
     }
 }
 
-// Matches the lines of a chunk; returns the hit lines, their count and the lines skipped.
+// Matches the lines of a chunk.
 fn scan_chunk(
     snapshot: &Snapshot,
     access: &Access,
     chunk: &Chunk,
     json: bool,
     names: &mut NameMisses,
-) -> (Vec<u8>, u64, u64) {
+) -> ChunkScan {
     scan_chunk_with(snapshot, access, chunk, json, names, true)
 }
 
@@ -657,7 +649,7 @@ fn scan_chunk_with(
     json: bool,
     names: &mut NameMisses,
     batching: bool,
-) -> (Vec<u8>, u64, u64) {
+) -> ChunkScan {
     let options = LookupOptions::flag_all(watchfire_store::now_micros());
     let mut matcher = Matcher::new(snapshot, access, options);
     matcher.names = std::mem::take(names);
@@ -674,7 +666,8 @@ fn scan_chunk_with(
     // Every chunk ends with a newline: the piece after it is no line.
     let mut start = 0;
     let mut lines = LineEnds::new(chunk);
-    let mut next_line = chunk.first_line;
+    // Numbered from 1 in the chunk; the writer adds the lines of the chunks before.
+    let mut next_line = 1;
     while let Some(end) = lines.next() {
         let line_number = next_line;
         next_line += 1;
@@ -720,7 +713,7 @@ fn scan_chunk_with(
     // In line order, and in a line in the order its values stand (stable: a batch keeps its
     // addresses' order).
     hit_candidates.sort_by_key(|hit| (hit.line, hit.order, !hit.is_batched));
-    let mut output = Vec::new();
+    let mut output = Rendered::default();
     let mut n_hits = 0;
     let mut found = Vec::new();
     // The rendered part of each key's hits (see `render_tail`).
@@ -743,7 +736,37 @@ fn scan_chunk_with(
             n_hits += 1;
         }
     }
-    (output, n_hits, n_skipped)
+    ChunkScan { output, hits: n_hits, skipped: n_skipped, lines: next_line - 1 }
+}
+
+/// What a worker found in a chunk.
+struct ChunkScan {
+    output: Rendered,
+    hits: u64,
+    skipped: u64,
+    lines: u64,
+}
+
+/// A chunk's hit lines, written but for their line numbers: each is the line's number in the
+/// chunk, and where in `bytes` it goes. The chunk's place in the file is known when the chunks
+/// before it are (the reader does not count lines: the workers do, as they read them).
+#[derive(Default, Debug, PartialEq)]
+struct Rendered {
+    bytes: Vec<u8>,
+    numbers: Vec<(usize, u64)>,
+}
+
+impl Rendered {
+    // Writes the hit lines, numbered after `lines_before`.
+    fn write_to(&self, out: &mut impl Write, lines_before: u64) -> io::Result<()> {
+        let mut written = 0;
+        for (at, line) in &self.numbers {
+            out.write_all(&self.bytes[written..*at])?;
+            write!(out, "{}", lines_before + line)?;
+            written = *at;
+        }
+        out.write_all(&self.bytes[written..])
+    }
 }
 
 /// Addresses looked up in one batch (a few of the index's batches of 64: fewer calls).
@@ -803,12 +826,15 @@ struct LineHit<'a> {
 impl LineHit<'_> {
     // Writes the hit line: its own part, then `tail`, the hit's part ([`render_tail`]). The JSON
     // is that of serialising a [`HitLine`] whole.
-    fn write(&self, output: &mut Vec<u8>, tail: &[u8], json: bool) {
+    fn write(&self, rendered: &mut Rendered, tail: &[u8], json: bool) {
+        let Rendered { bytes: output, numbers } = rendered;
         // Cannot fail: writing into a Vec.
         if json {
             output.extend_from_slice(b"{\"file\":");
             let _ = serde_json::to_writer(&mut *output, self.file);
-            let _ = write!(output, ",\"line\":{},\"kind\":", self.line);
+            output.extend_from_slice(b",\"line\":");
+            numbers.push((output.len(), self.line));
+            output.extend_from_slice(b",\"kind\":");
             let _ = serde_json::to_writer(&mut *output, self.kind);
             output.extend_from_slice(b",\"value\":");
             let _ = serde_json::to_writer(&mut *output, self.value);
@@ -816,7 +842,9 @@ impl LineHit<'_> {
             let _ = serde_json::to_writer(&mut *output, self.field);
             output.push(b',');
         } else {
-            let _ = write!(output, "{}:{}: {} {}: ", self.file, self.line, self.field, self.value);
+            let _ = write!(output, "{}:", self.file);
+            numbers.push((output.len(), self.line));
+            let _ = write!(output, ": {} {}: ", self.field, self.value);
         }
         output.extend_from_slice(tail);
     }
@@ -1734,7 +1762,7 @@ pub(crate) mod tests {
     }
 
     /// Cuts `input` (read `block` bytes at a time) and returns the chunks and the counts.
-    fn cut(input: &[u8], block: usize) -> (Vec<Chunk>, (u64, u64, u64)) {
+    fn cut(input: &[u8], block: usize) -> (Vec<Chunk>, (u64, u64)) {
         let (sender, receiver) = mpsc::sync_channel(1 << 16);
         let (_pool_sender, pool) = mpsc::channel();
         let mut reader = Trickle { input, block };
@@ -1778,7 +1806,7 @@ pub(crate) mod tests {
         input.extend_from_slice(b"end\tlast");
         expected.extend_from_slice(b"end\tlast\n");
         for block in [1000, 8192, 1 << 16, 1 << 20] {
-            let (chunks, (lines, bytes, too_long)) = cut(&input, block);
+            let (chunks, (bytes, too_long)) = cut(&input, block);
             // A line over the cap is dropped by the reader (an empty line in its place) or, when
             // its end came in the block that crossed the cap, passed whole for the worker to skip.
             let mut passed_long = 0;
@@ -1800,16 +1828,13 @@ pub(crate) mod tests {
                 joined.len(),
                 expected.len(),
             );
-            assert_eq!(lines, memchr::memchr_iter(b'\n', &expected).count() as u64);
             assert_eq!((bytes, too_long + passed_long), (input.len() as u64, 1));
-            let mut next_line = 1;
             for (index, chunk) in chunks.iter().enumerate() {
-                assert_eq!((chunk.index, chunk.first_line), (index, next_line));
+                assert_eq!(chunk.index, index);
                 // Never more than a chunk and a capped line (and a block) in memory.
                 assert!(
                     chunk.bytes.ends_with(b"\n") && chunk.bytes.len() <= CHUNK + MAX_LINE + block
                 );
-                next_line += memchr::memchr_iter(b'\n', &chunk.bytes).count() as u64;
                 assert_eq!(chunk.format, LogFormat::Zeek);
                 let text = String::from_utf8_lossy(&chunk.bytes);
                 let column = chunk.columns.names.last().map(String::as_str);
@@ -1915,18 +1940,24 @@ pub(crate) mod tests {
             assert!(!found.is_empty(), "{value}");
             for found in found {
                 let hit = snapshot.hit(&access, options, found);
+                // The second line of a chunk after 40 others.
                 let line = LineHit {
                     file: "dir/\"odd\".log",
-                    line: 42,
+                    line: 2,
                     kind: observable.kind().as_str(),
                     value: observable.value(),
                     field: "id.resp_h",
                 };
-                let mut written = Vec::new();
-                line.write(&mut written, &render_tail(&hit, true), true);
+                let written = |tail: &[u8], json: bool| {
+                    let mut rendered = Rendered::default();
+                    line.write(&mut rendered, tail, json);
+                    let mut written = Vec::new();
+                    rendered.write_to(&mut written, 40).unwrap();
+                    String::from_utf8(written).unwrap()
+                };
                 let whole = HitLine {
                     file: line.file,
-                    line: line.line,
+                    line: 42,
                     kind: line.kind,
                     value: line.value,
                     field: line.field,
@@ -1935,12 +1966,10 @@ pub(crate) mod tests {
                 let mut expected = serde_json::to_vec(&whole).unwrap();
                 expected.push(b'\n');
                 assert_eq!(
-                    String::from_utf8(written).unwrap(),
+                    written(&render_tail(&hit, true), true),
                     String::from_utf8(expected).unwrap()
                 );
-                let mut readable = Vec::new();
-                line.write(&mut readable, &render_tail(&hit, false), false);
-                let readable = String::from_utf8(readable).unwrap();
+                let readable = written(&render_tail(&hit, false), false);
                 let start = format!("dir/\"odd\".log:42: id.resp_h {value}: ");
                 assert!(readable.starts_with(&start), "{readable}");
                 assert!(readable.ends_with("(feed unknown)\n"), "{readable}");
@@ -2093,7 +2122,6 @@ pub(crate) mod tests {
             file: Arc::from("batch.log"),
             format: LogFormat::Zeek,
             columns: Arc::new(Columns::parse(fields, Some(types))),
-            first_line: 1,
             bytes: text.into_bytes(),
         };
         // EVE lines: addresses at several depths and in arrays, one written with an escape,
@@ -2128,17 +2156,16 @@ pub(crate) mod tests {
                     scan_chunk_with(&snapshot, &access, chunk, json, &mut NameMisses::new(), false);
                 let batched =
                     scan_chunk_with(&snapshot, &access, chunk, json, &mut NameMisses::new(), true);
-                assert!(at_once.1 > 1000, "enough hits: {}", at_once.1);
-                assert_eq!((batched.1, batched.2), (at_once.1, at_once.2));
-                assert_eq!(
-                    String::from_utf8_lossy(&batched.0),
-                    String::from_utf8_lossy(&at_once.0)
-                );
+                assert!(at_once.hits > 1000, "enough hits: {}", at_once.hits);
+                let counts = |scan: &ChunkScan| (scan.hits, scan.skipped, scan.lines);
+                assert_eq!(counts(&batched), counts(&at_once));
+                assert_eq!(batched.output, at_once.output);
             }
         }
         // The lines serde_json refuses were skipped, with or without a hit waiting in a batch.
         let skipped =
-            scan_chunk_with(&snapshot, &access, &eve_chunk, true, &mut NameMisses::new(), true).2;
+            scan_chunk_with(&snapshot, &access, &eve_chunk, true, &mut NameMisses::new(), true)
+                .skipped;
         assert!(skipped > 100, "{skipped} lines skipped");
     }
 

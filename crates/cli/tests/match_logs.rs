@@ -168,6 +168,51 @@ fn bad_lines_are_skipped_and_counted_and_the_good_ones_still_match() {
     assert_eq!(summary["summary"]["skipped"], 4, "{summary}");
 }
 
+/// Hits in a log of many chunks, scanned by several workers that finish out of order, carry
+/// their lines' numbers in the whole file (each worker numbers its chunk's lines from 1).
+#[test]
+fn hits_in_later_chunks_carry_their_lines_numbers_in_the_file() {
+    let (dir, data) = store_listing_one_address();
+    let mut log = String::new();
+    let mut expected = Vec::new();
+    let n_lines = 40_000;
+    for n in 1..=n_lines {
+        let source = if n % 997 == 0 || n == n_lines { "192.0.2.77" } else { "198.51.100.1" };
+        if source == "192.0.2.77" {
+            expected.push(n);
+        }
+        log.push_str(&format!(
+            "{{\"timestamp\":\"2026-01-01T00:00:00Z\",\"event_type\":\"flow\",\"src_ip\":\"{source}\",\"dest_ip\":\"198.51.100.{}\",\"pad\":\"{}\"}}\n",
+            n % 200,
+            "x".repeat(n as usize % 90)
+        ));
+    }
+    assert!(log.len() > 3 << 20, "several chunks: {}", log.len());
+    let path = dir.path().join("eve.json");
+    std::fs::write(&path, &log).unwrap();
+    for threads in ["1", "3"] {
+        let path = path.display().to_string();
+        let run =
+            watchfire(&["--data", &data, "match", "--json", "--threads", threads, &path], b"");
+        assert!(run.ok(), "{}", run.stderr);
+        let mut lines: Vec<Value> =
+            run.stdout.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+        let summary = lines.pop().unwrap();
+        assert_eq!(summary["summary"]["lines"], n_lines, "{summary}");
+        let hit_lines: Vec<u64> = lines.iter().map(|hit| hit["line"].as_u64().unwrap()).collect();
+        assert_eq!(hit_lines, expected, "{threads} threads");
+        // The readable output numbers the same lines.
+        let run = watchfire(&["--data", &data, "match", "--threads", threads, &path], b"");
+        let numbers: Vec<u64> = run
+            .stdout
+            .lines()
+            .filter_map(|line| line.strip_prefix(&format!("{path}:")))
+            .map(|rest| rest.split(':').next().unwrap().parse().unwrap())
+            .collect();
+        assert_eq!(numbers, expected, "{threads} threads, readable");
+    }
+}
+
 /// The Zeek TSV path cuts lines and fields from masks of whole blocks: a line of garbage, one
 /// with far more fields than the header, one cut short and one over the length cap each end where
 /// they should, and the lines after them keep their numbers and their fields.
