@@ -95,24 +95,28 @@ pub(super) struct Lines<'a> {
     /// Where the next line starts.
     line_start: usize,
     /// The tabs of the line last given, where they are in the line: its first `max_tabs` (the
-    /// header's columns need no more), and at most a block's more.
+    /// header's columns need no more), and at most a block's more; `n_tabs` of the slots are
+    /// filled. Slots written by index, not pushed: a push stores the length back at each tab.
     tabs: Vec<usize>,
+    n_tabs: usize,
     max_tabs: usize,
 }
 
 impl<'a> Lines<'a> {
     /// The lines of `bytes`, with at least the first `max_tabs` tabs of each.
     pub(super) fn new(bytes: &'a [u8], max_tabs: usize) -> Lines<'a> {
-        let tabs = Vec::new();
+        // No line has more tabs than the chunk has bytes (the tests ask for every tab).
+        let tabs = vec![0; max_tabs.saturating_add(BLOCK).min(bytes.len() + BLOCK)];
+        let (base, newlines, tabs_ahead, line_start, n_tabs) = (0, 0, 0, 0, 0);
         let mut lines =
-            Lines { bytes, base: 0, newlines: 0, tabs_ahead: 0, line_start: 0, tabs, max_tabs };
+            Lines { bytes, base, newlines, tabs_ahead, line_start, tabs, n_tabs, max_tabs };
         lines.load(0);
         lines
     }
 
     /// The tabs of the line last given, where they are in the line.
     pub(super) fn tabs(&self) -> &[usize] {
-        &self.tabs
+        &self.tabs[..self.n_tabs]
     }
 
     // Reads the masks of the block that starts at `base` (past the end, none): the last, short
@@ -136,11 +140,21 @@ impl<'a> Lines<'a> {
 
     // Notes the tabs of `bits` (of the current block) as the line's.
     fn take_tabs(&mut self, mut bits: u64) {
+        // The line may start inside the block: where the block starts, from the line's start,
+        // may be "negative", and each tab's place is not.
+        let offset = self.base.wrapping_sub(self.line_start);
+        let slots = self.tabs.as_mut_slice();
+        let mut n_tabs = self.n_tabs;
         while bits != 0 {
+            // Never none: a line takes tabs while it has fewer than `max_tabs`, at most a
+            // block's a step.
+            let Some(slot) = slots.get_mut(n_tabs) else { break };
             // Cannot truncate: below 64.
-            self.tabs.push(self.base + bits.trailing_zeros() as usize - self.line_start);
+            *slot = offset.wrapping_add(bits.trailing_zeros() as usize);
+            n_tabs += 1;
             bits &= bits - 1;
         }
+        self.n_tabs = n_tabs;
     }
 }
 
@@ -151,12 +165,12 @@ impl Iterator for Lines<'_> {
     // a `conn` line cost about 30 instructions more.
     #[inline(always)]
     fn next(&mut self) -> Option<usize> {
-        self.tabs.clear();
+        self.n_tabs = 0;
         loop {
             if self.newlines != 0 {
                 let lowest = self.newlines & self.newlines.wrapping_neg();
                 let before = self.tabs_ahead & (lowest - 1);
-                if self.tabs.len() < self.max_tabs {
+                if self.n_tabs < self.max_tabs {
                     self.take_tabs(before);
                 }
                 self.tabs_ahead &= !before;
@@ -167,7 +181,7 @@ impl Iterator for Lines<'_> {
                 return Some(end);
             }
             // A line of a million tabs keeps no more than its header has columns, and a block's.
-            if self.tabs.len() < self.max_tabs {
+            if self.n_tabs < self.max_tabs {
                 self.take_tabs(self.tabs_ahead);
             }
             if self.base + BLOCK >= self.bytes.len() {
