@@ -2053,7 +2053,7 @@ pub(crate) mod tests {
                 let at = (next() % value.len() as u64) as usize;
                 value[at] = alphabet[(next() % alphabet.len() as u64) as usize];
             }
-            if next() % 8 == 0 {
+            if next().is_multiple_of(8) {
                 value.truncate((next() % value.len() as u64) as usize);
             }
             let value = String::from_utf8(value).unwrap();
