@@ -1791,8 +1791,9 @@ pub(crate) mod tests {
         (receiver.into_iter().collect(), counts)
     }
 
-    /// Chunks are whole lines in order, numbered from 1 without gaps; a line over the cap is
-    /// replaced by an empty one (and counted); each chunk carries the Zeek header in force.
+    /// Chunks are whole lines in order, their indexes without gaps (the writer numbers lines
+    /// by them); a line over the cap is replaced by an empty one (and counted); each chunk
+    /// carries the Zeek header in force.
     #[test]
     fn the_reader_cuts_whole_lines_and_follows_headers_across_blocks() {
         let header = |name: &str| format!("#separator \\x09\n#fields\tts\t{name}\n");
