@@ -1384,7 +1384,12 @@ impl<'a> Matcher<'a> {
         }
         url.push_str(path);
         self.found.clear();
-        self.snapshot.find_exact_text(self.access, &url, self.options, &mut self.found);
+        // Most requests go to a host no listed URL has: a small filter says so, where the
+        // URL's look-up would read the large one, out of the cache.
+        let url_host = url.get(scheme.len()..scheme.len() + host.len()).unwrap_or_default();
+        if !self.snapshot.url_host_misses(self.access, url_host) {
+            self.snapshot.find_exact_text(self.access, &url, self.options, &mut self.found);
+        }
         self.url = url;
         // Or its host: the same question as for a name field (usually its answer is
         // remembered).

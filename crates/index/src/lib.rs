@@ -425,6 +425,15 @@ impl Snapshot {
         access.sees_all && !self.v4.block_may_hold(high16)
     }
 
+    /// Whether every URL with the host `host` (in lower case, as a canonical URL writes it:
+    /// `http://` + `host` + a path) misses for `access`, known from a small filter of the listed
+    /// URLs' hosts: a scanner asks it before it looks up a request's URL. As for
+    /// [`Snapshot::ipv4_block_misses`], only a caller who sees every audience gets `true`.
+    #[inline]
+    pub fn url_host_misses(&self, access: &Access, host: &str) -> bool {
+        access.sees_all && !self.texts.may_hold_url_host(host.as_bytes())
+    }
+
     /// Looks up a slice of IPv4 addresses, [`IPV4_BATCH`] at a time with their memory loads
     /// overlapped; appends `(index in addresses, hit)` to `found` for each hit, in the order
     /// [`Snapshot::find_ipv4`] would find them.

@@ -5,6 +5,12 @@
 //! In front of the slots sits a blocked Bloom filter (16 bits per key, two bits in one 64-bit
 //! word): most text looked up is no key (a log's names, a name's parents), and the filter, an
 //! eighth of the slots' size, answers most of those from the cache instead of memory.
+//!
+//! A second, smaller filter of the same kind holds the hosts of the URL keys: a scanner asks it
+//! before it looks up a request's URL. A log's requests go to hosts no listed URL has, and this
+//! filter (16 bits per URL key, so small enough to stay in a core's cache) answers those without
+//! the URL being hashed and the large filter read. It is built from the keys, on load as well,
+//! so the cache file does not hold it.
 
 use watchfire_model::{Observable, ObservableKind};
 
@@ -28,6 +34,8 @@ pub(crate) struct TextTable {
     slots: Vec<u64>,
     /// The Bloom filter's words; the length is a power of two.
     filter: Vec<u64>,
+    /// The filter of the URL keys' hosts (see the module docs); the length is a power of two.
+    url_hosts: Vec<u64>,
     keys: Vec<TextKey>,
 }
 
@@ -49,17 +57,18 @@ impl TextTable {
         let mut slots = vec![0u64; n_slots];
         let mask = n_slots - 1;
         let mut filter = vec![0u64; (keys.len() / 4).next_power_of_two()];
-        let filter_mask = filter.len() - 1;
         for (number, key) in keys.iter().enumerate() {
             let hash = hash(key.observable.value().as_bytes());
-            filter[(hash >> 20) as usize & filter_mask] |= filter_bits(hash);
+            let word = filter_word(filter.len(), hash);
+            filter[word] |= filter_bits(hash);
             let mut slot = hash as usize & mask;
             while slots[slot] != 0 {
                 slot = (slot + 1) & mask;
             }
             slots[slot] = (hash & 0xffff_ffff_0000_0000) | (number as u64 + 1);
         }
-        TextTable { slots, filter, keys }
+        let url_hosts = url_host_filter(&keys);
+        TextTable { slots, filter, url_hosts, keys }
     }
 
     /// Returns the number of the key `text`, whose hash is `hash`.
@@ -72,9 +81,13 @@ impl TextTable {
 
     // Whether the filter lets `hash` through.
     fn admits(&self, hash: u64) -> bool {
-        let word = self.filter[(hash >> 20) as usize & (self.filter.len() - 1)];
-        let bits = filter_bits(hash);
-        word & bits == bits
+        filter_admits(&self.filter, hash)
+    }
+
+    /// Whether a URL key may have the host `host` (its text between `://` and the path, as the
+    /// key holds it): false for certain, true maybe.
+    pub(crate) fn may_hold_url_host(&self, host: &[u8]) -> bool {
+        filter_admits(&self.url_hosts, hash(host))
     }
 
     // The first key of `hash`'s run whose tag matches and which `accept` takes.
@@ -99,7 +112,7 @@ impl TextTable {
 
     /// Prefetches the filter word of `hash` (the first load [`TextTable::find`] makes).
     pub(crate) fn prefetch_filter(&self, hash: u64) {
-        crate::prefetch(&self.filter[(hash >> 20) as usize & (self.filter.len() - 1)]);
+        crate::prefetch(&self.filter[filter_word(self.filter.len(), hash)]);
     }
 
     /// Whether the filter lets `hash` through; if so, prefetches its first slot.
@@ -132,6 +145,7 @@ impl TextTable {
     pub(crate) fn heap_bytes(&self) -> usize {
         self.slots.capacity() * 8
             + self.filter.capacity() * 8
+            + self.url_hosts.capacity() * 8
             + self.keys.capacity() * size_of::<TextKey>()
             + self.keys.iter().map(|key| key.observable.value().len()).sum::<usize>()
     }
@@ -204,13 +218,50 @@ impl TextTable {
             let claims = refs.check(claims[number], "text keys")?;
             keys.push(TextKey { observable, claims, is_suffix: is_suffix[number] != 0 });
         }
-        Ok(TextTable { slots, filter, keys })
+        let url_hosts = url_host_filter(&keys);
+        Ok(TextTable { slots, filter, url_hosts, keys })
     }
 }
 
 // The filter's two bits of a key, from hash bits the word index and the slot do not use.
 fn filter_bits(hash: u64) -> u64 {
     (1 << (hash >> 58)) | (1 << ((hash >> 52) & 63))
+}
+
+// The word of `hash` in a filter (a power of two words long).
+fn filter_word(filter_len: usize, hash: u64) -> usize {
+    // Cannot truncate past the mask: the word index is masked below the length.
+    (hash >> 20) as usize & (filter_len - 1)
+}
+
+// Whether the filter `filter` lets `hash` through: both its bits are set in its word.
+fn filter_admits(filter: &[u64], hash: u64) -> bool {
+    let bits = filter_bits(hash);
+    filter[filter_word(filter.len(), hash)] & bits == bits
+}
+
+// The host of a canonical URL: its text between `://` and the first `/`, `?` or `#` (with a
+// port or user, if it has them, which no plain host a scanner asks equals).
+fn url_host(url: &str) -> Option<&str> {
+    let (_, rest) = url.split_once("://")?;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    Some(&rest[..end])
+}
+
+// The filter of the URL keys' hosts, 16 bits a key (at least one word).
+fn url_host_filter(keys: &[TextKey]) -> Vec<u64> {
+    let hosts = || {
+        keys.iter()
+            .filter(|key| key.observable.kind() == ObservableKind::Url)
+            .filter_map(|key| url_host(key.observable.value()))
+    };
+    let mut filter = vec![0u64; (hosts().count() / 4).next_power_of_two()];
+    for host in hosts() {
+        let hash = hash(host.as_bytes());
+        let word = filter_word(filter.len(), hash);
+        filter[word] |= filter_bits(hash);
+    }
+    filter
 }
 
 #[cfg(test)]

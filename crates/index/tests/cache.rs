@@ -154,6 +154,14 @@ fn answers(snapshot: &Snapshot, keys: &[Observable], n_values: usize) -> Vec<Str
         let empty: Vec<u16> =
             (0..=u16::MAX).filter(|high16| snapshot.ipv4_block_misses(&access, *high16)).collect();
         answers.push(format!("{reader:?} empty blocks {empty:?}"));
+        // Which URL hosts the scan is told no listed URL has (a filter rebuilt on load).
+        let url_hosts: Vec<bool> = values
+            .iter()
+            .filter_map(|value| value.value().strip_prefix("http://"))
+            .map(|rest| rest.split(['/', '?', ':']).next().unwrap_or_default())
+            .map(|host| snapshot.url_host_misses(&access, host))
+            .collect();
+        answers.push(format!("{reader:?} URL hosts missing {url_hosts:?}"));
     });
     answers
 }

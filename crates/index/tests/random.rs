@@ -332,3 +332,48 @@ fn a_block_is_told_empty_only_when_nothing_is_filed_under_it() {
     let with_long = build(&mut rng, &[&filed[..], &["192.0.2.0/25"]].concat());
     assert!(!empty(&with_long, [172, 20]));
 }
+
+/// A request's host is told to miss only when no listed URL has that host (the filter has no
+/// false "misses", whatever the URL's scheme, port or case), most hosts that no URL has are told
+/// so, and only a caller who sees every audience is told anything.
+#[test]
+fn a_url_host_is_told_to_miss_only_when_no_listed_url_has_it() {
+    let mut rng = Rng(0x0b10_c4e1_0000_0017);
+    let urls: Vec<String> = (0..3000)
+        .map(|n| match n % 3 {
+            0 => format!("http://u{n}.example/p/{n}"),
+            1 => format!("HTTPS://U{n}.Example/index.php?id={n}"),
+            _ => format!("http://u{n}.example:8080/"),
+        })
+        .collect();
+    let listed_domains = (0..3000).map(|n| format!("d{n}.example"));
+    let claims: Vec<Claim> = urls
+        .iter()
+        .cloned()
+        .chain(listed_domains)
+        .zip(0..)
+        .map(|(value, n)| claim(&mut rng, Observable::parse(&value).unwrap(), n))
+        .collect();
+    let snapshot = from_claims(1, claims, Vec::new()).unwrap();
+    let operator = snapshot.access(Reader::Operator);
+    for n in (0..3000).filter(|n| n % 3 != 2) {
+        let host = format!("u{n}.example");
+        assert!(!snapshot.url_host_misses(&operator, &host), "{host}");
+    }
+    // Hosts no URL has: listed domains (not URL hosts), other names; a false "may" is allowed.
+    let others: Vec<String> = (0..3000)
+        .map(|n| format!("d{n}.example"))
+        .chain((0..3000).map(|n| format!("x{n}.example")))
+        .collect();
+    let n_missing = others.iter().filter(|host| snapshot.url_host_misses(&operator, host)).count();
+    assert!(n_missing > others.len() * 9 / 10, "{n_missing} of {} told to miss", others.len());
+    each_caller(|reader| {
+        if !matches!(reader, Reader::Operator) {
+            let access = snapshot.access(reader);
+            assert!(
+                others.iter().all(|host| !snapshot.url_host_misses(&access, host)),
+                "{reader:?}"
+            );
+        }
+    });
+}
