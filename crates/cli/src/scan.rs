@@ -11,9 +11,10 @@
 //!   client address (field `client`).
 //! - `text`: anything else, through the extractor (field `text`), defanged values included.
 //!
-//! Files may be gzip or zip compressed (unpacked with the same caps as feeds). A reader thread
-//! reads each file in blocks and cuts them into chunks of whole lines at the last newline; workers (`--threads`, default every
-//! core) match them against one snapshot of the index; hits come out in file and line order, a
+//! Files may be gzip or zip compressed (unpacked with the same caps as feeds). Workers
+//! (`--threads`, default every core) take turns reading each file in blocks, cut at the last
+//! newline into chunks of whole lines ([`Feed`]), and match each chunk they read against one
+//! snapshot of the index; hits come out in file and line order, a
 //! readable line each (`file:line: field value: how matched (sources)`), or with `--json` one JSON
 //! line each: `{"file":…,"line":N,"kind":…,"value":…,"field":…,"how":…,"matched":…,
 //! "benign":…,"claims":[…]}`, then one summary line `{"summary":{"files":…,"lines":…,"bytes":…,
@@ -28,12 +29,13 @@
 //! [`MAX_LINE`], which is never held whole: once the reader has [`MAX_LINE`] bytes of it (plus at
 //! most one read block), it drops its bytes up to the next newline.
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::{Arc, mpsc};
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::time::Instant;
 
 use anyhow::{Context as _, Result};
@@ -59,7 +61,8 @@ const CHUNK: usize = 1 << 20;
 /// The longest line that is matched; a longer one is skipped (and counted) without being held.
 pub const MAX_LINE: usize = 1 << 20;
 
-/// The most bytes asked of the input at once.
+/// The fewest bytes asked of the input at once: a read asks for the room left in the chunk's
+/// buffer, which a chunk not yet full leaves at least this much of.
 const READ: usize = 1 << 16;
 
 /// A chunk buffer: a chunk and one read more.
@@ -355,45 +358,36 @@ fn scan_file(
         let live = Live::of(&file);
         (Box::new(file), live)
     };
-    let (chunk_sender, chunk_receiver) = mpsc::sync_channel::<Chunk>(threads * 2);
-    let chunk_receiver = Arc::new(std::sync::Mutex::new(chunk_receiver));
+    let is_live = live.is_live();
+    // The input layer of `formats` unpacks gzip and zip (rotated Zeek logs are gzipped), capped.
+    let input = input::open_input(&name, raw)?;
+    let feed = Mutex::new(Feed::new(input, Arc::clone(&name), format, live));
     let (result_sender, result_receiver) = mpsc::channel::<(usize, ChunkScan)>();
-    // Chunk buffers go back to the reader, so their memory is reused, not faulted in afresh.
-    let (pool_sender, pool_receiver) = mpsc::channel::<Vec<u8>>();
     std::thread::scope(|scope| -> Result<Scanned> {
         for _ in 0..threads {
-            let receiver = Arc::clone(&chunk_receiver);
             let sender = result_sender.clone();
-            let pool = pool_sender.clone();
             let snapshot = Arc::clone(snapshot);
+            let feed = &feed;
             scope.spawn(move || {
                 let access = snapshot.access(Reader::Operator);
                 let mut names = NameMisses::new();
+                // The buffer of the chunk last scanned: the next is read into it.
+                let mut spare = None;
                 loop {
                     let chunk = {
-                        let receiver =
-                            receiver.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                        receiver.recv()
+                        let mut feed = feed.lock().unwrap_or_else(PoisonError::into_inner);
+                        feed.next(spare.take())
                     };
-                    let Ok(chunk) = chunk else { break };
+                    let Some(chunk) = chunk else { break };
                     let scanned = scan_chunk(&snapshot, &access, &chunk, json, &mut names);
                     if sender.send((chunk.index, scanned)).is_err() {
                         break;
                     }
-                    let _ = pool.send(chunk.bytes);
+                    spare = Some(chunk.bytes);
                 }
             });
         }
         drop(result_sender);
-        drop(pool_sender);
-        let name_for_reader = Arc::clone(&name);
-        let is_live = live.is_live();
-        // The input layer of `formats` unpacks gzip and zip (rotated Zeek logs are gzipped),
-        // capped; it is opened in the reader thread, which owns it.
-        let reader = scope.spawn(move || {
-            let mut input = input::open(&name_for_reader, raw)?;
-            read_chunks(&mut input, &name_for_reader, format, &live, &chunk_sender, &pool_receiver)
-        });
         // Write results in chunk order; a chunk's hits are numbered by the lines before it.
         let mut pending = std::collections::BTreeMap::new();
         let mut next = 0;
@@ -415,8 +409,7 @@ fn scan_file(
                 next += 1;
             }
         }
-        let (bytes, too_long) =
-            reader.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+        let (bytes, too_long) = feed.lock().unwrap_or_else(PoisonError::into_inner).finish()?;
         if let Some(error) = write_error {
             return Err(error).context("cannot write to standard output");
         }
@@ -424,149 +417,176 @@ fn scan_file(
     })
 }
 
-// Runs in the reader thread: cuts the input into chunks of whole lines, following Zeek headers.
-// Input is read straight into a chunk's buffer, [`READ`] bytes at most at a time, and cut at the
-// last newline (a line is never copied on its own; only the piece after the last newline moves to
-// the next buffer); buffers come back from the workers through `pool`, still initialised, so
-// they are neither copied into nor cleared. Returns the bytes and the lines skipped for being
-// longer than [`MAX_LINE`] (the workers count the lines, which they read anyway).
-//
-// A live input (see [`Live`]) ships the whole lines it holds before a read that would wait, so a
-// quiet pipe's lines are matched now; while bytes keep coming, its chunks fill as a file's do.
-fn read_chunks(
-    input: &mut impl Read,
-    name: &Arc<str>,
-    format: Option<LogFormat>,
-    live: &Live,
-    sender: &mpsc::SyncSender<Chunk>,
-    pool: &mpsc::Receiver<Vec<u8>>,
-) -> Result<(u64, u64)> {
-    let mut cutter = Cutter {
-        name: Arc::clone(name),
-        format,
-        columns: Arc::new(Columns::default()),
-        too_long: 0,
-        index: 0,
-        sender,
-        pool,
-    };
-    let mut bytes_read = 0u64;
-    let mut pending = cutter.read_buffer();
-    // The bytes of `pending` read so far; at most MAX_LINE before each read, so there is room.
-    let mut filled = 0;
-    // Inside a line longer than MAX_LINE: its bytes are dropped up to its newline.
-    let mut dropping = false;
-    // A live input's `pending` holds a whole line (only the bytes of each read are searched, so a
-    // line trickling in is not searched again and again).
-    let mut has_line = false;
-    loop {
-        // Whole lines waiting, and nothing more ready: ship them before the read waits.
-        if has_line && live.would_wait() {
-            has_line = false;
-            if cutter.ship_lines(&mut pending, &mut filled) == Some(false) {
-                return Ok((bytes_read, cutter.too_long));
-            }
-        }
-        let n_read = match input.read(&mut pending[filled..]) {
-            Ok(n_read) => n_read,
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-            Err(error) => return Err(error).with_context(|| format!("cannot read {name}")),
-        };
-        if n_read == 0 {
-            break;
-        }
-        bytes_read += n_read as u64;
-        if dropping {
-            // `filled` is 0 while dropping.
-            let Some(end) = memchr::memchr(b'\n', &pending[..n_read]) else { continue };
-            dropping = false;
-            // An empty line takes the long line's place, so the lines after keep their numbers.
-            pending.copy_within(end + 1..n_read, 1);
-            pending[0] = b'\n';
-            filled = n_read - end;
-        } else {
-            filled += n_read;
-        }
-        if live.is_live() {
-            let fresh = &pending[filled.saturating_sub(n_read)..filled];
-            has_line |= memchr::memchr(b'\n', fresh).is_some();
-        }
-        if filled < CHUNK {
-            continue;
-        }
-        has_line = false;
-        match cutter.ship_lines(&mut pending, &mut filled) {
-            Some(false) => return Ok((bytes_read, cutter.too_long)),
-            None if filled > MAX_LINE => {
-                filled = 0;
-                dropping = true;
-                cutter.too_long += 1;
-            }
-            Some(true) | None => {}
-        }
-        if filled > MAX_LINE {
-            // The rest after the last newline is already too long a line.
-            filled = 0;
-            dropping = true;
-            cutter.too_long += 1;
-        }
-    }
-    pending.truncate(filled);
-    // A long line cut off by the end of the input still counts as a (skipped) line, and a last
-    // line without its newline gets one.
-    if dropping || (!pending.is_empty() && !pending.ends_with(b"\n")) {
-        pending.push(b'\n');
-    }
-    cutter.ship(pending);
-    Ok((bytes_read, cutter.too_long))
-}
-
-/// Cuts blocks of whole lines into chunks for the workers.
-struct Cutter<'a> {
+/// The input of one file, cut into chunks of whole lines (following Zeek headers) by the
+/// workers themselves: the one that wants a chunk reads it, holding the feed's lock, into the
+/// buffer of the chunk it scanned last, then scans it. The kernel then copies into memory
+/// already in that core's cache, and the lines are scanned on the core that read them (a reader
+/// thread of its own made each chunk cross between cores twice: its copy and user time were a
+/// fifth higher). Only the piece after a chunk's last newline is copied again, into the next.
+///
+/// A live input (see [`Live`]) ships the whole lines it holds before a read that would wait, so
+/// a quiet pipe's lines are matched now; while bytes keep coming, its chunks fill as a file's do.
+struct Feed<R> {
+    input: R,
     name: Arc<str>,
     format: Option<LogFormat>,
+    live: Live,
     /// The Zeek TSV columns in force.
     columns: Arc<Columns>,
-    too_long: u64,
+    /// Chunks cut and not yet handed out: a block cut at Zeek headers makes several.
+    ready: VecDeque<Chunk>,
+    /// The bytes read after the last newline shipped: the start of the next chunk.
+    tail: Vec<u8>,
+    /// Inside a line longer than [`MAX_LINE`]: its bytes are dropped up to its newline.
+    dropping: bool,
+    /// The next chunk's index.
     index: usize,
-    sender: &'a mpsc::SyncSender<Chunk>,
-    pool: &'a mpsc::Receiver<Vec<u8>>,
+    bytes_read: u64,
+    /// Lines skipped for being longer than [`MAX_LINE`] (the workers count the lines, which
+    /// they read anyway).
+    too_long: u64,
+    /// The input is read to its end, or failed.
+    done: bool,
+    error: Option<anyhow::Error>,
 }
 
-impl Cutter<'_> {
-    // A buffer to read into, [`BUFFER`] bytes long: one a worker gave back (only what it lacks
-    // is cleared), or a new one.
-    fn read_buffer(&self) -> Vec<u8> {
-        let mut buffer = self.pool.try_recv().unwrap_or_else(|_| vec![0; BUFFER]);
-        buffer.resize(BUFFER, 0);
-        buffer
+impl<R: Read> Feed<R> {
+    fn new(input: R, name: Arc<str>, format: Option<LogFormat>, live: Live) -> Feed<R> {
+        Feed {
+            input,
+            name,
+            format,
+            live,
+            columns: Arc::new(Columns::default()),
+            ready: VecDeque::new(),
+            tail: Vec::new(),
+            dropping: false,
+            index: 0,
+            bytes_read: 0,
+            too_long: 0,
+            done: false,
+            error: None,
+        }
     }
 
-    // Ships the whole lines of `pending[..filled]`, keeping the piece after the last newline in
-    // a fresh buffer; None when there is no newline, Some(false) when the workers are gone.
-    fn ship_lines(&mut self, pending: &mut Vec<u8>, filled: &mut usize) -> Option<bool> {
-        let last = memchr::memrchr(b'\n', &pending[..*filled])?;
-        let mut next = self.read_buffer();
-        let tail = *filled - (last + 1);
-        next[..tail].copy_from_slice(&pending[last + 1..*filled]);
+    /// The next chunk, read into `buffer` (a chunk's buffer given back, or a new one) when one
+    /// must be read; None at the end of the input or once reading failed ([`Feed::finish`]
+    /// tells which).
+    fn next(&mut self, mut buffer: Option<Vec<u8>>) -> Option<Chunk> {
+        loop {
+            if let Some(chunk) = self.ready.pop_front() {
+                return Some(chunk);
+            }
+            if self.done {
+                return None;
+            }
+            if let Err(error) = self.read(buffer.take().unwrap_or_default()) {
+                self.error = Some(error);
+                self.done = true;
+            }
+        }
+    }
+
+    /// The bytes read and the lines skipped for being too long, or the error that stopped
+    /// reading.
+    fn finish(&mut self) -> Result<(u64, u64)> {
+        match self.error.take() {
+            Some(error) => Err(error),
+            None => Ok((self.bytes_read, self.too_long)),
+        }
+    }
+
+    // Reads into `pending` (the tail of the last read first) until it holds a chunk of whole
+    // lines, at least [`CHUNK`] bytes (or, live, the lines before a read that would wait), and
+    // ships them; at the end of the input ships what is left and marks the feed done. A buffer
+    // given back is still initialised, so it is neither cleared nor copied into (but for the
+    // tail).
+    fn read(&mut self, mut pending: Vec<u8>) -> Result<()> {
+        pending.resize(BUFFER, 0);
+        // The bytes of `pending` read so far; at most MAX_LINE before each read, so there is
+        // room for READ bytes more.
+        let mut filled = self.tail.len();
+        pending[..filled].copy_from_slice(&self.tail);
+        self.tail.clear();
+        // A live input's `pending` holds a whole line (only the bytes of each read are searched,
+        // so a line trickling in is not searched again and again).
+        let mut has_line = false;
+        loop {
+            // Whole lines waiting, and nothing more ready: ship them before the read waits.
+            if has_line && self.live.would_wait() && self.ship_lines(&mut pending, filled) {
+                return Ok(());
+            }
+            let n_read = match self.input.read(&mut pending[filled..]) {
+                Ok(n_read) => n_read,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(error) => {
+                    return Err(error).with_context(|| format!("cannot read {}", self.name));
+                }
+            };
+            if n_read == 0 {
+                break;
+            }
+            self.bytes_read += n_read as u64;
+            if self.dropping {
+                // `filled` is 0 while dropping.
+                let Some(end) = memchr::memchr(b'\n', &pending[..n_read]) else { continue };
+                self.dropping = false;
+                // An empty line takes the long line's place, so the lines after keep their
+                // numbers.
+                pending.copy_within(end + 1..n_read, 1);
+                pending[0] = b'\n';
+                filled = n_read - end;
+            } else {
+                filled += n_read;
+            }
+            if self.live.is_live() {
+                let fresh = &pending[filled.saturating_sub(n_read)..filled];
+                has_line |= memchr::memchr(b'\n', fresh).is_some();
+            }
+            if filled < CHUNK {
+                continue;
+            }
+            if self.ship_lines(&mut pending, filled) {
+                if self.tail.len() > MAX_LINE {
+                    // The rest after the last newline is already too long a line.
+                    self.tail.clear();
+                    self.dropping = true;
+                    self.too_long += 1;
+                }
+                return Ok(());
+            }
+            if filled > MAX_LINE {
+                filled = 0;
+                self.dropping = true;
+                self.too_long += 1;
+            }
+        }
+        pending.truncate(filled);
+        // A long line cut off by the end of the input still counts as a (skipped) line, and a
+        // last line without its newline gets one.
+        if self.dropping || (!pending.is_empty() && !pending.ends_with(b"\n")) {
+            pending.push(b'\n');
+        }
+        self.done = true;
+        self.ship(pending);
+        Ok(())
+    }
+
+    // Ships the whole lines of `pending[..filled]` and keeps the piece after the last newline
+    // as the tail; false (and nothing shipped) when there is no newline.
+    fn ship_lines(&mut self, pending: &mut Vec<u8>, filled: usize) -> bool {
+        let Some(last) = memchr::memrchr(b'\n', &pending[..filled]) else { return false };
+        self.tail.extend_from_slice(&pending[last + 1..filled]);
         pending.truncate(last + 1);
-        *filled = tail;
-        Some(self.ship(std::mem::replace(pending, next)))
-    }
-
-    // A buffer holding `bytes`.
-    fn buffer_with(&self, bytes: &[u8]) -> Vec<u8> {
-        let mut buffer = self.pool.try_recv().unwrap_or_else(|_| Vec::with_capacity(BUFFER));
-        buffer.clear();
-        buffer.extend_from_slice(bytes);
-        buffer
+        self.ship(std::mem::take(pending));
+        true
     }
 
     // Ships a block of whole lines (ending with a newline), as chunks cut at Zeek `#fields`
-    // headers; returns false when the workers are gone.
-    fn ship(&mut self, mut block: Vec<u8>) -> bool {
+    // headers.
+    fn ship(&mut self, mut block: Vec<u8>) {
         if block.is_empty() {
-            return true;
+            return;
         }
         let format = *self.format.get_or_insert_with(|| {
             let end = memchr::memchr(b'\n', &block).unwrap_or(block.len());
@@ -580,9 +600,10 @@ impl Cutter<'_> {
             };
             if let Some(at) = header {
                 if at > 0 {
-                    let rest = self.buffer_with(&block[at..]);
+                    let rest = block[at..].to_vec();
                     block.truncate(at);
-                    return self.send(block, format) && self.ship(rest);
+                    self.send(block, format);
+                    return self.ship(rest);
                 }
                 let end = memchr::memchr(b'\n', &block).unwrap_or(block.len());
                 let text = String::from_utf8_lossy(&block[..end]);
@@ -595,16 +616,17 @@ impl Cutter<'_> {
                 // The header line goes with the lines after it; a later header is cut off.
                 if let Some(next) = next_header(&block[end..]) {
                     let at = end + next;
-                    let rest = self.buffer_with(&block[at..]);
+                    let rest = block[at..].to_vec();
                     block.truncate(at);
-                    return self.send(block, format) && self.ship(rest);
+                    self.send(block, format);
+                    return self.ship(rest);
                 }
             }
         }
-        self.send(block, format)
+        self.send(block, format);
     }
 
-    fn send(&mut self, bytes: Vec<u8>, format: LogFormat) -> bool {
+    fn send(&mut self, bytes: Vec<u8>, format: LogFormat) {
         let chunk = Chunk {
             index: self.index,
             file: Arc::clone(&self.name),
@@ -613,7 +635,7 @@ impl Cutter<'_> {
             bytes,
         };
         self.index += 1;
-        self.sender.send(chunk).is_ok()
+        self.ready.push_back(chunk);
     }
 }
 
@@ -1785,15 +1807,24 @@ pub(crate) mod tests {
         }
     }
 
-    /// Cuts `input` (read `block` bytes at a time) and returns the chunks and the counts.
-    fn cut(input: &[u8], block: usize) -> (Vec<Chunk>, (u64, u64)) {
-        let (sender, receiver) = mpsc::sync_channel(1 << 16);
-        let (_pool_sender, pool) = mpsc::channel();
-        let mut reader = Trickle { input, block };
-        let name: Arc<str> = Arc::from("test.log");
-        let counts = read_chunks(&mut reader, &name, None, &Live::NOT, &sender, &pool).unwrap();
-        drop(sender);
-        (receiver.into_iter().collect(), counts)
+    /// Cuts `input` (read `block` bytes at a time) and returns the chunks and the counts. With
+    /// `reuse`, each chunk's buffer is given back for the next, as a worker does, but full of
+    /// bytes that would change the chunks if any were left in (`#fields` starts a header), and
+    /// every other time longer than a buffer.
+    fn cut(input: &[u8], block: usize, reuse: bool) -> (Vec<Chunk>, (u64, u64)) {
+        let reader = Trickle { input, block };
+        let mut feed = Feed::new(reader, Arc::from("test.log"), None, Live::NOT);
+        let mut chunks: Vec<Chunk> = Vec::new();
+        loop {
+            let spare = chunks.last().filter(|_| reuse).map(|last| {
+                let length =
+                    if chunks.len().is_multiple_of(2) { BUFFER + 100 } else { last.bytes.len() };
+                b"\n#fields\tx\n".iter().copied().cycle().take(length).collect()
+            });
+            let Some(chunk) = feed.next(spare) else { break };
+            chunks.push(chunk);
+        }
+        (chunks, feed.finish().unwrap())
     }
 
     /// Chunks are whole lines in order, their indexes without gaps (the writer numbers lines
@@ -1830,8 +1861,9 @@ pub(crate) mod tests {
         // The last line has no newline.
         input.extend_from_slice(b"end\tlast");
         expected.extend_from_slice(b"end\tlast\n");
-        for block in [1000, 8192, 1 << 16, 1 << 20] {
-            let (chunks, (bytes, too_long)) = cut(&input, block);
+        let blocks = [1000, 8192, 1 << 16, 1 << 20];
+        for (block, reuse) in blocks.into_iter().flat_map(|block| [(block, false), (block, true)]) {
+            let (chunks, (bytes, too_long)) = cut(&input, block, reuse);
             // A line over the cap is dropped by the reader (an empty line in its place) or, when
             // its end came in the block that crossed the cap, passed whole for the worker to skip.
             let mut passed_long = 0;

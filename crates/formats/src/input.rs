@@ -21,25 +21,76 @@ const UTF8_BOM: [u8; 3] = [0xef, 0xbb, 0xbf];
 ///
 /// `name` names the input in errors.
 pub fn open(name: &str, raw: impl Read + 'static) -> Result<Box<dyn BufRead>, Error> {
-    let mut raw = BufReader::with_capacity(1 << 16, raw);
-    let head = raw.fill_buf().map_err(|error| Error::io(name, error))?;
-    let reader: Box<dyn BufRead> = if head.starts_with(&GZIP_MAGIC) {
-        let decoder = flate2::bufread::MultiGzDecoder::new(raw);
-        Box::new(BufReader::with_capacity(1 << 16, Capped::new(decoder)))
-    } else if head.starts_with(&ZIP_MAGIC) {
-        Box::new(Cursor::new(first_zip_entry(name, raw)?))
-    } else {
-        Box::new(raw)
-    };
-    skip_bom(name, reader)
+    Ok(Box::new(open_input(name, raw)?))
 }
 
-fn skip_bom(name: &str, mut reader: Box<dyn BufRead>) -> Result<Box<dyn BufRead>, Error> {
+/// [`open`] without the box: the reader is `Send` when `raw` is, so threads can take turns
+/// reading it.
+pub fn open_input<R: Read>(name: &str, raw: R) -> Result<Opened<R>, Error> {
+    let mut raw = BufReader::with_capacity(1 << 16, raw);
+    let head = raw.fill_buf().map_err(|error| Error::io(name, error))?;
+    let inner = if head.starts_with(&GZIP_MAGIC) {
+        let decoder = flate2::bufread::MultiGzDecoder::new(raw);
+        Unpacked::Gzip(Box::new(BufReader::with_capacity(1 << 16, Capped::new(decoder))))
+    } else if head.starts_with(&ZIP_MAGIC) {
+        Unpacked::Zip(Cursor::new(first_zip_entry(name, raw)?))
+    } else {
+        Unpacked::Plain(raw)
+    };
+    let mut reader = Opened(inner);
     let head = reader.fill_buf().map_err(|error| Error::io(name, error))?;
     if head.starts_with(&UTF8_BOM) {
         reader.consume(UTF8_BOM.len());
     }
     Ok(reader)
+}
+
+/// An input opened by [`open_input`].
+pub struct Opened<R>(Unpacked<R>);
+
+impl<R> std::fmt::Debug for Opened<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let packing = match self.0 {
+            Unpacked::Plain(_) => "plain",
+            Unpacked::Gzip(_) => "gzip",
+            Unpacked::Zip(_) => "zip",
+        };
+        f.debug_tuple("Opened").field(&packing).finish()
+    }
+}
+
+enum Unpacked<R> {
+    Plain(BufReader<R>),
+    Gzip(Box<BufReader<Capped<flate2::bufread::MultiGzDecoder<BufReader<R>>>>>),
+    Zip(Cursor<Vec<u8>>),
+}
+
+impl<R: Read> Read for Opened<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match &mut self.0 {
+            Unpacked::Plain(reader) => reader.read(buf),
+            Unpacked::Gzip(reader) => reader.read(buf),
+            Unpacked::Zip(reader) => reader.read(buf),
+        }
+    }
+}
+
+impl<R: Read> BufRead for Opened<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        match &mut self.0 {
+            Unpacked::Plain(reader) => reader.fill_buf(),
+            Unpacked::Gzip(reader) => reader.fill_buf(),
+            Unpacked::Zip(reader) => reader.fill_buf(),
+        }
+    }
+
+    fn consume(&mut self, amount: usize) {
+        match &mut self.0 {
+            Unpacked::Plain(reader) => reader.consume(amount),
+            Unpacked::Gzip(reader) => reader.consume(amount),
+            Unpacked::Zip(reader) => reader.consume(amount),
+        }
+    }
 }
 
 /// Reads the first file of a zip archive, capped. Zip needs random access, so the archive itself is
