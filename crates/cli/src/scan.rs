@@ -158,10 +158,11 @@ struct Columns {
 
 /// Columns whose values Zeek makes itself: its identifiers of connections and files, and words
 /// of a protocol's vocabulary (a method, a DNS type, class or answer code, a connection's state
-/// and history, the services it found). None is ever an address, a name, a URL, a hash or an
-/// e-mail address, so none is read, whatever its type (a `uid` is a `string`). Zeek's own intel
-/// framework, likewise, looks only where an indicator can be.
-const ZEEK_OWN: [&str; 13] = [
+/// and history, the services it found, a protocol's version, an HTTP status phrase, MIME types).
+/// None is ever an address, a name, a URL, a hash or an e-mail address, so none is read,
+/// whatever its type (a `uid` is a `string`). Zeek's own intel framework, likewise, looks only
+/// where an indicator can be.
+const ZEEK_OWN: [&str; 18] = [
     "uid",
     "fuid",
     "conn_uids",
@@ -175,6 +176,11 @@ const ZEEK_OWN: [&str; 13] = [
     "conn_state",
     "history",
     "service",
+    "version",
+    "status_msg",
+    "mime_type",
+    "orig_mime_types",
+    "resp_mime_types",
 ];
 
 /// What a Zeek column holds.
@@ -2190,13 +2196,16 @@ pub(crate) mod tests {
         );
         // Only the columns read are cut out; `host` and `uri` make a URL wherever they stand,
         // and a number column is never read, even when it holds an address.
-        // A method column is not read even when it holds what would hit.
+        // A method, a version, a status phrase or MIME types are not read even when they hold
+        // what would hit.
         let http = Columns::parse(
-            "#fields\tts\tid.resp_h\turi\thost\tstatus\tlength\tmethod",
-            Some("#types\ttime\taddr\tstring\tstring\tcount\tcount\tstring"),
+            "#fields\tts\tid.resp_h\turi\thost\tstatus\tlength\tmethod\tversion\tstatus_msg\tresp_mime_types",
+            Some(
+                "#types\ttime\taddr\tstring\tstring\tcount\tcount\tstring\tstring\tstring\tvector[string]",
+            ),
         );
         assert_eq!(http.reading, [(1, Value), (2, Column::Uri), (3, Column::Host)]);
-        let line = "1.5\t1.2.3.4\t/x.exe\tBAD.example\t1.2.3.4\t10.0.0.1\tevil.example";
+        let line = "1.5\t1.2.3.4\t/x.exe\tBAD.example\t1.2.3.4\t10.0.0.1\tevil.example\t1.2.3.4\tevil.example\tevil.example,1.2.3.4";
         let found = candidates(&http, line);
         let found: Vec<(&str, &str)> =
             found.iter().map(|(f, v)| (f.as_str(), v.as_str())).collect();
