@@ -1,5 +1,5 @@
 //! `cargo xtask bench-scan [--lines N] [--indicators N] [--spread N] [--shape full|minimal]
-//! [--keep]`: `watchfire match` over generated logs (issue 5) beside `rg -F -f` and `grep -F -f`,
+//! [--rounds N] [--keep]`: `watchfire match` over generated logs (issue 5) beside `rg -F -f` and `grep -F -f`,
 //! in one run.
 //!
 //! `cargo xtask gen-logs` writes Zeek conn/dns/http and EVE logs (`--lines` each; the default
@@ -12,7 +12,10 @@
 //! the index and writes its cache file (`index.snapshot`). Each tool then runs once on one thread
 //! (`match --threads 1`, `rg -j1`) under `/usr/bin/time`, writing what it finds into a file:
 //! `match` once building its index from the store (`--no-cache`) and once loading the cache, then
-//! again on every core. Each tool also runs once on an empty log: its setup (building or loading
+//! again on every core; the three `match` runs take turns, `--rounds` times (default 5), and the
+//! table gives each one's medians (every round must report the same lines), since the speed of
+//! this kind of machine drifts from one minute to the next. `rg` and `grep` run once (about a
+//! minute each). Each run of a tool follows one on an empty log: its setup (building or loading
 //! the index; compiling a million patterns), which the scan rate after setup leaves out. The
 //! ratios against `rg` and `grep` are those of `match --threads 1` with its cache.
 //!
@@ -31,7 +34,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::bench_formats::{cpu_model, load_average, thousands};
+use crate::bench_formats::{cpu_model, load_average, median, thousands};
 use crate::gen_logs;
 
 const DIRECTORY: &str = "target/bench-scan";
@@ -43,6 +46,8 @@ struct Options {
     indicators: usize,
     spread: usize,
     shape: gen_logs::Shape,
+    /// Runs of each `match` command.
+    rounds: usize,
     keep: bool,
 }
 
@@ -56,6 +61,9 @@ struct Run {
     cpu: f64,
     /// CPU seconds of the same command on an empty log.
     setup_cpu: f64,
+    /// CPU seconds of the scan after setup (`cpu - setup_cpu`; the median of the rounds' for
+    /// a median run).
+    scan_cpu: f64,
     max_rss_kib: u64,
     /// The (file, line) pairs it reported.
     lines: Lines,
@@ -92,12 +100,13 @@ pub fn run(args: &[String]) -> Result<()> {
 }
 
 fn parse(args: &[String]) -> Result<Options> {
-    let usage = "usage: cargo xtask bench-scan [--lines N] [--indicators N] [--spread N] [--shape full|minimal] [--keep]";
+    let usage = "usage: cargo xtask bench-scan [--lines N] [--indicators N] [--spread N] [--shape full|minimal] [--rounds N] [--keep]";
     let mut options = Options {
         lines: None,
         indicators: 1_000_000,
         spread: 1,
         shape: gen_logs::Shape::Full,
+        rounds: 5,
         keep: false,
     };
     let mut rest = args.iter();
@@ -110,6 +119,7 @@ fn parse(args: &[String]) -> Result<Options> {
             "--lines" => options.lines = Some(number("--lines")?),
             "--indicators" => options.indicators = number("--indicators")?,
             "--spread" => options.spread = number("--spread")?,
+            "--rounds" => options.rounds = number("--rounds")?.max(1),
             "--shape" => {
                 let name = rest.next().map(String::as_str).unwrap_or_default();
                 options.shape = gen_logs::Shape::parse(name)
@@ -178,13 +188,31 @@ fn bench(directory: &Path, options: &Options) -> Result<()> {
         "first match: built the index and wrote its cache ({} bytes) in {first_cpu:.2} CPU s",
         thousands(cache_bytes)
     );
-    let mut runs = Vec::new();
-    for (label, extra) in [
+    let configurations = [
         ("watchfire match --threads 1 --no-cache", &["--threads", "1", "--no-cache"][..]),
         ("watchfire match --threads 1", &["--threads", "1"][..]),
         ("watchfire match (every core)", &[][..]),
-    ] {
-        runs.push(run_tool(directory, label, &match_command(extra), &logs, read_match_output)?);
+    ];
+    let mut rounds: Vec<Vec<Run>> = configurations.iter().map(|_| Vec::new()).collect();
+    for round in 1..=options.rounds {
+        println!("round {round} of {}", options.rounds);
+        for ((label, extra), runs) in configurations.iter().zip(&mut rounds) {
+            runs.push(run_tool(directory, label, &match_command(extra), &logs, read_match_output)?);
+        }
+    }
+    let mut runs = Vec::new();
+    for samples in rounds {
+        let rates: Vec<f64> = samples.iter().map(|run| bytes as f64 / 1e6 / run.cpu).collect();
+        let low = rates.iter().copied().fold(f64::INFINITY, f64::min);
+        let high = rates.iter().copied().fold(0.0, f64::max);
+        let median_run = median_of(samples)?;
+        println!(
+            "{}: MB per CPU-s over {} rounds: {low:.0} to {high:.0}, median {:.0}",
+            median_run.label,
+            options.rounds,
+            bytes as f64 / 1e6 / median_run.cpu
+        );
+        runs.push(median_run);
     }
     let mut rg = Command::new("rg");
     rg.args(["-F", "-f"]).arg(&indicators).args(["-n", "-H", "--no-heading", "-j1"]);
@@ -193,6 +221,10 @@ fn bench(directory: &Path, options: &Options) -> Result<()> {
     grep.env("LC_ALL", "C").args(["-F", "-f"]).arg(&indicators).args(["-n", "-H"]);
     runs.push(run_tool(directory, "LC_ALL=C grep -F -f", &grep, &logs, read_grep_output)?);
 
+    println!(
+        "\nThe `match` rows are medians of {} rounds (each figure its own); `rg` and `grep` ran once.",
+        options.rounds
+    );
     println!(
         "\n| tool | wall s | CPU s | setup CPU s | MB/s (wall) | MB/s per CPU-s | MB/s per CPU-s after setup | peak RSS MB | lines reported | real hit lines found | false positives | misses |"
     );
@@ -209,7 +241,7 @@ fn bench(directory: &Path, options: &Options) -> Result<()> {
             run.setup_cpu,
             bytes as f64 / 1e6 / run.wall,
             bytes as f64 / 1e6 / run.cpu,
-            bytes as f64 / 1e6 / (run.cpu - run.setup_cpu).max(1e-3),
+            bytes as f64 / 1e6 / run.scan_cpu.max(1e-3),
             run.max_rss_kib as f64 / 1024.0,
             thousands(run.lines.len() as u64),
             thousands(found as u64),
@@ -225,7 +257,7 @@ fn bench(directory: &Path, options: &Options) -> Result<()> {
             "match / {}: {:.1}x per CPU-second, {:.1}x per CPU-second after setup, {:.1}x wall",
             other.label,
             other.cpu / ours.cpu,
-            (other.cpu - other.setup_cpu) / (ours.cpu - ours.setup_cpu).max(1e-3),
+            other.scan_cpu / ours.scan_cpu.max(1e-3),
             other.wall / ours.wall
         );
     }
@@ -254,7 +286,25 @@ fn run_tool(
     let (wall, cpu, max_rss_kib) = timed(&on_logs, &output, directory)?;
     let lines = read(&output).with_context(|| format!("cannot read the output of {label}"))?;
     fs::remove_file(&output).ok();
-    Ok(Run { label: label.to_owned(), wall, cpu, setup_cpu, max_rss_kib, lines })
+    let scan_cpu = cpu - setup_cpu;
+    Ok(Run { label: label.to_owned(), wall, cpu, setup_cpu, scan_cpu, max_rss_kib, lines })
+}
+
+// One run of the medians of `samples` (runs of one command), each figure's own; fails when the
+// runs did not all report the same lines.
+fn median_of(samples: Vec<Run>) -> Result<Run> {
+    let figure = |of: fn(&Run) -> f64| median(samples.iter().map(of).collect());
+    let (wall, cpu) = (figure(|run| run.wall), figure(|run| run.cpu));
+    let (setup_cpu, scan_cpu) = (figure(|run| run.setup_cpu), figure(|run| run.scan_cpu));
+    let max_rss_kib = figure(|run| run.max_rss_kib as f64) as u64;
+    let mut samples = samples.into_iter();
+    let first = samples.next().context("no run")?;
+    for (round, run) in samples.enumerate() {
+        if run.lines != first.lines {
+            bail!("{}: round {} reported other lines than round 1", run.label, round + 2);
+        }
+    }
+    Ok(Run { wall, cpu, setup_cpu, scan_cpu, max_rss_kib, ..first })
 }
 
 fn clone(command: &Command) -> Command {
