@@ -27,7 +27,9 @@
 //! Bad lines are skipped and counted (`skipped`), never fatal: a line that is not UTF-8 (binary
 //! garbage), a JSON line of a JSON log that does not parse (truncated), and a line longer than
 //! [`MAX_LINE`], which is never held whole: once the reader has [`MAX_LINE`] bytes of it (plus at
-//! most one read block), it drops its bytes up to the next newline.
+//! most one read block), it drops its bytes up to the next newline. A file whose reading fails
+//! part way (a gzip cut short) still has the whole lines before the failure matched and counted;
+//! the line the failure cut is skipped, and the command names the file and exits with failure.
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -303,6 +305,11 @@ pub fn run(args: &Args, data: &Path, database: Option<&str>) -> Result<ExitCode>
                 totals.bytes += scanned.bytes;
                 totals.hits += scanned.hits;
                 totals.skipped += scanned.skipped;
+                if let Some(error) = scanned.error {
+                    let _ = out.flush();
+                    eprintln!("watchfire: match: {error:#}");
+                    n_failed += 1;
+                }
             }
             Err(error) if crate::import::is_broken_pipe(&error) => return Ok(ExitCode::SUCCESS),
             Err(error) => {
@@ -345,6 +352,9 @@ struct Scanned {
     bytes: u64,
     hits: u64,
     skipped: u64,
+    /// The error that stopped reading the file before its end (a truncated gzip): the lines
+    /// before it were matched and counted.
+    error: Option<anyhow::Error>,
 }
 
 // Scans one file.
@@ -415,11 +425,11 @@ fn scan_file(
                 next += 1;
             }
         }
-        let (bytes, too_long) = feed.lock().unwrap_or_else(PoisonError::into_inner).finish()?;
+        let (bytes, dropped, error) = feed.lock().unwrap_or_else(PoisonError::into_inner).finish();
         if let Some(error) = write_error {
             return Err(error).context("cannot write to standard output");
         }
-        Ok(Scanned { lines, bytes, hits, skipped: skipped + too_long })
+        Ok(Scanned { lines, bytes, hits, skipped: skipped + dropped, error })
     })
 }
 
@@ -448,9 +458,9 @@ struct Feed<R> {
     /// The next chunk's index.
     index: usize,
     bytes_read: u64,
-    /// Lines skipped for being longer than [`MAX_LINE`] (the workers count the lines, which
-    /// they read anyway).
-    too_long: u64,
+    /// Lines skipped for being longer than [`MAX_LINE`], or cut off by a read error (the
+    /// workers count the lines, which they read anyway).
+    dropped: u64,
     /// The input is read to its end, or failed.
     done: bool,
     error: Option<anyhow::Error>,
@@ -469,7 +479,7 @@ impl<R: Read> Feed<R> {
             dropping: false,
             index: 0,
             bytes_read: 0,
-            too_long: 0,
+            dropped: 0,
             done: false,
             error: None,
         }
@@ -493,13 +503,10 @@ impl<R: Read> Feed<R> {
         }
     }
 
-    /// The bytes read and the lines skipped for being too long, or the error that stopped
-    /// reading.
-    fn finish(&mut self) -> Result<(u64, u64)> {
-        match self.error.take() {
-            Some(error) => Err(error),
-            None => Ok((self.bytes_read, self.too_long)),
-        }
+    /// The bytes read, the lines dropped (too long, or cut off by a read error), and the error
+    /// that stopped reading before the end, if one did.
+    fn finish(&mut self) -> (u64, u64, Option<anyhow::Error>) {
+        (self.bytes_read, self.dropped, self.error.take())
     }
 
     // Reads into `pending` (the tail of the last read first) until it holds a chunk of whole
@@ -526,6 +533,19 @@ impl<R: Read> Feed<R> {
                 Ok(n_read) => n_read,
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
                 Err(error) => {
+                    // The whole lines read before the failure are still matched (the first part
+                    // of a truncated gzip); the piece of a line after them is dropped.
+                    let cut_off = match self.ship_lines(&mut pending, filled) {
+                        true => !self.tail.is_empty(),
+                        false => filled > 0,
+                    };
+                    self.tail.clear();
+                    if cut_off {
+                        // It still counts as a (skipped) line, as a long line cut off by the
+                        // end of the input does.
+                        self.dropped += 1;
+                        self.ship(b"\n".to_vec());
+                    }
                     return Err(error).with_context(|| format!("cannot read {}", self.name));
                 }
             };
@@ -557,14 +577,14 @@ impl<R: Read> Feed<R> {
                     // The rest after the last newline is already too long a line.
                     self.tail.clear();
                     self.dropping = true;
-                    self.too_long += 1;
+                    self.dropped += 1;
                 }
                 return Ok(());
             }
             if filled > MAX_LINE {
                 filled = 0;
                 self.dropping = true;
-                self.too_long += 1;
+                self.dropped += 1;
             }
         }
         pending.truncate(filled);
@@ -1830,7 +1850,9 @@ pub(crate) mod tests {
             let Some(chunk) = feed.next(spare) else { break };
             chunks.push(chunk);
         }
-        (chunks, feed.finish().unwrap())
+        let (bytes, dropped, error) = feed.finish();
+        assert!(error.is_none(), "{error:?}");
+        (chunks, (bytes, dropped))
     }
 
     /// Chunks are whole lines in order, their indexes without gaps (the writer numbers lines

@@ -286,3 +286,52 @@ fn lines_from_a_pipe_are_matched_while_it_stays_open() {
         );
     }
 }
+
+/// A compressed log cut short (a gzip whose end is missing): the whole lines before the cut are
+/// matched and counted, across chunks, the line the cut went through is skipped, and the
+/// command names the file and fails.
+#[test]
+fn a_truncated_gzip_log_matches_its_whole_lines_and_fails_naming_the_file() {
+    use std::io::{Read as _, Write as _};
+
+    let (dir, data) = store_listing_one_address();
+    let hit_lines: [u32; 2] = [3, 11_000];
+    let mut log = String::new();
+    for n in 1..=20_000 {
+        let source = if hit_lines.contains(&n) { "192.0.2.77" } else { "198.51.100.1" };
+        log.push_str(&format!(
+            "{{\"timestamp\":\"2026-01-01T00:00:00Z\",\"event_type\":\"flow\",\"src_ip\":\"{source}\",\"dest_ip\":\"203.0.113.{}\",\"n\":{n}}}\n",
+            n % 250
+        ));
+    }
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(log.as_bytes()).unwrap();
+    let packed = encoder.finish().unwrap();
+    let cut = &packed[..packed.len() * 6 / 10];
+    // What a reader gets out of the cut stream before it fails: its whole lines are the ones
+    // to match.
+    let mut decoded = Vec::new();
+    let mut decoder = flate2::read::MultiGzDecoder::new(cut);
+    assert!(decoder.read_to_end(&mut decoded).is_err());
+    let whole_lines = decoded.iter().filter(|byte| **byte == b'\n').count() as u64;
+    assert!(whole_lines > 11_000 && whole_lines < 20_000, "{whole_lines}");
+    assert!(log.len() > 1 << 20, "more than one chunk");
+
+    let path = dir.path().join("eve.json.gz");
+    std::fs::write(&path, cut).unwrap();
+    let run = watchfire(&["--data", &data, "match", "--json", &path.display().to_string()], b"");
+    assert!(!run.ok(), "a log cut short fails the command");
+    assert!(
+        run.stderr.contains("cannot read") && run.stderr.contains("eve.json.gz"),
+        "{}",
+        run.stderr
+    );
+    let mut lines: Vec<Value> =
+        run.stdout.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    let summary = lines.pop().unwrap();
+    let found: Vec<u64> = lines.iter().map(|hit| hit["line"].as_u64().unwrap()).collect();
+    assert_eq!(found, hit_lines.map(u64::from), "{lines:?}");
+    assert_eq!(summary["summary"]["lines"], whole_lines + 1, "{summary}");
+    assert_eq!(summary["summary"]["skipped"], 1, "{summary}");
+    assert_eq!(summary["summary"]["hits"], 2, "{summary}");
+}
