@@ -39,7 +39,10 @@ fn search_pages_by_cursor_without_gaps_or_repeats_and_filters_by_kind_and_catego
     assert_eq!(domains["indicators"].as_array().unwrap().len(), 2, "{domains}");
     let no_phishing = node.get("/api/v1/indicators?category=phishing", &auth).json();
     assert_eq!(no_phishing["indicators"], serde_json::json!([]));
-    // By value: a subdomain finds the indicator of its parent domain.
+    // By value: a subdomain finds the indicator of its parent domain. A search by value asks
+    // the match index, which follows the log on its own thread: it must have caught up with the
+    // imports (under a loaded machine it had not, and the search found nothing).
+    node.settle();
     let by_value = node.get("/api/v1/indicators?value=www.bad.example.com", &auth).json();
     assert_eq!(by_value["indicators"].as_array().unwrap().len(), 1, "{by_value}");
 }
