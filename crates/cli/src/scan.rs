@@ -540,10 +540,11 @@ impl<R: Read> Feed<R> {
                         false => filled > 0,
                     };
                     self.tail.clear();
-                    if cut_off {
+                    if cut_off || self.dropping {
                         // It still counts as a (skipped) line, as a long line cut off by the
-                        // end of the input does.
-                        self.dropped += 1;
+                        // end of the input does (one being dropped was counted already).
+                        self.dropped += u64::from(cut_off);
+                        self.dropping = false;
                         self.ship(b"\n".to_vec());
                     }
                     return Err(error).with_context(|| format!("cannot read {}", self.name));
@@ -1853,6 +1854,60 @@ pub(crate) mod tests {
         let (bytes, dropped, error) = feed.finish();
         assert!(error.is_none(), "{error:?}");
         (chunks, (bytes, dropped))
+    }
+
+    /// A reader that gives `input` a block at a time, then fails.
+    struct FailingAfter<'a> {
+        input: &'a [u8],
+        block: usize,
+    }
+
+    impl Read for FailingAfter<'_> {
+        fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+            if self.input.is_empty() {
+                return Err(io::Error::other("the device went away"));
+            }
+            Trickle { input: self.input, block: self.block }.read(buffer).inspect(|n| {
+                self.input = &self.input[*n..];
+            })
+        }
+    }
+
+    /// A read that fails part way: the whole lines before it come out as chunks, the line it
+    /// cut (or the long line being dropped) is one empty line, counted as dropped, and the
+    /// error is kept for the end.
+    #[test]
+    fn a_failed_read_keeps_the_whole_lines_before_it() {
+        let lines: String = (0..30_000).map(|n| format!("{n}\tvalue-{n}\n")).collect();
+        let long = "x".repeat(MAX_LINE + 10);
+        // (input, the whole lines it holds, lines dropped)
+        let cases = [
+            (format!("{lines}cut\tshort"), lines.clone(), 1),
+            (lines.clone(), lines.clone(), 0),
+            (format!("{lines}{long}"), lines.clone(), 1),
+        ];
+        for (input, whole, n_dropped) in cases {
+            for block in [4096, 1 << 20] {
+                let reader = FailingAfter { input: input.as_bytes(), block };
+                let mut feed = Feed::new(reader, Arc::from("test.log"), None, Live::NOT);
+                let chunks: Vec<Chunk> = std::iter::from_fn(|| feed.next(None)).collect();
+                let (bytes, dropped, error) = feed.finish();
+                let error = format!("{:#}", error.expect("the failure is kept"));
+                assert!(error.contains("test.log") && error.contains("went away"), "{error}");
+                assert_eq!((bytes, dropped), (input.len() as u64, n_dropped), "block {block}");
+                let joined: Vec<u8> = chunks.iter().flat_map(|chunk| chunk.bytes.clone()).collect();
+                let mut expected = whole.clone().into_bytes();
+                if n_dropped > 0 {
+                    expected.push(b'\n');
+                }
+                assert!(
+                    joined == expected,
+                    "block {block}: {} against {}",
+                    joined.len(),
+                    expected.len()
+                );
+            }
+        }
     }
 
     /// Chunks are whole lines in order, their indexes without gaps (the writer numbers lines
