@@ -59,8 +59,7 @@ impl TextTable {
         let mut filter = vec![0u64; (keys.len() / 4).next_power_of_two()];
         for (number, key) in keys.iter().enumerate() {
             let hash = hash(key.observable.value().as_bytes());
-            let word = filter_word(filter.len(), hash);
-            filter[word] |= filter_bits(hash);
+            filter_add(&mut filter, hash);
             let mut slot = hash as usize & mask;
             while slots[slot] != 0 {
                 slot = (slot + 1) & mask;
@@ -84,8 +83,8 @@ impl TextTable {
         filter_admits(&self.filter, hash)
     }
 
-    /// Whether a URL key may have the host `host` (its text between `://` and the path, as the
-    /// key holds it): false for certain, true maybe.
+    /// Whether a URL key may have the host `host` (as [`Observable::host`] gives it): false for
+    /// certain, true maybe.
     pub(crate) fn may_hold_url_host(&self, host: &[u8]) -> bool {
         filter_admits(&self.url_hosts, hash(host))
     }
@@ -234,32 +233,29 @@ fn filter_word(filter_len: usize, hash: u64) -> usize {
     (hash >> 20) as usize & (filter_len - 1)
 }
 
+// Sets the two bits of `hash` in its word of `filter`.
+fn filter_add(filter: &mut [u64], hash: u64) {
+    let word = filter_word(filter.len(), hash);
+    filter[word] |= filter_bits(hash);
+}
+
 // Whether the filter `filter` lets `hash` through: both its bits are set in its word.
 fn filter_admits(filter: &[u64], hash: u64) -> bool {
     let bits = filter_bits(hash);
     filter[filter_word(filter.len(), hash)] & bits == bits
 }
 
-// The host of a canonical URL: its text between `://` and the first `/`, `?` or `#` (with a
-// port or user, if it has them, which no plain host a scanner asks equals).
-fn url_host(url: &str) -> Option<&str> {
-    let (_, rest) = url.split_once("://")?;
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    Some(&rest[..end])
-}
-
-// The filter of the URL keys' hosts, 16 bits a key (at least one word).
+// The filter of the URL keys' hosts, 16 bits a key (at least one word). A host is the model's
+// (without port or user): a URL with a port lets its host through, a superset, never a miss.
 fn url_host_filter(keys: &[TextKey]) -> Vec<u64> {
     let hosts = || {
         keys.iter()
             .filter(|key| key.observable.kind() == ObservableKind::Url)
-            .filter_map(|key| url_host(key.observable.value()))
+            .filter_map(|key| key.observable.host())
     };
     let mut filter = vec![0u64; (hosts().count() / 4).next_power_of_two()];
     for host in hosts() {
-        let hash = hash(host.as_bytes());
-        let word = filter_word(filter.len(), hash);
-        filter[word] |= filter_bits(hash);
+        filter_add(&mut filter, hash(host.as_bytes()));
     }
     filter
 }
